@@ -1,0 +1,242 @@
+#' Fit a variational autoencoder
+#'
+#' Trains a VAE by stochastic optimisation on minibatches and records, at
+#' every recorded iteration, the minibatch objective, the squared norm of the
+#' stochastic gradient actually used (split into decoder and encoder parts),
+#' the step size, the elapsed time and the relative change of the weights.
+#'
+#' @section Minibatches and random numbers:
+#' Each epoch visits the rows of `x` in a random order, `batch_size` rows per
+#' iteration (the last `nrow(x) %% batch_size` rows of an epoch's order are
+#' left out of that epoch). Every random draw (initial weights, the order of
+#' an epoch, the reparameterisation noise) is keyed by the seed, the iteration
+#' and the index of the draw, and the minibatch is cut into chunks of a fixed
+#' number of rows whose gradients are summed in chunk order. The same `seed`
+#' therefore gives the same trajectory to the last bit for any `n_threads`.
+#' With `seed = NULL` the seed is one draw from R's generator, so
+#' [set.seed()] reproduces the fit; R's random stream is not touched
+#' otherwise.
+#'
+#' @section What the trajectory holds:
+#' Iteration `n` (counted from 1) computes the gradient `g_n` of the minibatch
+#' objective at the current parameters and then takes one step. Its row holds
+#' the minibatch objective (nats per data point), its parts `reconstruction`
+#' and `kl`, `grad_norm_sq` \eqn{= \|g_n\|^2} with its decoder (`theta`) and
+#' encoder (`phi`) parts, the step size `lr` \eqn{= \gamma_n}, the `seconds`
+#' spent since the first iteration of the fit (continued fits go on
+#' counting), and `weight_change` \eqn{= \|w_n - w_0\| / \|w_0\|} after the
+#' step. With `eval_every > 0`, every `eval_every` iterations also evaluate,
+#' at the parameters the gradient was taken at, the objective on all of `x`
+#' (`full_objective`) and the squared norm of its gradient
+#' (`full_grad_norm_sq`), the expectation over the latent variables taken
+#' with `eval_samples` Monte Carlo draws per row; the theorem bounds the mean
+#' of this quantity over iterations (see [trajectory()]).
+#'
+#' @section Stopping early:
+#' If the objective or its gradient becomes non-finite, the fit stops before
+#' taking that step, warns, and returns the fit up to the previous iteration
+#' with `status = "diverged"`. An interrupt (Ctrl-C) stops the fit between
+#' two iterations and returns it with `status = "interrupted"`.
+#'
+#' @param x A numeric matrix or a data frame of numeric columns, one row per
+#'   observation.
+#' @param model A model specification: [gaussian_vae()].
+#' @param objective The objective to maximise: [elbo()].
+#' @param optimizer The optimiser: [adam()], [sgd()], [adagrad()] or
+#'   [rmsprop()].
+#' @param batch_size Rows per minibatch, at most `nrow(x)`.
+#' @param iterations Number of optimisation steps.
+#' @param seed `NULL` or a whole number in \[0, 2147483647\]: the key of
+#'   every random draw of the fit.
+#' @param n_threads Threads for the minibatch computation. `NULL` takes
+#'   `getOption("vaeconv.n_threads")`, else 2 capped by the available cores.
+#'   The result does not depend on it.
+#' @param record_every Record every `record_every`-th iteration in the
+#'   trajectory.
+#' @param eval_every Evaluate the full-data objective and gradient every
+#'   `eval_every` iterations; 0 never does. Those iterations are always
+#'   recorded.
+#' @param eval_samples Monte Carlo draws per row in the full-data evaluation.
+#' @param init `NULL`, or an earlier `vae_fit` to continue: its parameters,
+#'   optimiser state, iteration counter (so the step-size schedule goes on)
+#'   and random stream. When `init` is given, `model`, `objective`,
+#'   `optimizer`, `batch_size` and `seed` default to those of `init`; a
+#'   continued fit of `m` iterations after one of `n` is identical to a fit of
+#'   `n + m` iterations.
+#' @param progress Whether to show a progress bar (shown only for fits that
+#'   last more than a couple of seconds).
+#' @returns An object of class `vae_fit`: a list holding the specifications,
+#'   the fitted `state` (flat parameter vector `par`, initial parameters
+#'   `par0`, optimiser moments, iteration counter), the `trajectory` (see
+#'   [trajectory()]), the `status` (`"completed"`, `"diverged"` or
+#'   `"interrupted"`), the `seed` and the data's dimensions. Use [coef()] for
+#'   the parameters as named matrices.
+#' @family fitting
+#' @export
+#' @examples
+#' x <- as.matrix(digits[, 1:64]) / 16
+#' fit <- fit_vae(x, gaussian_vae(latent_dim = 2, hidden = 32),
+#'                iterations = 200, seed = 1, n_threads = 1)
+#' fit
+#' trajectory(fit)
+#'
+#' # Continue for 100 more iterations: the same as 300 in one go.
+#' fit2 <- fit_vae(x, init = fit, iterations = 100)
+#' tail(trajectory(fit2), 3)
+fit_vae <- function(x, model, objective = elbo(), optimizer = adam(),
+                    batch_size = 64, iterations = 1000, seed = NULL,
+                    n_threads = NULL, record_every = 1, eval_every = 0,
+                    eval_samples = 1, init = NULL, progress = interactive()) {
+  if (!is.null(init)) {
+    check_fit(init, arg = "init")
+    if (missing(model)) model <- init$model
+    if (missing(objective)) objective <- init$objective
+    if (missing(optimizer)) optimizer <- init$optimizer
+    if (missing(batch_size)) batch_size <- init$batch_size
+    if (missing(seed)) seed <- init$seed
+  } else {
+    check_required(model)
+  }
+  check_model(model)
+  check_objective(objective)
+  check_optimizer(optimizer)
+  x <- check_data(x, min_rows = 2)
+  batch_size <- check_whole(batch_size, max = nrow(x))
+  iterations <- check_whole(iterations)
+  seed <- check_seed(seed)
+  n_threads <- resolve_threads(check_n_threads(n_threads))
+  record_every <- check_whole(record_every)
+  eval_every <- check_whole(eval_every, min = 0)
+  eval_samples <- check_whole(eval_samples)
+  progress <- check_flag(progress)
+  check_combination(model, objective)
+  state <- NULL
+  if (!is.null(init)) {
+    check_continuation(init, model, x)
+    state <- init$state
+  }
+  if (is.null(seed)) seed <- draw_seed()
+
+  control <- list(
+    batch_size = batch_size, iterations = iterations, seed = seed,
+    n_threads = n_threads, record_every = record_every,
+    eval_every = eval_every, eval_samples = eval_samples,
+    chunk_rows = chunk_rows(), progress = progress
+  )
+  res <- cpp_fit(x, model, objective, optimizer, control, state)
+
+  traj <- as_trajectory(res$trajectory)
+  if (!is.null(init)) traj <- stack_trajectories(init$trajectory, traj)
+  fit <- structure(
+    list(
+      model = model, objective = objective, optimizer = optimizer,
+      state = res$state, trajectory = traj, status = res$status,
+      seed = seed, batch_size = batch_size, n_obs = nrow(x),
+      n_features = ncol(x), feature_names = colnames(x),
+      eval_samples = eval_samples
+    ),
+    class = "vae_fit"
+  )
+  warn_status(res$status, res$last_iteration)
+  fit
+}
+
+#' The trajectory list from C++ as a tibble
+#' @noRd
+as_trajectory <- function(cols) {
+  cols$iteration <- as.integer(cols$iteration)
+  tibble::new_tibble(cols, nrow = length(cols$iteration))
+}
+
+#' Stack two trajectories with the same columns
+#' @noRd
+stack_trajectories <- function(a, b) {
+  tibble::as_tibble(rbind(as.data.frame(a), as.data.frame(b)))
+}
+
+#' Draw a seed from R's generator: exactly one uniform draw
+#' @noRd
+draw_seed <- function() {
+  as.integer(floor(stats::runif(1) * 2147483647))
+}
+
+#' Rows per chunk of the minibatch: fixed, never tied to the thread count
+#' @noRd
+chunk_rows <- function() {
+  check_whole(getOption("vaeconv.chunk_rows", 32L), arg = "vaeconv.chunk_rows")
+}
+
+#' The number of threads a fit uses
+#' @noRd
+resolve_threads <- function(n_threads) {
+  if (is.null(n_threads)) {
+    n_threads <- getOption("vaeconv.n_threads")
+    if (!is.null(n_threads)) {
+      n_threads <- check_n_threads(n_threads, arg = "vaeconv.n_threads")
+    }
+  }
+  if (is.null(n_threads)) {
+    cores <- parallel::detectCores()
+    n_threads <- if (is.na(cores)) 1L else min(2L, as.integer(cores))
+  }
+  n_threads
+}
+
+#' Check that model and objective fit together
+#' @noRd
+check_combination <- function(model, objective, call = rlang::caller_env()) {
+  if (isTRUE(objective$exact) && !inherits(model, "vae_linear")) {
+    abort_input(
+      c("{.code elbo(exact = TRUE)} needs a linear VAE.",
+        i = "The expectation over q has a closed form only for {.fn linear_vae}."),
+      arg = "objective", call = call
+    )
+  }
+  invisible()
+}
+
+#' Check an object is a vae_fit
+#' @noRd
+check_fit <- function(fit, arg = rlang::caller_arg(fit), call = rlang::caller_env()) {
+  check_spec(fit, "vae_fit", what = "a fit made by `fit_vae()`", arg = arg,
+             call = call)
+}
+
+#' Check that `init` can be continued with this model and data
+#' @noRd
+check_continuation <- function(init, model, x, call = rlang::caller_env()) {
+  if (!identical(unclass(init$model), unclass(model)) ||
+      !identical(class(init$model), class(model))) {
+    abort_input(
+      "{.arg model} must be the model of {.arg init} to continue it.",
+      arg = "model", call = call
+    )
+  }
+  if (ncol(x) != init$n_features) {
+    abort_input(
+      "{.arg x} must have {init$n_features} column{?s} (as the data {.arg init} was fitted on), not {ncol(x)}.",
+      arg = "x", call = call
+    )
+  }
+  invisible()
+}
+
+#' Warn when a fit stopped early
+#' @noRd
+warn_status <- function(status, last_iteration, call = rlang::caller_env()) {
+  if (status == "diverged") {
+    cli::cli_warn(
+      c("The objective or its gradient became non-finite at iteration {last_iteration}; the fit stopped before that step.",
+        i = "The fit holds the parameters and trajectory up to iteration {last_iteration - 1}.",
+        i = "Try a smaller step size ({.arg lr}), a faster decay, or bound the parameters ({.arg bound})."),
+      class = c("vaeconv_warning_diverged", "vaeconv_warning"), call = call
+    )
+  } else if (status == "interrupted") {
+    cli::cli_warn(
+      c("The fit was interrupted after iteration {last_iteration}.",
+        i = "It holds the parameters and trajectory up to that point; pass it as {.arg init} to continue."),
+      class = c("vaeconv_warning_interrupted", "vaeconv_warning"), call = call
+    )
+  }
+  invisible()
+}

@@ -1,0 +1,146 @@
+#' Print, summarise and plot a fitted VAE
+#'
+#' `print()` shows the model, the objective, the optimiser and the last
+#' recorded values; `summary()` returns a one-row tibble of the fit's key
+#' figures; `plot()` draws the trajectory with base graphics and
+#' `autoplot()` with ggplot2: the objective (and the full-data objective when
+#' evaluated) and the squared gradient norm on a log scale.
+#'
+#' @param x,object A `vae_fit` from [fit_vae()].
+#' @param ... Unused.
+#' @returns `print()` and `plot()` return `x` invisibly; `summary()` a
+#'   one-row tibble with `iterations`, `status`, `objective` (the mean of the
+#'   minibatch objective over the last tenth of the recorded iterations),
+#'   `full_objective` (the last full-data evaluation, `NA` if none),
+#'   `grad_norm_sq` (the mean over the last tenth), `weight_change`,
+#'   `seconds` and `ms_per_iteration`; `autoplot()` a ggplot.
+#' @family fitting
+#' @name vae_fit-methods
+#' @examples
+#' x <- as.matrix(digits[, 1:64]) / 16
+#' fit <- fit_vae(x, gaussian_vae(latent_dim = 2, hidden = 16),
+#'                iterations = 100, seed = 1, n_threads = 1)
+#' print(fit)
+#' summary(fit)
+#' plot(fit)
+#' if (requireNamespace("ggplot2", quietly = TRUE)) ggplot2::autoplot(fit)
+NULL
+
+#' @rdname vae_fit-methods
+#' @export
+print.vae_fit <- function(x, ...) {
+  s <- summary(x)
+  m <- x$model
+  cat("<vae_fit> ", describe_model(m), "\n", sep = "")
+  cat("  data:       ", x$n_obs, " rows x ", x$n_features, " columns\n", sep = "")
+  cat("  objective:  ", describe_objective(x$objective), "\n", sep = "")
+  cat("  optimizer:  ", describe_optimizer(x$optimizer), ", batch size ",
+      x$batch_size, "\n", sep = "")
+  cat("  status:     ", s$status, " after ", s$iterations, " iterations (",
+      format_num(signif(s$seconds, 3)), " s, seed ", x$seed, ")\n", sep = "")
+  if (nrow(x$trajectory) > 0) {
+    cat("  objective:  ", format_num(signif(s$objective, 6)),
+        " nats per point (minibatch mean over the last tenth)\n", sep = "")
+    if (!is.na(s$full_objective)) {
+      cat("  full data:  ", format_num(signif(s$full_objective, 6)),
+          " nats per point\n", sep = "")
+    }
+    cat("  |grad|^2:   ", format_num(signif(s$grad_norm_sq, 4)), "\n", sep = "")
+  }
+  invisible(x)
+}
+
+#' @rdname vae_fit-methods
+#' @export
+summary.vae_fit <- function(object, ...) {
+  tr <- object$trajectory
+  k <- nrow(tr)
+  tail_rows <- if (k == 0) integer(0) else seq(k - max(1L, k %/% 10L) + 1L, k)
+  full <- tr$full_objective[!is.na(tr$full_objective)]
+  iterations <- object$state$iteration
+  seconds <- object$state$seconds
+  tibble::tibble(
+    iterations = as.integer(iterations),
+    status = object$status,
+    objective = mean(tr$objective[tail_rows]),
+    full_objective = if (length(full)) full[[length(full)]] else NA_real_,
+    grad_norm_sq = mean(tr$grad_norm_sq[tail_rows]),
+    weight_change = if (k) tr$weight_change[[k]] else NA_real_,
+    seconds = seconds,
+    ms_per_iteration = if (iterations > 0) 1000 * seconds / iterations else NA_real_
+  )
+}
+
+#' @rdname vae_fit-methods
+#' @param y Unused.
+#' @export
+plot.vae_fit <- function(x, y, ...) {
+  tr <- x$trajectory
+  old <- graphics::par(mfrow = c(1, 2))
+  on.exit(graphics::par(old))
+  graphics::plot(tr$iteration, tr$objective, type = "l", xlab = "iteration",
+                 ylab = "objective (nats per point)", col = "grey40")
+  if (any(!is.na(tr$full_objective))) {
+    ok <- !is.na(tr$full_objective)
+    graphics::lines(tr$iteration[ok], tr$full_objective[ok], col = "firebrick", lwd = 2)
+  }
+  graphics::plot(tr$iteration, tr$grad_norm_sq, type = "l", log = "y",
+                 xlab = "iteration", ylab = "squared gradient norm", col = "grey40")
+  if (any(!is.na(tr$full_grad_norm_sq))) {
+    ok <- !is.na(tr$full_grad_norm_sq)
+    graphics::lines(tr$iteration[ok], tr$full_grad_norm_sq[ok], col = "firebrick", lwd = 2)
+  }
+  invisible(x)
+}
+
+#' @rdname vae_fit-methods
+#' @exportS3Method ggplot2::autoplot
+autoplot.vae_fit <- function(object, ...) {
+  rlang::check_installed("ggplot2", reason = "to plot a fit.")
+  tr <- object$trajectory
+  long <- function(col, panel, source) {
+    keep <- !is.na(tr[[col]])
+    data.frame(iteration = tr$iteration[keep], value = tr[[col]][keep],
+               panel = panel, source = source)
+  }
+  d <- rbind(
+    long("objective", "objective (nats per point)", "minibatch"),
+    long("full_objective", "objective (nats per point)", "full data"),
+    long("grad_norm_sq", "squared gradient norm", "minibatch"),
+    long("full_grad_norm_sq", "squared gradient norm", "full data")
+  )
+  ggplot2::ggplot(d, ggplot2::aes(.data$iteration, .data$value, colour = .data$source)) +
+    ggplot2::geom_line() +
+    ggplot2::facet_wrap(~panel, scales = "free_y", ncol = 1) +
+    ggplot2::scale_colour_manual(values = c(minibatch = "grey50", `full data` = "firebrick")) +
+    ggplot2::labs(x = "iteration", y = NULL, colour = NULL) +
+    ggplot2::theme_minimal()
+}
+
+#' One-line descriptions of specifications
+#' @noRd
+describe_model <- function(m) {
+  if (inherits(m, "vae_gaussian")) {
+    hidden <- if (length(m$hidden)) paste(m$hidden, collapse = "-") else "none"
+    sprintf("Gaussian VAE: latent_dim %d, hidden %s, %s, obs_sd %s%s",
+            m$latent_dim, hidden, format(m$activation), format_num(m$obs_sd),
+            if (m$learn_obs_sd) " (learned)" else "")
+  } else {
+    sprintf("%s: latent_dim %d", class(m)[[1]], m$latent_dim)
+  }
+}
+
+#' @noRd
+describe_objective <- function(o) {
+  switch(o$type,
+    elbo = sprintf("ELBO (beta = %s%s)", format_num(o$beta),
+                   if (isTRUE(o$exact)) ", exact" else ""),
+    o$type
+  )
+}
+
+#' @noRd
+describe_optimizer <- function(o) {
+  sprintf("%s (lr %s, decay %s%s)", o$type, format_num(o$lr), format_num(o$decay),
+          if (is.finite(o$bound)) paste0(", bound ", format_num(o$bound)) else "")
+}

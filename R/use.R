@@ -1,0 +1,154 @@
+#' Use a fitted VAE: encode, decode, reconstruct, generate
+#'
+#' `encode()` gives the mean (or the variance) of the encoder's distribution
+#' \eqn{q(z | x)} for each row of `x`; `decode()` gives the decoder's mean
+#' \eqn{G(z)} for each row of `z`; `reconstruct()` decodes the encoder's
+#' means; `generate()` draws \eqn{z} from the prior \eqn{N(0, I)} and decodes
+#' it, adding the observation noise \eqn{N(0, c^2 I)} when `noise = TRUE`.
+#'
+#' @param fit A `vae_fit` from [fit_vae()].
+#' @param x A numeric matrix or data frame with the columns of the data the
+#'   model was fitted on.
+#' @param type For `encode()`: `"mean"` or `"variance"` of \eqn{q(z | x)}.
+#' @param z A numeric matrix or data frame with `latent_dim` columns.
+#' @param n Number of draws.
+#' @param seed `NULL` or a whole number: the key of the draws. `NULL` takes
+#'   one draw from R's generator, so [set.seed()] reproduces the result.
+#' @param noise Whether `generate()` adds the observation noise.
+#' @returns A numeric matrix with a row per row of `x` or `z` (or per draw):
+#'   `latent_dim` columns named `z1`, `z2`, ... for `encode()`, and the data's
+#'   columns otherwise.
+#' @family using a fit
+#' @export
+#' @examples
+#' x <- as.matrix(digits[, 1:64]) / 16
+#' fit <- fit_vae(x, gaussian_vae(latent_dim = 2, hidden = 32),
+#'                iterations = 200, seed = 1, n_threads = 1)
+#' z <- encode(fit, x[1:5, ])
+#' z
+#' dim(decode(fit, z))
+#' range(reconstruct(fit, x[1:5, ]) - x[1:5, ])
+#' dim(generate(fit, 3, seed = 1))
+encode <- function(fit, x, type = c("mean", "variance")) {
+  check_fit(fit)
+  x <- check_data(x, ncol = fit$n_features)
+  type <- check_choice(type, c("mean", "variance"))
+  q <- cpp_encode(fit$model, fit$state$par, x)
+  out <- if (type == "mean") q$mean else q$var
+  colnames(out) <- paste0("z", seq_len(ncol(out)))
+  out
+}
+
+#' @rdname encode
+#' @export
+decode <- function(fit, z) {
+  check_fit(fit)
+  z <- check_data(z, arg = "z", ncol = fit$model$latent_dim,
+                  ncol_reason = "the model's latent dimension")
+  name_features(fit, cpp_decode(fit$model, fit$state$par, z, fit$n_features))
+}
+
+#' @rdname encode
+#' @export
+reconstruct <- function(fit, x) {
+  check_fit(fit)
+  x <- check_data(x, ncol = fit$n_features)
+  z <- cpp_encode(fit$model, fit$state$par, x)$mean
+  name_features(fit, cpp_decode(fit$model, fit$state$par, z, fit$n_features))
+}
+
+#' @rdname encode
+#' @export
+generate <- function(fit, n, seed = NULL, noise = FALSE) {
+  check_fit(fit)
+  n <- check_whole(n)
+  seed <- check_seed(seed)
+  noise <- check_flag(noise)
+  if (is.null(seed)) seed <- draw_seed()
+  z <- cpp_normals(seed, stream_id("generate"), 0, 0, n, fit$model$latent_dim)
+  out <- cpp_decode(fit$model, fit$state$par, z, fit$n_features)
+  if (noise) {
+    e <- cpp_normals(seed, stream_id("generate"), 1, 0, n, fit$n_features)
+    out <- out + obs_sd(fit) * e
+  }
+  name_features(fit, out)
+}
+
+#' Predict from a fitted VAE
+#'
+#' @param object A `vae_fit`.
+#' @param newdata Data with the columns the model was fitted on.
+#' @param type `"latent"` for the encoder's means ([encode()]),
+#'   `"variance"` for its variances, `"reconstruction"` for the decoded
+#'   means ([reconstruct()]).
+#' @param ... Unused.
+#' @returns A numeric matrix with a row per row of `newdata`.
+#' @family using a fit
+#' @export
+#' @examples
+#' x <- as.matrix(digits[, 1:64]) / 16
+#' fit <- fit_vae(x, gaussian_vae(latent_dim = 2, hidden = 16),
+#'                iterations = 50, seed = 1, n_threads = 1)
+#' head(predict(fit, x))
+predict.vae_fit <- function(object, newdata, type = c("latent", "variance", "reconstruction"),
+                            ...) {
+  type <- check_choice(type, c("latent", "variance", "reconstruction"))
+  switch(type,
+    latent = encode(object, newdata),
+    variance = encode(object, newdata, type = "variance"),
+    reconstruction = reconstruct(object, newdata)
+  )
+}
+
+#' Parameters of a fitted VAE
+#'
+#' @param object A `vae_fit`.
+#' @param ... Unused.
+#' @returns A named list of numeric matrices, one per parameter block:
+#'   decoder layers (`decoder.1.weight`, `decoder.1.bias`, ...), the log of
+#'   the observation sd when learned (`log_obs_sd`), encoder layers
+#'   (`encoder.1.weight`, ...) and the encoder's heads (`mean.weight`,
+#'   `mean.bias`, `var.weight`, `var.bias`). A weight is an `out x in`
+#'   matrix, so a layer maps `h` to `weight %*% h + bias`.
+#' @family using a fit
+#' @export
+#' @examples
+#' x <- as.matrix(digits[, 1:64]) / 16
+#' fit <- fit_vae(x, gaussian_vae(latent_dim = 2, hidden = 16),
+#'                iterations = 50, seed = 1, n_threads = 1)
+#' str(coef(fit))
+coef.vae_fit <- function(object, ...) {
+  unflatten(object$model, object$n_features, object$state$par)
+}
+
+#' A flat parameter vector as a named list of matrices
+#' @noRd
+unflatten <- function(model, n_features, par) {
+  layout <- cpp_layout(model, n_features)
+  out <- lapply(seq_len(nrow(layout)), function(i) {
+    idx <- layout$offset[i] + seq_len(layout$rows[i] * layout$cols[i])
+    matrix(par[idx], layout$rows[i], layout$cols[i])
+  })
+  stats::setNames(out, layout$name)
+}
+
+#' The observation sd of a fit (fixed or learned)
+#' @noRd
+obs_sd <- function(fit) {
+  if (!isTRUE(fit$model$learn_obs_sd)) return(fit$model$obs_sd)
+  exp(coef(fit)$log_obs_sd[[1]])
+}
+
+#' Column names of the data on a matrix of the data's shape
+#' @noRd
+name_features <- function(fit, m) {
+  colnames(m) <- fit$feature_names
+  m
+}
+
+#' The number of a random stream of the core (rng.hpp's `Stream`)
+#' @noRd
+stream_id <- function(name) {
+  c(init = 1L, permutation = 2L, train = 3L, eval = 4L, generate = 5L,
+    estimate = 6L, user = 7L)[[name]]
+}

@@ -1,0 +1,335 @@
+// Gaussian VAEs: an MLP encoder q(z|x) = N(mu(x), diag(var(x))) and an MLP
+// decoder p(x|z) = N(G(z), c^2 I) with the prior p(z) = N(0, I). The linear
+// VAE is the special case with no hidden layers, identity activations and an
+// encoder variance tau^2 free of x (held on the log scale).
+#pragma once
+
+#include <armadillo>
+#include <cmath>
+#include <cstddef>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "activation.hpp"
+#include "dense.hpp"
+#include "layout.hpp"
+#include "rng.hpp"
+
+namespace vaeconv {
+
+constexpr double log_2pi = 1.8378770664093454835606594728112;
+
+struct ModelSpec {
+  std::size_t dx = 0, dz = 0;
+  std::vector<std::size_t> hidden;  // encoder widths; the decoder reverses them
+  Activation act;
+  double obs_sd = 1.0;
+  bool learn_obs_sd = false;
+  double min_var = 1e-4;
+  bool linear = false;
+};
+
+// Buffers for one chunk of m data columns with S draws each; sized on first
+// use and reused afterwards.
+struct Workspace {
+  arma::mat x;                             // dx x m
+  std::vector<arma::mat> enc_pre, enc_act;  // encoder hidden layers, h x m
+  arma::mat mu, u, var, sd;                // dz x m
+  arma::mat eps, z;                        // dz x mS, column i * S + s
+  std::vector<arma::mat> dec_pre, dec_act;  // decoder hidden layers, h x mS
+  arma::mat xhat;                          // dx x mS
+  arma::vec rss;                           // mS squared residual norms
+  arma::mat d_a, d_b, d_mu, d_u;           // backward scratch
+};
+
+// Sums over the chunk's data points (divide by the batch size for means).
+struct ChunkSums {
+  double objective = 0.0, reconstruction = 0.0, kl = 0.0;
+  ChunkSums& operator+=(const ChunkSums& o) {
+    objective += o.objective;
+    reconstruction += o.reconstruction;
+    kl += o.kl;
+    return *this;
+  }
+};
+
+class GaussianVae {
+ public:
+  explicit GaussianVae(const ModelSpec& spec) : spec_(spec) {
+    if (spec.dx == 0 || spec.dz == 0) throw std::invalid_argument("empty model");
+    if (spec.linear && !spec.hidden.empty())
+      throw std::invalid_argument("a linear VAE has no hidden layers");
+    // theta: decoder layers, then log c when learned.
+    std::vector<std::size_t> widths{spec.dz};
+    for (auto it = spec.hidden.rbegin(); it != spec.hidden.rend(); ++it)
+      widths.push_back(*it);
+    widths.push_back(spec.dx);
+    for (std::size_t l = 0; l + 1 < widths.size(); ++l) {
+      const std::string p = spec.linear ? "" : "decoder." + std::to_string(l + 1) + ".";
+      decoder_.push_back(dense(p + (spec.linear ? "W" : "weight"),
+                               p + (spec.linear ? "mu" : "bias"), widths[l],
+                               widths[l + 1], Group::theta));
+    }
+    if (spec.learn_obs_sd) log_c_ = layout_.add("log_obs_sd", 1, 1, Group::theta);
+    // phi: encoder hidden layers, then the mean and variance heads.
+    std::size_t in = spec.dx;
+    for (std::size_t l = 0; l < spec.hidden.size(); ++l) {
+      const std::string p = "encoder." + std::to_string(l + 1) + ".";
+      encoder_.push_back(dense(p + "weight", p + "bias", in, spec.hidden[l], Group::phi));
+      in = spec.hidden[l];
+    }
+    if (spec.linear) {
+      mean_ = dense("V", "b", in, spec.dz, Group::phi);
+      var_.in = in;
+      var_.out = spec.dz;
+      var_.b = layout_.add("log_tau2", spec.dz, 1, Group::phi);
+    } else {
+      mean_ = dense("mean.weight", "mean.bias", in, spec.dz, Group::phi);
+      var_ = dense("var.weight", "var.bias", in, spec.dz, Group::phi);
+    }
+  }
+
+  const ModelSpec& spec() const { return spec_; }
+  const Layout& layout() const { return layout_; }
+  std::size_t n_params() const { return layout_.size(); }
+  std::size_t n_theta() const { return layout_.n_theta(); }
+
+  // Weights N(0, 1 / fan_in), biases 0, encoder variance 1 where the weights
+  // of the variance head vanish, log c = log obs_sd.
+  void init(double* par, const KeyedRng& rng) const {
+    std::size_t k = 0;
+    for (const Block& b : layout_.blocks()) {
+      double* p = par + b.offset;
+      if (b.weight) {
+        rng.normals(Stream::init, k, 0, p, b.size());
+        const double sd = 1.0 / std::sqrt(double(b.cols));
+        for (std::size_t i = 0; i < b.size(); ++i) p[i] *= sd;
+      } else {
+        for (std::size_t i = 0; i < b.size(); ++i) p[i] = 0.0;
+      }
+      ++k;
+    }
+    if (spec_.learn_obs_sd) par[log_c_] = std::log(spec_.obs_sd);
+    if (!spec_.linear) {
+      const double u0 = std::log(std::expm1(1.0 - spec_.min_var));
+      for (std::size_t j = 0; j < spec_.dz; ++j) par[var_.b + j] = u0;
+    }
+  }
+
+  double obs_sd(const double* par) const {
+    return spec_.learn_obs_sd ? std::exp(par[log_c_]) : spec_.obs_sd;
+  }
+
+  // q(z|x) for the columns of ws.x: fills ws.mu, ws.u, ws.var, ws.sd.
+  void encode(const double* par, Workspace& ws) const {
+    const std::size_t m = ws.x.n_cols;
+    ws.enc_pre.resize(encoder_.size());
+    ws.enc_act.resize(encoder_.size());
+    const arma::mat* h = &ws.x;
+    for (std::size_t l = 0; l < encoder_.size(); ++l) {
+      dense_forward(par, encoder_[l], *h, ws.enc_pre[l]);
+      ws.enc_act[l].set_size(ws.enc_pre[l].n_rows, m);
+      spec_.act.apply(ws.enc_pre[l].memptr(), ws.enc_act[l].memptr(), ws.enc_pre[l].n_elem);
+      h = &ws.enc_act[l];
+    }
+    dense_forward(par, mean_, *h, ws.mu);
+    ws.var.set_size(spec_.dz, m);
+    ws.sd.set_size(spec_.dz, m);
+    if (spec_.linear) {
+      ws.u.set_size(spec_.dz, m);
+      for (std::size_t i = 0; i < m; ++i)
+        for (std::size_t j = 0; j < spec_.dz; ++j) ws.u(j, i) = par[var_.b + j];
+      for (std::size_t k = 0; k < ws.u.n_elem; ++k) ws.var[k] = std::exp(ws.u[k]);
+    } else {
+      dense_forward(par, var_, *h, ws.u);
+      for (std::size_t k = 0; k < ws.u.n_elem; ++k)
+        ws.var[k] = spec_.min_var + softplus(ws.u[k]);
+    }
+    for (std::size_t k = 0; k < ws.var.n_elem; ++k) ws.sd[k] = std::sqrt(ws.var[k]);
+  }
+
+  // The decoder mean G(z) for the columns of z: fills ws.xhat.
+  void decode(const double* par, const arma::mat& z, Workspace& ws) const {
+    const std::size_t L = decoder_.size();
+    ws.dec_pre.resize(L - 1);
+    ws.dec_act.resize(L - 1);
+    const arma::mat* h = &z;
+    for (std::size_t l = 0; l + 1 < L; ++l) {
+      dense_forward(par, decoder_[l], *h, ws.dec_pre[l]);
+      ws.dec_act[l].set_size(ws.dec_pre[l].n_rows, z.n_cols);
+      spec_.act.apply(ws.dec_pre[l].memptr(), ws.dec_act[l].memptr(), ws.dec_pre[l].n_elem);
+      h = &ws.dec_act[l];
+    }
+    dense_forward(par, decoder_[L - 1], *h, ws.xhat);
+  }
+
+  // z = mu + sd * eps for the S draws of each column.
+  void sample_z(std::size_t S, Workspace& ws) const {
+    const std::size_t m = ws.mu.n_cols, dz = spec_.dz;
+    ws.z.set_size(dz, m * S);
+    for (std::size_t i = 0; i < m; ++i)
+      for (std::size_t s = 0; s < S; ++s) {
+        const std::size_t c = i * S + s;
+        for (std::size_t j = 0; j < dz; ++j)
+          ws.z(j, c) = ws.mu(j, i) + ws.sd(j, i) * ws.eps(j, c);
+      }
+  }
+
+  // log p(x_i | z_c) for every draw c = i * S + s; fills ws.rss with the
+  // squared residual norms and returns the normalising constant's part.
+  double gaussian_loglik_terms(const double* par, std::size_t S, Workspace& ws) const {
+    const std::size_t m = ws.x.n_cols, dx = spec_.dx;
+    ws.rss.set_size(m * S);
+    for (std::size_t i = 0; i < m; ++i) {
+      const double* xi = ws.x.colptr(i);
+      for (std::size_t s = 0; s < S; ++s) {
+        const double* xh = ws.xhat.colptr(i * S + s);
+        double r = 0.0;
+        for (std::size_t k = 0; k < dx; ++k) {
+          const double d = xh[k] - xi[k];
+          r += d * d;
+        }
+        ws.rss[i * S + s] = r;
+      }
+    }
+    const double c = obs_sd(par);
+    return -0.5 * double(dx) * (log_2pi + 2.0 * std::log(c));
+  }
+
+  // KL(q(z|x_i) || N(0, I)) in closed form.
+  double kl_column(const Workspace& ws, std::size_t i) const {
+    double kl = 0.0;
+    for (std::size_t j = 0; j < spec_.dz; ++j) {
+      const double v = ws.var(j, i), mu = ws.mu(j, i);
+      kl += v + mu * mu - 1.0 - std::log(v);
+    }
+    return 0.5 * kl;
+  }
+
+  // The ELBO E_q[log p(x|z)] - beta KL(q || p) of each column of ws.x, its
+  // expectation estimated with the S draws in ws.eps. Returns the sums over
+  // the chunk; when grad is given, adds the gradient of -sum(ELBO) to it.
+  ChunkSums elbo(const double* par, std::size_t S, double beta, Workspace& ws,
+                 double* grad) const {
+    const std::size_t m = ws.x.n_cols;
+    encode(par, ws);
+    sample_z(S, ws);
+    decode(par, ws.z, ws);
+    const double log_norm = gaussian_loglik_terms(par, S, ws);
+    const double c = obs_sd(par), c2 = c * c;
+    ChunkSums sums;
+    for (std::size_t i = 0; i < m; ++i) {
+      double rec = 0.0;
+      for (std::size_t s = 0; s < S; ++s) rec += log_norm - 0.5 * ws.rss[i * S + s] / c2;
+      rec /= double(S);
+      const double kl = kl_column(ws, i);
+      sums.reconstruction += rec;
+      sums.kl += kl;
+      sums.objective += rec - beta * kl;
+    }
+    if (grad == nullptr) return sums;
+
+    // d(-rec)/d xhat = (xhat - x) / (c^2 S)
+    arma::mat& g = ws.d_a;
+    g.set_size(spec_.dx, m * S);
+    for (std::size_t i = 0; i < m; ++i)
+      for (std::size_t s = 0; s < S; ++s) {
+        const std::size_t col = i * S + s;
+        const double* xi = ws.x.colptr(i);
+        const double* xh = ws.xhat.colptr(col);
+        double* gc = g.colptr(col);
+        for (std::size_t k = 0; k < spec_.dx; ++k) gc[k] = (xh[k] - xi[k]) / (c2 * double(S));
+      }
+    if (spec_.learn_obs_sd) {
+      double d = 0.0;  // d(-rec)/d log c = (dx - rss / c^2) / S per draw
+      for (std::size_t k = 0; k < m * S; ++k) d += double(spec_.dx) - ws.rss[k] / c2;
+      grad[log_c_] += d / double(S);
+    }
+    backward_decoder(par, ws, grad);  // ws.d_a now holds d/dz (dz x mS)
+
+    const arma::mat& dz_ = ws.d_a;
+    ws.d_mu.set_size(spec_.dz, m);
+    ws.d_u.set_size(spec_.dz, m);
+    for (std::size_t i = 0; i < m; ++i)
+      for (std::size_t j = 0; j < spec_.dz; ++j) {
+        double dmu = 0.0, dsd = 0.0;
+        for (std::size_t s = 0; s < S; ++s) {
+          const std::size_t col = i * S + s;
+          dmu += dz_(j, col);
+          dsd += dz_(j, col) * ws.eps(j, col);
+        }
+        const double v = ws.var(j, i);
+        ws.d_mu(j, i) = dmu + beta * ws.mu(j, i);
+        const double dvar = dsd / (2.0 * ws.sd(j, i)) + beta * 0.5 * (1.0 - 1.0 / v);
+        ws.d_u(j, i) = dvar * dvar_du(ws.u(j, i), v);
+      }
+    backward_encoder(par, ws, grad);
+    return sums;
+  }
+
+  // d var / d u for the variance link.
+  double dvar_du(double u, double var) const {
+    return spec_.linear ? var : sigmoid(u);
+  }
+
+  // Backpropagates ws.d_a = d/d xhat (dx x mS) through the decoder, adding
+  // the decoder's parameter gradients to grad and leaving d/dz in ws.d_a.
+  void backward_decoder(const double* par, Workspace& ws, double* grad) const {
+    const std::size_t L = decoder_.size();
+    for (std::size_t l = L; l-- > 0;) {
+      if (l + 1 < L)
+        spec_.act.backward(ws.dec_pre[l].memptr(), ws.dec_act[l].memptr(),
+                           ws.d_a.memptr(), ws.d_a.n_elem);
+      const arma::mat& in = l == 0 ? ws.z : ws.dec_act[l - 1];
+      dense_backward(par, decoder_[l], in, ws.d_a, grad, &ws.d_b);
+      std::swap(ws.d_a, ws.d_b);
+    }
+  }
+
+  // Backpropagates ws.d_mu and ws.d_u (dz x m) through the heads and the
+  // encoder, adding the encoder's parameter gradients to grad.
+  void backward_encoder(const double* par, Workspace& ws, double* grad) const {
+    const std::size_t H = encoder_.size();
+    const arma::mat& h = H == 0 ? ws.x : ws.enc_act[H - 1];
+    arma::mat* dh = H == 0 ? nullptr : &ws.d_a;
+    dense_backward(par, mean_, h, ws.d_mu, grad, dh);
+    if (spec_.linear) {
+      for (std::size_t i = 0; i < ws.d_u.n_cols; ++i)
+        for (std::size_t j = 0; j < spec_.dz; ++j) grad[var_.b + j] += ws.d_u(j, i);
+    } else {
+      arma::mat dW(grad + var_.w, var_.out, var_.in, false, true);
+      arma::vec db(grad + var_.b, var_.out, false, true);
+      dW += ws.d_u * h.t();
+      db += arma::sum(ws.d_u, 1);
+      if (dh != nullptr) *dh += weight_view(par, var_).t() * ws.d_u;
+    }
+    for (std::size_t l = H; l-- > 0;) {
+      spec_.act.backward(ws.enc_pre[l].memptr(), ws.enc_act[l].memptr(),
+                         ws.d_a.memptr(), ws.d_a.n_elem);
+      const arma::mat& in = l == 0 ? ws.x : ws.enc_act[l - 1];
+      dense_backward(par, encoder_[l], in, ws.d_a, grad, l == 0 ? nullptr : &ws.d_b);
+      if (l > 0) std::swap(ws.d_a, ws.d_b);
+    }
+  }
+
+ private:
+  Dense dense(const std::string& wname, const std::string& bname,
+              std::size_t in, std::size_t out, Group g) {
+    Dense d;
+    d.in = in;
+    d.out = out;
+    d.w = layout_.add(wname, out, in, g, true);
+    d.b = layout_.add(bname, out, 1, g);
+    return d;
+  }
+
+  ModelSpec spec_;
+  Layout layout_;
+  std::vector<Dense> decoder_, encoder_;
+  Dense mean_, var_;
+  std::size_t log_c_ = 0;
+};
+
+}  // namespace vaeconv

@@ -1,0 +1,111 @@
+// Counter-based random numbers: every draw is a pure function of
+// (seed, stream, iteration, sample, coordinate), so results never depend on
+// the order in which threads or chunks ask for them.
+#pragma once
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+
+namespace vaeconv {
+
+// Purposes of the random draws; each has its own stream of counters.
+enum class Stream : std::uint32_t {
+  init = 1,        // initial weights
+  permutation = 2, // minibatch order, keyed by epoch
+  train = 3,       // reparameterisation noise at a training iteration
+  eval = 4,        // noise of the full-data evaluation
+  generate = 5,    // draws of z for generate()
+  estimate = 6,    // diagnostics (log-likelihood, SNR)
+  user = 7
+};
+
+// Philox4x32-10 (Salmon et al. 2011, "Parallel random numbers: as easy as
+// 1, 2, 3"), the generator behind curand and numpy's Philox.
+class Philox {
+ public:
+  struct Block {
+    std::uint32_t v[4];
+  };
+
+  static Block draw(std::uint32_t c0, std::uint32_t c1, std::uint32_t c2,
+                    std::uint32_t c3, std::uint32_t k0, std::uint32_t k1) {
+    Block x{{c0, c1, c2, c3}};
+    for (int r = 0; r < 10; ++r) {
+      const std::uint64_t p0 = std::uint64_t(0xD2511F53u) * x.v[0];
+      const std::uint64_t p1 = std::uint64_t(0xCD9E8D57u) * x.v[2];
+      const std::uint32_t hi0 = std::uint32_t(p0 >> 32), lo0 = std::uint32_t(p0);
+      const std::uint32_t hi1 = std::uint32_t(p1 >> 32), lo1 = std::uint32_t(p1);
+      x = Block{{hi1 ^ x.v[1] ^ k0, lo1, hi0 ^ x.v[3] ^ k1, lo0}};
+      k0 += 0x9E3779B9u;
+      k1 += 0xBB67AE85u;
+    }
+    return x;
+  }
+};
+
+// A uniform on [0, 1) with 53 random bits from two 32-bit words.
+inline double to_unit(std::uint32_t a, std::uint32_t b) {
+  return ((a >> 5) * 67108864.0 + (b >> 6)) * (1.0 / 9007199254740992.0);
+}
+
+class KeyedRng {
+ public:
+  explicit KeyedRng(std::uint64_t seed = 0)
+      : k0_(std::uint32_t(seed)), k1_(std::uint32_t(seed >> 32)) {}
+
+  // Fills out[0..n) with standard normals for (stream, iteration, sample):
+  // coordinate j is the cos (j even) or sin (j odd) half of a Box-Muller
+  // pair drawn from counter block j / 2.
+  void normals(Stream stream, std::uint64_t iteration, std::uint64_t sample,
+               double* out, std::size_t n) const {
+    for (std::size_t j = 0; j < n; j += 2) {
+      const Philox::Block b = block(stream, iteration, sample, j / 2);
+      const double u1 = 1.0 - to_unit(b.v[0], b.v[1]);  // (0, 1]
+      const double u2 = to_unit(b.v[2], b.v[3]);
+      const double r = std::sqrt(-2.0 * std::log(u1));
+      const double t = 6.283185307179586476925 * u2;
+      out[j] = r * std::cos(t);
+      if (j + 1 < n) out[j + 1] = r * std::sin(t);
+    }
+  }
+
+  // A uniform on [0, 1) for (stream, iteration, index).
+  double uniform(Stream stream, std::uint64_t iteration,
+                 std::uint64_t index) const {
+    const Philox::Block b = block(stream, iteration, index, 0);
+    return to_unit(b.v[0], b.v[1]);
+  }
+
+  // A uniform permutation of 0..n-1 (Fisher-Yates) keyed by (stream, key).
+  template <class Index>
+  void permutation(Stream stream, std::uint64_t key, Index* out,
+                   std::size_t n) const {
+    for (std::size_t i = 0; i < n; ++i) out[i] = Index(i);
+    for (std::size_t i = n; i > 1; --i) {
+      std::size_t j = std::size_t(uniform(stream, key, i - 1) * double(i));
+      if (j >= i) j = i - 1;
+      const Index tmp = out[i - 1];
+      out[i - 1] = out[j];
+      out[j] = tmp;
+    }
+  }
+
+ private:
+  Philox::Block block(Stream stream, std::uint64_t iteration,
+                      std::uint64_t sample, std::uint64_t pair) const {
+    // Counter words: pair index, sample index, iteration, and the stream in
+    // the top byte of the last word beside the iteration's high bits.
+    return Philox::draw(std::uint32_t(pair), std::uint32_t(sample),
+                        std::uint32_t(iteration),
+                        (std::uint32_t(stream) << 24) ^
+                            std::uint32_t(iteration >> 32) ^
+                            (std::uint32_t(sample >> 32) << 12) ^
+                            std::uint32_t(pair >> 32),
+                        k0_, k1_);
+  }
+
+  std::uint32_t k0_, k1_;
+};
+
+}  // namespace vaeconv

@@ -1,0 +1,12 @@
+// vaeconv: the C++ core (header-only, standard library and Armadillo only).
+#pragma once
+
+#include "activation.hpp"
+#include "dense.hpp"
+#include "engine.hpp"
+#include "layout.hpp"
+#include "model.hpp"
+#include "objective.hpp"
+#include "optimizer.hpp"
+#include "rng.hpp"
+#include "trainer.hpp"

@@ -1,0 +1,112 @@
+// Glue for the parameter layout and for using a fitted model.
+#include <RcppArmadillo.h>
+
+#include "convert.h"
+
+namespace {
+
+vaeconv::Workspace workspace_for(const Rcpp::NumericMatrix& x) {
+  vaeconv::Workspace ws;
+  ws.x = vaeconv_glue::columns_of(x);
+  return ws;
+}
+
+void check_par(const vaeconv::GaussianVae& vae, const Rcpp::NumericVector& par) {
+  if (std::size_t(par.size()) != vae.n_params())
+    Rcpp::stop("the parameter vector has length %d, not %d", int(par.size()),
+               int(vae.n_params()));
+}
+
+}  // namespace
+
+// [[Rcpp::export(rng = false)]]
+Rcpp::DataFrame cpp_layout(const Rcpp::List& model, int dx) {
+  const vaeconv::GaussianVae vae(vaeconv_glue::model_spec(model, dx));
+  const auto& blocks = vae.layout().blocks();
+  Rcpp::CharacterVector name, group;
+  Rcpp::IntegerVector rows, cols, offset;
+  for (const vaeconv::Block& b : blocks) {
+    name.push_back(b.name);
+    group.push_back(b.group == vaeconv::Group::theta ? "theta" : "phi");
+    rows.push_back(int(b.rows));
+    cols.push_back(int(b.cols));
+    offset.push_back(int(b.offset));
+  }
+  return Rcpp::DataFrame::create(Rcpp::Named("name") = name, Rcpp::Named("group") = group,
+                                 Rcpp::Named("rows") = rows, Rcpp::Named("cols") = cols,
+                                 Rcpp::Named("offset") = offset,
+                                 Rcpp::Named("stringsAsFactors") = false);
+}
+
+// [[Rcpp::export(rng = false)]]
+Rcpp::NumericVector cpp_init(const Rcpp::List& model, int dx, double seed) {
+  const vaeconv::GaussianVae vae(vaeconv_glue::model_spec(model, dx));
+  Rcpp::NumericVector par(vae.n_params());
+  vae.init(par.begin(), vaeconv::KeyedRng(std::uint64_t(seed)));
+  return par;
+}
+
+// [[Rcpp::export(rng = false)]]
+Rcpp::List cpp_encode(const Rcpp::List& model, const Rcpp::NumericVector& par,
+                      const Rcpp::NumericMatrix& x) {
+  const vaeconv::GaussianVae vae(vaeconv_glue::model_spec(model, x.ncol()));
+  check_par(vae, par);
+  vaeconv::Workspace ws = workspace_for(x);
+  vae.encode(par.begin(), ws);
+  return Rcpp::List::create(Rcpp::Named("mean") = Rcpp::wrap(arma::mat(ws.mu.t())),
+                            Rcpp::Named("var") = Rcpp::wrap(arma::mat(ws.var.t())));
+}
+
+// [[Rcpp::export(rng = false)]]
+Rcpp::NumericMatrix cpp_decode(const Rcpp::List& model, const Rcpp::NumericVector& par,
+                               const Rcpp::NumericMatrix& z, int dx) {
+  const vaeconv::GaussianVae vae(vaeconv_glue::model_spec(model, dx));
+  check_par(vae, par);
+  vaeconv::Workspace ws;
+  const arma::mat zt = vaeconv_glue::columns_of(z);
+  vae.decode(par.begin(), zt, ws);
+  return Rcpp::wrap(arma::mat(ws.xhat.t()));
+}
+
+// The objective of the rows of x (per data point means) with the noise given
+// in eps (latent_dim x nrow(x) * draws, column i * draws + s), and its
+// gradient (of the mean objective, to be maximised) when asked.
+// [[Rcpp::export(rng = false)]]
+Rcpp::List cpp_objective(const Rcpp::List& model, const Rcpp::List& objective,
+                         const Rcpp::NumericVector& par, const Rcpp::NumericMatrix& x,
+                         const Rcpp::NumericMatrix& eps, int samples, bool gradient) {
+  const vaeconv::GaussianVae vae(vaeconv_glue::model_spec(model, x.ncol()));
+  const vaeconv::ObjectiveSpec obj = vaeconv_glue::objective_spec(objective);
+  check_par(vae, par);
+  const std::size_t n = x.nrow();
+  const std::size_t S = vaeconv::draws_per_point(obj, std::size_t(samples));
+  if (std::size_t(eps.nrow()) != vae.spec().dz || std::size_t(eps.ncol()) != n * S)
+    Rcpp::stop("eps must be %d x %d", int(vae.spec().dz), int(n * S));
+  vaeconv::Workspace ws = workspace_for(x);
+  ws.eps = arma::mat(const_cast<double*>(eps.begin()), eps.nrow(), eps.ncol());
+  arma::vec grad(vae.n_params(), arma::fill::zeros);
+  const vaeconv::ChunkSums s = vaeconv::chunk_objective(
+      vae, obj, par.begin(), std::size_t(samples), ws, gradient ? grad.memptr() : nullptr);
+  Rcpp::List out = Rcpp::List::create(
+      Rcpp::Named("objective") = s.objective / double(n),
+      Rcpp::Named("reconstruction") = s.reconstruction / double(n),
+      Rcpp::Named("kl") = s.kl / double(n));
+  if (gradient) {
+    grad *= -1.0 / double(n);
+    out["gradient"] = Rcpp::NumericVector(grad.begin(), grad.end());
+  }
+  return out;
+}
+
+// Standard normals keyed by (seed, stream, iteration, sample): an n x dim
+// matrix whose row i is sample `first + i`.
+// [[Rcpp::export(rng = false)]]
+Rcpp::NumericMatrix cpp_normals(double seed, int stream, double iteration, double first,
+                                int n, int dim) {
+  const vaeconv::KeyedRng rng{std::uint64_t(seed)};
+  arma::mat out(dim, n);
+  for (int i = 0; i < n; ++i)
+    rng.normals(vaeconv::Stream(stream), std::uint64_t(iteration),
+                std::uint64_t(first) + std::uint64_t(i), out.colptr(i), std::size_t(dim));
+  return Rcpp::wrap(arma::mat(out.t()));
+}

@@ -1,0 +1,49 @@
+#include "threads.h"
+
+#include <dlfcn.h>
+
+namespace vaeconv_glue {
+
+namespace {
+typedef void (*set_threads_fn)(int);
+typedef int (*get_threads_fn)(void);
+
+void* symbol(const char* name) { return dlsym(RTLD_DEFAULT, name); }
+
+get_threads_fn getter() {
+  if (void* f = symbol("openblas_get_num_threads")) return (get_threads_fn)f;
+  if (void* f = symbol("flexiblas_get_num_threads")) return (get_threads_fn)f;
+  return nullptr;
+}
+set_threads_fn setter() {
+  if (void* f = symbol("openblas_set_num_threads")) return (set_threads_fn)f;
+  if (void* f = symbol("flexiblas_set_num_threads")) return (set_threads_fn)f;
+  return nullptr;
+}
+}  // namespace
+
+std::unique_ptr<vaeconv::Parallel> make_parallel(int n_threads) {
+  if (n_threads <= 1) return std::unique_ptr<vaeconv::Parallel>(new vaeconv::Serial());
+  return std::unique_ptr<vaeconv::Parallel>(new ArenaParallel(n_threads));
+}
+
+BlasThreadsGuard::BlasThreadsGuard() {
+  get_threads_fn get = getter();
+  set_threads_fn set = setter();
+  if (get != nullptr && set != nullptr) {
+    previous_ = get();
+    if (previous_ != 1) set(1);
+  }
+}
+
+BlasThreadsGuard::~BlasThreadsGuard() {
+  set_threads_fn set = setter();
+  if (set != nullptr && previous_ > 1) set(previous_);
+}
+
+int blas_threads() {
+  get_threads_fn get = getter();
+  return get == nullptr ? -1 : get();
+}
+
+}  // namespace vaeconv_glue

@@ -1,0 +1,147 @@
+optimizer_fields <- c("type", "lr", "decay", "momentum", "beta1", "beta2",
+                      "rho", "eps", "bound")
+
+test_that("optimizers build the documented structure", {
+  expect_identical(
+    unclass(sgd(lr = 0.1)),
+    list(type = "sgd", lr = 0.1, decay = 0.5, momentum = 0, beta1 = 0,
+         beta2 = 0, rho = 0, eps = 0, bound = Inf)
+  )
+  expect_identical(
+    unclass(adam()),
+    list(type = "adam", lr = 1e-3, decay = 0.5, momentum = 0, beta1 = 0.9,
+         beta2 = 0.999, rho = 0, eps = 1e-8, bound = Inf)
+  )
+  expect_identical(
+    unclass(adagrad()),
+    list(type = "adagrad", lr = 0.01, decay = 0.5, momentum = 0, beta1 = 0,
+         beta2 = 0, rho = 0, eps = 1e-10, bound = Inf)
+  )
+  expect_identical(
+    unclass(rmsprop()),
+    list(type = "rmsprop", lr = 1e-3, decay = 0.5, momentum = 0, beta1 = 0,
+         beta2 = 0, rho = 0.99, eps = 1e-8, bound = Inf)
+  )
+})
+
+test_that("every optimizer has every field, numeric, and its classes", {
+  optimizers <- list(
+    sgd = sgd(lr = 1L, decay = 0L, momentum = 0.9, bound = 5L),
+    adam = adam(lr = 1L, decay = 1L, beta1 = 0, beta2 = 0.5, eps = 1L, bound = 5L),
+    adagrad = adagrad(lr = 1L, decay = 0L, eps = 1L, bound = 5L),
+    rmsprop = rmsprop(lr = 1L, decay = 0L, rho = 0L, eps = 1L, bound = 5L)
+  )
+  for (type in names(optimizers)) {
+    opt <- optimizers[[type]]
+    expect_s3_class(opt, c(paste0("vae_", type), "vae_optimizer"), exact = TRUE)
+    expect_identical(names(opt), optimizer_fields)
+    expect_identical(opt$type, type)
+    for (field in optimizer_fields[-1]) {
+      expect_true(is.double(opt[[field]]) && length(opt[[field]]) == 1,
+                  info = paste(type, field))
+    }
+    expect_identical(opt$lr, 1)
+    expect_identical(opt$bound, 5)
+  }
+  expect_identical(optimizers$sgd$momentum, 0.9)
+})
+
+test_that("optimizers accept the edges of their ranges", {
+  expect_identical(sgd(1, decay = 0)$decay, 0)
+  expect_identical(sgd(1, decay = 1)$decay, 1)
+  expect_identical(adam(beta1 = 0, beta2 = 1e-6)$beta1, 0)
+  expect_identical(adam(beta1 = 0.5, beta2 = 0.2501)$beta1, 0.5)
+  expect_identical(rmsprop(rho = 0)$rho, 0)
+})
+
+test_that("optimizers reject bad input", {
+  bad <- rlang::exprs(
+    sgd(),
+    sgd(lr = 0),
+    sgd(lr = -1),
+    sgd(lr = NA),
+    sgd(lr = NaN),
+    sgd(lr = Inf),
+    sgd(lr = "0.1"),
+    sgd(lr = c(0.1, 0.2)),
+    sgd(lr = NULL),
+    sgd(1, decay = -0.1),
+    sgd(1, decay = 1.5),
+    sgd(1, decay = NA),
+    sgd(1, momentum = 1),
+    sgd(1, momentum = -0.1),
+    sgd(1, momentum = NA),
+    sgd(1, bound = 0),
+    sgd(1, bound = -1),
+    sgd(1, bound = -Inf),
+    sgd(1, bound = NA),
+    sgd(1, bound = "Inf"),
+    adam(lr = 0),
+    adam(lr = Inf),
+    adam(decay = 2),
+    adam(beta1 = 1),
+    adam(beta1 = -0.1),
+    adam(beta1 = NA),
+    adam(beta2 = 0),
+    adam(beta2 = 1),
+    adam(beta2 = NaN),
+    adam(beta1 = 0.99, beta2 = 0.9),
+    adam(beta1 = 0.5, beta2 = 0.25),
+    adam(eps = 0),
+    adam(eps = -1e-8),
+    adam(eps = Inf),
+    adam(bound = 0),
+    adagrad(lr = -1),
+    adagrad(decay = NA),
+    adagrad(eps = 0),
+    adagrad(bound = c(1, 2)),
+    rmsprop(lr = "a"),
+    rmsprop(rho = 1),
+    rmsprop(rho = -0.5),
+    rmsprop(rho = NA),
+    rmsprop(eps = 0),
+    rmsprop(bound = -1)
+  )
+  for (e in bad) {
+    expect_error(eval(e), class = "vaeconv_error_input", info = deparse1(e))
+  }
+})
+
+test_that("optimizer errors are informative", {
+  expect_snapshot(error = TRUE, sgd())
+  expect_snapshot(error = TRUE, sgd(lr = -1))
+  expect_snapshot(error = TRUE, sgd(lr = 0.1, decay = 2))
+  expect_snapshot(error = TRUE, sgd(lr = 0.1, momentum = 1))
+  expect_snapshot(error = TRUE, sgd(lr = 0.1, bound = 0))
+  expect_snapshot(error = TRUE, adam(beta2 = 1))
+  expect_snapshot(error = TRUE, adam(beta1 = 0.99, beta2 = 0.9))
+  expect_snapshot(error = TRUE, adagrad(eps = 0))
+  expect_snapshot(error = TRUE, rmsprop(rho = NA))
+})
+
+test_that("check_optimizer() accepts optimizers only", {
+  optimizer <- adam()
+  expect_identical(check_optimizer(optimizer), optimizer)
+  bad <- rlang::exprs(
+    check_optimizer(elbo()),
+    check_optimizer(gaussian_vae(2)),
+    check_optimizer(unclass(optimizer)),
+    check_optimizer(adam),
+    check_optimizer("adam"),
+    check_optimizer(NULL)
+  )
+  for (e in bad) {
+    expect_error(eval(e), class = "vaeconv_error_input", info = deparse1(e))
+  }
+  fit <- function(optimizer) check_optimizer(optimizer)
+  expect_snapshot(error = TRUE, fit(adam))
+})
+
+test_that("optimizers print", {
+  expect_snapshot({
+    sgd(lr = 0.1, decay = 0, momentum = 0.9, bound = 10)
+    adam()
+    adagrad()
+    rmsprop(lr = 0.01)
+  })
+})
