@@ -11,6 +11,23 @@ Rcpp::Rostream<true>&  Rcpp::Rcout = Rcpp::Rcpp_cout_get();
 Rcpp::Rostream<false>& Rcpp::Rcerr = Rcpp::Rcpp_cerr_get();
 #endif
 
+// cpp_bench_gemm
+Rcpp::NumericVector cpp_bench_gemm(const Rcpp::IntegerVector& m, const Rcpp::IntegerVector& n, const Rcpp::IntegerVector& k, const Rcpp::LogicalVector& trans_a, const Rcpp::LogicalVector& trans_b, const Rcpp::NumericVector& beta, int reps, int blocks);
+RcppExport SEXP _vaeconv_cpp_bench_gemm(SEXP mSEXP, SEXP nSEXP, SEXP kSEXP, SEXP trans_aSEXP, SEXP trans_bSEXP, SEXP betaSEXP, SEXP repsSEXP, SEXP blocksSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< const Rcpp::IntegerVector& >::type m(mSEXP);
+    Rcpp::traits::input_parameter< const Rcpp::IntegerVector& >::type n(nSEXP);
+    Rcpp::traits::input_parameter< const Rcpp::IntegerVector& >::type k(kSEXP);
+    Rcpp::traits::input_parameter< const Rcpp::LogicalVector& >::type trans_a(trans_aSEXP);
+    Rcpp::traits::input_parameter< const Rcpp::LogicalVector& >::type trans_b(trans_bSEXP);
+    Rcpp::traits::input_parameter< const Rcpp::NumericVector& >::type beta(betaSEXP);
+    Rcpp::traits::input_parameter< int >::type reps(repsSEXP);
+    Rcpp::traits::input_parameter< int >::type blocks(blocksSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_bench_gemm(m, n, k, trans_a, trans_b, beta, reps, blocks));
+    return rcpp_result_gen;
+END_RCPP
+}
 // cpp_fit
 Rcpp::List cpp_fit(const Rcpp::NumericMatrix& x, const Rcpp::List& model, const Rcpp::List& objective, const Rcpp::List& optimizer, const Rcpp::List& control, const Rcpp::Nullable<Rcpp::List>& state);
 RcppExport SEXP _vaeconv_cpp_fit(SEXP xSEXP, SEXP modelSEXP, SEXP objectiveSEXP, SEXP optimizerSEXP, SEXP controlSEXP, SEXP stateSEXP) {
@@ -114,8 +131,31 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
+// cpp_activation
+Rcpp::NumericVector cpp_activation(const Rcpp::List& activation, const Rcpp::NumericVector& x, bool derivative, int simd);
+RcppExport SEXP _vaeconv_cpp_activation(SEXP activationSEXP, SEXP xSEXP, SEXP derivativeSEXP, SEXP simdSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< const Rcpp::List& >::type activation(activationSEXP);
+    Rcpp::traits::input_parameter< const Rcpp::NumericVector& >::type x(xSEXP);
+    Rcpp::traits::input_parameter< bool >::type derivative(derivativeSEXP);
+    Rcpp::traits::input_parameter< int >::type simd(simdSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_activation(activation, x, derivative, simd));
+    return rcpp_result_gen;
+END_RCPP
+}
+// cpp_simd_avx2
+bool cpp_simd_avx2();
+RcppExport SEXP _vaeconv_cpp_simd_avx2() {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    rcpp_result_gen = Rcpp::wrap(cpp_simd_avx2());
+    return rcpp_result_gen;
+END_RCPP
+}
 
 static const R_CallMethodDef CallEntries[] = {
+    {"_vaeconv_cpp_bench_gemm", (DL_FUNC) &_vaeconv_cpp_bench_gemm, 8},
     {"_vaeconv_cpp_fit", (DL_FUNC) &_vaeconv_cpp_fit, 6},
     {"_vaeconv_cpp_blas_threads", (DL_FUNC) &_vaeconv_cpp_blas_threads, 0},
     {"_vaeconv_cpp_layout", (DL_FUNC) &_vaeconv_cpp_layout, 2},
@@ -124,6 +164,8 @@ static const R_CallMethodDef CallEntries[] = {
     {"_vaeconv_cpp_decode", (DL_FUNC) &_vaeconv_cpp_decode, 4},
     {"_vaeconv_cpp_objective", (DL_FUNC) &_vaeconv_cpp_objective, 7},
     {"_vaeconv_cpp_normals", (DL_FUNC) &_vaeconv_cpp_normals, 6},
+    {"_vaeconv_cpp_activation", (DL_FUNC) &_vaeconv_cpp_activation, 4},
+    {"_vaeconv_cpp_simd_avx2", (DL_FUNC) &_vaeconv_cpp_simd_avx2, 0},
     {NULL, NULL, 0}
 };
 

@@ -48,13 +48,10 @@ Rcpp::NumericVector as_numeric(const std::vector<double>& x) {
   return Rcpp::NumericVector(x.begin(), x.end());
 }
 
-Rcpp::NumericVector as_numeric(const arma::vec& x) {
-  return Rcpp::NumericVector(x.begin(), x.end());
-}
-
-arma::vec as_vec(SEXP x) {
-  const Rcpp::NumericVector v(x);
-  return arma::vec(v.begin(), v.size());
+// A vector that works in the memory of x (Armadillo's move assignment
+// adopts it).
+arma::vec r_memory(Rcpp::NumericVector& x) {
+  return arma::vec(x.begin(), std::size_t(x.size()), false, true);
 }
 
 const char* status_name(vaeconv::Status s) {
@@ -86,33 +83,42 @@ Rcpp::List cpp_fit(const Rcpp::NumericMatrix& x, const Rcpp::List& model,
   const int n_threads = Rcpp::as<int>(control["n_threads"]);
   const bool progress = Rcpp::as<bool>(control["progress"]);
 
+  // The state lives in the R vectors that are returned (no copy at the end).
   const std::size_t p = vae.n_params();
-  vaeconv::TrainState st;
+  Rcpp::NumericVector par(p), par0(p), opt_m(p), opt_v(p);  // zero-filled
+  double iteration = 0.0, seconds = 0.0;
   if (state.isNull()) {
-    st.par.set_size(p);
-    vae.init(st.par.memptr(), vaeconv::KeyedRng(seed));
-    st.par0 = st.par;
-    st.opt.reset(p);
+    vae.init(par.begin(), vaeconv::KeyedRng(seed));
+    std::copy(par.begin(), par.end(), par0.begin());
   } else {
     const Rcpp::List s(state.get());
-    st.par = as_vec(s["par"]);
-    st.par0 = as_vec(s["par0"]);
-    st.opt.m = as_vec(s["opt_m"]);
-    st.opt.v = as_vec(s["opt_v"]);
-    st.iteration = std::uint64_t(Rcpp::as<double>(s["iteration"]));
-    st.seconds = Rcpp::as<double>(s["seconds"]);
-    if (st.par.n_elem != p || st.par0.n_elem != p || st.opt.m.n_elem != p ||
-        st.opt.v.n_elem != p)
-      Rcpp::stop("the state to continue from does not match the model");
+    const Rcpp::NumericVector from[] = {s["par"], s["par0"], s["opt_m"], s["opt_v"]};
+    Rcpp::NumericVector* to[] = {&par, &par0, &opt_m, &opt_v};
+    for (int k = 0; k < 4; ++k) {
+      if (std::size_t(from[k].size()) != p)
+        Rcpp::stop("the state to continue from does not match the model");
+      std::copy(from[k].begin(), from[k].end(), to[k]->begin());
+    }
+    iteration = Rcpp::as<double>(s["iteration"]);
+    seconds = Rcpp::as<double>(s["seconds"]);
   }
-  const arma::mat xt = vaeconv_glue::columns_of(x);
+  vaeconv::TrainState st;
+  st.par = r_memory(par);
+  st.par0 = r_memory(par0);
+  st.opt.m = r_memory(opt_m);
+  st.opt.v = r_memory(opt_v);
+  st.iteration = std::uint64_t(iteration);
+  st.seconds = seconds;
+  // The rows of x are read in place.
+  const vaeconv::DataView data =
+      vaeconv::DataView::rows(x.begin(), std::size_t(x.nrow()), std::size_t(x.ncol()));
 
   vaeconv::TrainResult res;
   {
     vaeconv_glue::BlasThreadsGuard blas;
     std::unique_ptr<vaeconv::Parallel> parallel = vaeconv_glue::make_parallel(n_threads);
     RMonitor monitor(progress, double(spec.iterations));
-    res = vaeconv::train(vae, obj, opt, spec, xt, seed, st, *parallel, monitor);
+    res = vaeconv::train(vae, obj, opt, spec, data, seed, st, *parallel, monitor);
   }
   const vaeconv::Trajectory& tr = res.trajectory;
   Rcpp::List traj = Rcpp::List::create(
@@ -129,9 +135,9 @@ Rcpp::List cpp_fit(const Rcpp::NumericMatrix& x, const Rcpp::List& model,
       Rcpp::Named("full_objective") = as_numeric(tr.full_objective),
       Rcpp::Named("full_grad_norm_sq") = as_numeric(tr.full_grad_norm_sq));
   Rcpp::List out_state = Rcpp::List::create(
-      Rcpp::Named("par") = as_numeric(st.par), Rcpp::Named("par0") = as_numeric(st.par0),
-      Rcpp::Named("opt_m") = as_numeric(st.opt.m), Rcpp::Named("opt_v") = as_numeric(st.opt.v),
-      Rcpp::Named("iteration") = double(st.iteration), Rcpp::Named("seconds") = st.seconds);
+      Rcpp::Named("par") = par, Rcpp::Named("par0") = par0, Rcpp::Named("opt_m") = opt_m,
+      Rcpp::Named("opt_v") = opt_v, Rcpp::Named("iteration") = double(st.iteration),
+      Rcpp::Named("seconds") = st.seconds);
   return Rcpp::List::create(Rcpp::Named("state") = out_state,
                             Rcpp::Named("trajectory") = traj,
                             Rcpp::Named("status") = status_name(res.status),

@@ -110,3 +110,28 @@ Rcpp::NumericMatrix cpp_normals(double seed, int stream, double iteration, doubl
                 std::uint64_t(first) + std::uint64_t(i), out.colptr(i), std::size_t(dim));
   return Rcpp::wrap(arma::mat(out.t()));
 }
+
+// The activation (its derivative with derivative = TRUE) at x through the
+// core's array kernels. simd = 0 forces the base (2-wide) kernels, -1 lets
+// the CPU choose (AVX2 + FMA where available). For tests.
+// [[Rcpp::export(rng = false)]]
+Rcpp::NumericVector cpp_activation(const Rcpp::List& activation, const Rcpp::NumericVector& x,
+                                   bool derivative, int simd) {
+  const vaeconv::Activation a = vaeconv_glue::activation_of(activation);
+  const std::size_t n = x.size();
+  Rcpp::NumericVector y(n);
+  const int previous = vaeconv::vmath::simd_override();
+  vaeconv::vmath::simd_override() = simd;
+  a.apply(x.begin(), y.begin(), n);
+  if (derivative) {
+    Rcpp::NumericVector g(n, 1.0);
+    a.backward(x.begin(), y.begin(), g.begin(), n);
+    y = g;
+  }
+  vaeconv::vmath::simd_override() = previous;
+  return y;
+}
+
+// Whether the AVX2 + FMA kernels are in use.
+// [[Rcpp::export(rng = false)]]
+bool cpp_simd_avx2() { return vaeconv::vmath::use_avx2(); }

@@ -4,6 +4,7 @@
 // number of threads.
 #pragma once
 
+#include <algorithm>
 #include <armadillo>
 #include <cstddef>
 #include <cstdint>
@@ -17,10 +18,13 @@
 namespace vaeconv {
 
 // Runs f(0), ..., f(n - 1), possibly concurrently; implemented by the glue.
+// concurrency() is how many run at once (it may size work queues, never the
+// way work is split).
 class Parallel {
  public:
   virtual ~Parallel() = default;
   virtual void run(std::size_t n, const std::function<void(std::size_t)>& f) = 0;
+  virtual std::size_t concurrency() const { return 1; }
 };
 
 class Serial : public Parallel {
@@ -30,24 +34,85 @@ class Serial : public Parallel {
   }
 };
 
+// The data: n observations of dimension d, read in place either from the
+// columns of a d x n matrix or from the rows of a column-major n x d matrix
+// (R's layout, so a fit needs no transposed copy of its data).
+class DataView {
+ public:
+  DataView(const arma::mat& xt)  // NOLINT: implicit, columns are observations
+      : ptr_(xt.memptr()), n_(xt.n_cols), d_(xt.n_rows), by_row_(false) {}
+  static DataView rows(const double* x, std::size_t n, std::size_t d) {
+    return DataView(x, n, d);
+  }
+  std::size_t n() const { return n_; }
+  std::size_t d() const { return d_; }
+
+  // Observations idx[0..m) into the columns of out (d x m).
+  void gather(const std::uint32_t* idx, std::size_t m, double* out) const {
+    if (!by_row_) {
+      for (std::size_t i = 0; i < m; ++i)
+        std::copy(ptr_ + std::size_t(idx[i]) * d_, ptr_ + (std::size_t(idx[i]) + 1) * d_,
+                  out + i * d_);
+      return;
+    }
+    // Eight columns of x at a time: one cache line of out per observation.
+    constexpr std::size_t tile = 8;
+    for (std::size_t k0 = 0; k0 < d_; k0 += tile) {
+      const std::size_t k1 = std::min(d_, k0 + tile);
+      for (std::size_t i = 0; i < m; ++i) {
+        const double* src = ptr_ + idx[i];
+        double* dst = out + i * d_;
+        for (std::size_t k = k0; k < k1; ++k) dst[k] = src[k * n_];
+      }
+    }
+  }
+
+ private:
+  DataView(const double* x, std::size_t n, std::size_t d)
+      : ptr_(x), n_(n), d_(d), by_row_(true) {}
+  const double* ptr_;
+  std::size_t n_, d_;
+  bool by_row_;
+};
+
+// Runs f(b, begin, end) over the fixed blocks [begin, end) of 0..n, in
+// parallel; the blocks depend on n only, never on the thread count.
+inline void for_blocks(Parallel& parallel, std::size_t n,
+                       const std::function<void(std::size_t, std::size_t, std::size_t)>& f) {
+  constexpr std::size_t block = 32768;
+  const std::size_t n_blocks = n == 0 ? 0 : (n + block - 1) / block;
+  parallel.run(n_blocks, [&](std::size_t b) {
+    f(b, b * block, std::min(n, (b + 1) * block));
+  });
+}
+
 // How the noise of a data column is keyed: by its position in the set
 // (minibatch slot) or by its row in the data.
 enum class NoiseKey { position, row };
 
 class Engine {
  public:
-  // Chunks handled per parallel round; a constant, not a thread count.
+  // At most this many chunks are in flight (each with its workspace and
+  // gradient buffer). A round holds min(chunks_per_round, concurrency)
+  // chunks: since each chunk's gradient is summed into grad in chunk order
+  // whatever the rounds, the result does not depend on it.
   static constexpr std::size_t chunks_per_round = 16;
 
-  Engine(const GaussianVae& model, const ObjectiveSpec& obj, const arma::mat& xt,
+  Engine(const GaussianVae& model, const ObjectiveSpec& obj, DataView data,
          const KeyedRng& rng, Parallel& parallel, std::size_t chunk_rows)
-      : model_(model), obj_(obj), xt_(xt), rng_(rng), parallel_(parallel),
+      : model_(model), obj_(obj), data_(data), rng_(rng), parallel_(parallel),
         chunk_rows_(chunk_rows), ws_(chunks_per_round), grads_(chunks_per_round),
         sums_(chunks_per_round) {}
 
   // Sums of the objective over the columns idx[0..count) of the data, with
   // `samples` replicates of the objective's draws keyed by (stream,
   // iteration, key); adds the gradient of minus the sum to grad when given.
+  //
+  // The first chunk adds its gradient straight into grad; every other chunk
+  // fills a zeroed buffer of its own, and the buffers are added to grad in
+  // chunk order (in parallel over fixed blocks of parameters) and zeroed
+  // again. Each element of grad is therefore ((grad + g_0) + g_1) + ...,
+  // whatever the threads.
   ChunkSums run(const double* par, const std::uint32_t* idx, std::size_t count,
                 std::size_t samples, Stream stream, std::uint64_t iteration,
                 NoiseKey key, double* grad) {
@@ -55,37 +120,46 @@ class Engine {
     const std::size_t n_chunks = (count + chunk_rows_ - 1) / chunk_rows_;
     const std::size_t S = draws_per_point(obj_, samples);
     const std::size_t dz = model_.spec().dz;
+    const std::size_t per_round =
+        std::max<std::size_t>(1, std::min(chunks_per_round, parallel_.concurrency()));
     ChunkSums total;
-    for (std::size_t first = 0; first < n_chunks; first += chunks_per_round) {
-      const std::size_t round = std::min(chunks_per_round, n_chunks - first);
+    for (std::size_t first = 0; first < n_chunks; first += per_round) {
+      const std::size_t round = std::min(per_round, n_chunks - first);
       parallel_.run(round, [&](std::size_t k) {
         const std::size_t c = first + k;
         const std::size_t begin = c * chunk_rows_;
         const std::size_t m = std::min(chunk_rows_, count - begin);
         Workspace& ws = ws_[k];
-        ws.x.set_size(xt_.n_rows, m);
+        ws.x.set_size(data_.d(), m);
+        data_.gather(idx + begin, m, ws.x.memptr());
         ws.eps.set_size(dz, m * S);
         for (std::size_t i = 0; i < m; ++i) {
           const std::size_t pos = begin + i;
-          const std::uint32_t row = idx[pos];
-          std::copy(xt_.colptr(row), xt_.colptr(row) + xt_.n_rows, ws.x.colptr(i));
-          const std::uint64_t id = key == NoiseKey::row ? row : pos;
+          const std::uint64_t id = key == NoiseKey::row ? idx[pos] : pos;
           for (std::size_t s = 0; s < S; ++s)
             rng_.normals(stream, iteration, id * S + s, ws.eps.colptr(i * S + s), dz);
         }
         double* g = nullptr;
         if (grad != nullptr) {
-          grads_[k].zeros(p);
-          g = grads_[k].memptr();
+          if (c == 0) {
+            g = grad;
+          } else {
+            if (grads_[k].n_elem != p) grads_[k].zeros(p);  // kept zero after use
+            g = grads_[k].memptr();
+          }
         }
         sums_[k] = chunk_objective(model_, obj_, par, samples, ws, g);
       });
-      for (std::size_t k = 0; k < round; ++k) {
-        total += sums_[k];
-        if (grad != nullptr) {
-          const double* gk = grads_[k].memptr();
-          for (std::size_t i = 0; i < p; ++i) grad[i] += gk[i];
-        }
+      for (std::size_t k = 0; k < round; ++k) total += sums_[k];
+      const std::size_t k0 = first == 0 ? 1 : 0;
+      if (grad != nullptr && round > k0) {
+        for_blocks(parallel_, p, [&](std::size_t, std::size_t b, std::size_t e) {
+          for (std::size_t k = k0; k < round; ++k) {
+            double* gk = grads_[k].memptr();
+            for (std::size_t i = b; i < e; ++i) grad[i] += gk[i];
+            std::fill(gk + b, gk + e, 0.0);
+          }
+        });
       }
     }
     return total;
@@ -94,7 +168,7 @@ class Engine {
  private:
   const GaussianVae& model_;
   const ObjectiveSpec& obj_;
-  const arma::mat& xt_;
+  DataView data_;
   const KeyedRng& rng_;
   Parallel& parallel_;
   std::size_t chunk_rows_;

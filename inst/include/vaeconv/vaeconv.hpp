@@ -9,4 +9,5 @@
 #include "objective.hpp"
 #include "optimizer.hpp"
 #include "rng.hpp"
+#include "vmath.hpp"
 #include "trainer.hpp"
