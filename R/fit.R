@@ -41,7 +41,9 @@
 #' @param x A numeric matrix or a data frame of numeric columns, one row per
 #'   observation.
 #' @param model A model specification: [gaussian_vae()].
-#' @param objective The objective to maximise: [elbo()].
+#' @param objective The objective to maximise: [elbo()] or [iwae()] (whose
+#'   `K` may follow a [k_schedule()], evaluated at the iteration `n` of the
+#'   whole fit).
 #' @param optimizer The optimiser: [adam()], [sgd()], [adagrad()] or
 #'   [rmsprop()].
 #' @param batch_size Rows per minibatch, at most `nrow(x)`.
@@ -145,6 +147,9 @@ fit_vae <- function(x, model, objective = elbo(), optimizer = adam(),
 #' @noRd
 as_trajectory <- function(cols) {
   cols$iteration <- as.integer(cols$iteration)
+  # The core marks what is not available (no full-data evaluation, no
+  # reconstruction/KL parts under IWAE) with NaN.
+  cols[-1] <- lapply(cols[-1], function(v) replace(v, is.nan(v), NA_real_))
   tibble::new_tibble(cols, nrow = length(cols$iteration))
 }
 

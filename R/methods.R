@@ -135,6 +135,7 @@ describe_objective <- function(o) {
   switch(o$type,
     elbo = sprintf("ELBO (beta = %s%s)", format_num(o$beta),
                    if (isTRUE(o$exact)) ", exact" else ""),
+    iwae = paste0(describe_iwae(o), if (o$estimator == "dreg") ", DReG" else ""),
     o$type
   )
 }

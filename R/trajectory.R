@@ -10,7 +10,8 @@
 #'   ELBO) in nats per data point, with its parts `reconstruction`
 #'   (\eqn{E_q \log p(x | z)}, estimated with the reparameterisation draws)
 #'   and `kl` (\eqn{KL(q(z | x) \| p(z))} in closed form), both per data
-#'   point.
+#'   point. Under [iwae()], `objective` is the minibatch estimate of the
+#'   (VR-)IWAE bound and `reconstruction` and `kl` are `NA`.
 #' * `grad_norm_sq`: \eqn{\|g_n\|^2}, the squared Euclidean norm of the
 #'   stochastic gradient used at iteration `n`, and its decoder part
 #'   `grad_norm_sq_theta` and encoder part `grad_norm_sq_phi`. Its mean over

@@ -11,6 +11,51 @@ Rcpp::Rostream<true>&  Rcpp::Rcout = Rcpp::Rcpp_cout_get();
 Rcpp::Rostream<false>& Rcpp::Rcerr = Rcpp::Rcpp_cerr_get();
 #endif
 
+// cpp_log_likelihood
+Rcpp::List cpp_log_likelihood(const Rcpp::List& model, const Rcpp::NumericVector& par, const Rcpp::NumericMatrix& x, int samples, double seed, int n_threads);
+RcppExport SEXP _vaeconv_cpp_log_likelihood(SEXP modelSEXP, SEXP parSEXP, SEXP xSEXP, SEXP samplesSEXP, SEXP seedSEXP, SEXP n_threadsSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< const Rcpp::List& >::type model(modelSEXP);
+    Rcpp::traits::input_parameter< const Rcpp::NumericVector& >::type par(parSEXP);
+    Rcpp::traits::input_parameter< const Rcpp::NumericMatrix& >::type x(xSEXP);
+    Rcpp::traits::input_parameter< int >::type samples(samplesSEXP);
+    Rcpp::traits::input_parameter< double >::type seed(seedSEXP);
+    Rcpp::traits::input_parameter< int >::type n_threads(n_threadsSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_log_likelihood(model, par, x, samples, seed, n_threads));
+    return rcpp_result_gen;
+END_RCPP
+}
+// cpp_gradient_draws
+Rcpp::NumericMatrix cpp_gradient_draws(const Rcpp::List& model, const Rcpp::List& objective, const Rcpp::NumericVector& par, const Rcpp::NumericMatrix& x, int batch_size, int K, int draws, double seed, int n_threads, int chunk_rows);
+RcppExport SEXP _vaeconv_cpp_gradient_draws(SEXP modelSEXP, SEXP objectiveSEXP, SEXP parSEXP, SEXP xSEXP, SEXP batch_sizeSEXP, SEXP KSEXP, SEXP drawsSEXP, SEXP seedSEXP, SEXP n_threadsSEXP, SEXP chunk_rowsSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< const Rcpp::List& >::type model(modelSEXP);
+    Rcpp::traits::input_parameter< const Rcpp::List& >::type objective(objectiveSEXP);
+    Rcpp::traits::input_parameter< const Rcpp::NumericVector& >::type par(parSEXP);
+    Rcpp::traits::input_parameter< const Rcpp::NumericMatrix& >::type x(xSEXP);
+    Rcpp::traits::input_parameter< int >::type batch_size(batch_sizeSEXP);
+    Rcpp::traits::input_parameter< int >::type K(KSEXP);
+    Rcpp::traits::input_parameter< int >::type draws(drawsSEXP);
+    Rcpp::traits::input_parameter< double >::type seed(seedSEXP);
+    Rcpp::traits::input_parameter< int >::type n_threads(n_threadsSEXP);
+    Rcpp::traits::input_parameter< int >::type chunk_rows(chunk_rowsSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_gradient_draws(model, objective, par, x, batch_size, K, draws, seed, n_threads, chunk_rows));
+    return rcpp_result_gen;
+END_RCPP
+}
+// cpp_objective_K
+Rcpp::IntegerVector cpp_objective_K(const Rcpp::List& objective, const Rcpp::NumericVector& n);
+RcppExport SEXP _vaeconv_cpp_objective_K(SEXP objectiveSEXP, SEXP nSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< const Rcpp::List& >::type objective(objectiveSEXP);
+    Rcpp::traits::input_parameter< const Rcpp::NumericVector& >::type n(nSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_objective_K(objective, n));
+    return rcpp_result_gen;
+END_RCPP
+}
 // cpp_fit
 Rcpp::List cpp_fit(const Rcpp::NumericMatrix& x, const Rcpp::List& model, const Rcpp::List& objective, const Rcpp::List& optimizer, const Rcpp::List& control, const Rcpp::Nullable<Rcpp::List>& state);
 RcppExport SEXP _vaeconv_cpp_fit(SEXP xSEXP, SEXP modelSEXP, SEXP objectiveSEXP, SEXP optimizerSEXP, SEXP controlSEXP, SEXP stateSEXP) {
@@ -84,8 +129,8 @@ BEGIN_RCPP
 END_RCPP
 }
 // cpp_objective
-Rcpp::List cpp_objective(const Rcpp::List& model, const Rcpp::List& objective, const Rcpp::NumericVector& par, const Rcpp::NumericMatrix& x, const Rcpp::NumericMatrix& eps, int samples, bool gradient);
-RcppExport SEXP _vaeconv_cpp_objective(SEXP modelSEXP, SEXP objectiveSEXP, SEXP parSEXP, SEXP xSEXP, SEXP epsSEXP, SEXP samplesSEXP, SEXP gradientSEXP) {
+Rcpp::List cpp_objective(const Rcpp::List& model, const Rcpp::List& objective, const Rcpp::NumericVector& par, const Rcpp::NumericMatrix& x, const Rcpp::NumericMatrix& eps, int samples, bool gradient, double iteration);
+RcppExport SEXP _vaeconv_cpp_objective(SEXP modelSEXP, SEXP objectiveSEXP, SEXP parSEXP, SEXP xSEXP, SEXP epsSEXP, SEXP samplesSEXP, SEXP gradientSEXP, SEXP iterationSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::traits::input_parameter< const Rcpp::List& >::type model(modelSEXP);
@@ -95,7 +140,8 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< const Rcpp::NumericMatrix& >::type eps(epsSEXP);
     Rcpp::traits::input_parameter< int >::type samples(samplesSEXP);
     Rcpp::traits::input_parameter< bool >::type gradient(gradientSEXP);
-    rcpp_result_gen = Rcpp::wrap(cpp_objective(model, objective, par, x, eps, samples, gradient));
+    Rcpp::traits::input_parameter< double >::type iteration(iterationSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_objective(model, objective, par, x, eps, samples, gradient, iteration));
     return rcpp_result_gen;
 END_RCPP
 }
@@ -116,13 +162,16 @@ END_RCPP
 }
 
 static const R_CallMethodDef CallEntries[] = {
+    {"_vaeconv_cpp_log_likelihood", (DL_FUNC) &_vaeconv_cpp_log_likelihood, 6},
+    {"_vaeconv_cpp_gradient_draws", (DL_FUNC) &_vaeconv_cpp_gradient_draws, 10},
+    {"_vaeconv_cpp_objective_K", (DL_FUNC) &_vaeconv_cpp_objective_K, 2},
     {"_vaeconv_cpp_fit", (DL_FUNC) &_vaeconv_cpp_fit, 6},
     {"_vaeconv_cpp_blas_threads", (DL_FUNC) &_vaeconv_cpp_blas_threads, 0},
     {"_vaeconv_cpp_layout", (DL_FUNC) &_vaeconv_cpp_layout, 2},
     {"_vaeconv_cpp_init", (DL_FUNC) &_vaeconv_cpp_init, 3},
     {"_vaeconv_cpp_encode", (DL_FUNC) &_vaeconv_cpp_encode, 3},
     {"_vaeconv_cpp_decode", (DL_FUNC) &_vaeconv_cpp_decode, 4},
-    {"_vaeconv_cpp_objective", (DL_FUNC) &_vaeconv_cpp_objective, 7},
+    {"_vaeconv_cpp_objective", (DL_FUNC) &_vaeconv_cpp_objective, 8},
     {"_vaeconv_cpp_normals", (DL_FUNC) &_vaeconv_cpp_normals, 6},
     {NULL, NULL, 0}
 };

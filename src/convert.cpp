@@ -38,7 +38,19 @@ vaeconv::ObjectiveSpec objective_spec(const Rcpp::List& objective) {
   vaeconv::ObjectiveSpec o;
   o.kind = vaeconv::objective_kind(str(objective, "type"));
   o.beta = num(objective, "beta");
-  o.K = 1;
+  o.alpha = num(objective, "alpha");
+  o.estimator = vaeconv::estimator_kind(str(objective, "estimator"));
+  // K: a whole number, or a k_schedule() list (start, max, every, growth).
+  const SEXP K = objective["K"];
+  if (Rf_isNewList(K)) {
+    const Rcpp::List sched(K);
+    o.K = std::size_t(num(sched, "start"));
+    o.K_max = std::size_t(num(sched, "max"));
+    o.K_every = std::uint64_t(num(sched, "every"));
+    o.K_growth = vaeconv::k_growth(str(sched, "growth"));
+  } else {
+    o.K = o.K_max = std::size_t(Rcpp::as<double>(K));
+  }
   return o;
 }
 

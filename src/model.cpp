@@ -69,24 +69,27 @@ Rcpp::NumericMatrix cpp_decode(const Rcpp::List& model, const Rcpp::NumericVecto
 }
 
 // The objective of the rows of x (per data point means) with the noise given
-// in eps (latent_dim x nrow(x) * draws, column i * draws + s), and its
-// gradient (of the mean objective, to be maximised) when asked.
+// in eps (latent_dim x nrow(x) * draws, column i * draws + s, draws = K *
+// samples with K the objective's K at `iteration`), and its gradient (of the
+// mean objective, to be maximised) when asked.
 // [[Rcpp::export(rng = false)]]
 Rcpp::List cpp_objective(const Rcpp::List& model, const Rcpp::List& objective,
                          const Rcpp::NumericVector& par, const Rcpp::NumericMatrix& x,
-                         const Rcpp::NumericMatrix& eps, int samples, bool gradient) {
+                         const Rcpp::NumericMatrix& eps, int samples, bool gradient,
+                         double iteration = 1) {
   const vaeconv::GaussianVae vae(vaeconv_glue::model_spec(model, x.ncol()));
   const vaeconv::ObjectiveSpec obj = vaeconv_glue::objective_spec(objective);
   check_par(vae, par);
   const std::size_t n = x.nrow();
-  const std::size_t S = vaeconv::draws_per_point(obj, std::size_t(samples));
+  const std::size_t K = vaeconv::objective_K(obj, std::uint64_t(iteration));
+  const std::size_t S = vaeconv::draws_per_point(obj, K, std::size_t(samples));
   if (std::size_t(eps.nrow()) != vae.spec().dz || std::size_t(eps.ncol()) != n * S)
     Rcpp::stop("eps must be %d x %d", int(vae.spec().dz), int(n * S));
   vaeconv::Workspace ws = workspace_for(x);
   ws.eps = arma::mat(const_cast<double*>(eps.begin()), eps.nrow(), eps.ncol());
   arma::vec grad(vae.n_params(), arma::fill::zeros);
   const vaeconv::ChunkSums s = vaeconv::chunk_objective(
-      vae, obj, par.begin(), std::size_t(samples), ws, gradient ? grad.memptr() : nullptr);
+      vae, obj, par.begin(), K, std::size_t(samples), ws, gradient ? grad.memptr() : nullptr);
   Rcpp::List out = Rcpp::List::create(
       Rcpp::Named("objective") = s.objective / double(n),
       Rcpp::Named("reconstruction") = s.reconstruction / double(n),

@@ -46,14 +46,15 @@ class Engine {
         sums_(chunks_per_round) {}
 
   // Sums of the objective over the columns idx[0..count) of the data, with
-  // `samples` replicates of the objective's draws keyed by (stream,
+  // `samples` replicates of the objective's K draws per column (K given
+  // explicitly, so that it may follow a schedule), keyed by (stream,
   // iteration, key); adds the gradient of minus the sum to grad when given.
   ChunkSums run(const double* par, const std::uint32_t* idx, std::size_t count,
-                std::size_t samples, Stream stream, std::uint64_t iteration,
-                NoiseKey key, double* grad) {
+                std::size_t K, std::size_t samples, Stream stream,
+                std::uint64_t iteration, NoiseKey key, double* grad) {
     const std::size_t p = model_.n_params();
     const std::size_t n_chunks = (count + chunk_rows_ - 1) / chunk_rows_;
-    const std::size_t S = draws_per_point(obj_, samples);
+    const std::size_t S = draws_per_point(obj_, K, samples);
     const std::size_t dz = model_.spec().dz;
     ChunkSums total;
     for (std::size_t first = 0; first < n_chunks; first += chunks_per_round) {
@@ -78,7 +79,7 @@ class Engine {
           grads_[k].zeros(p);
           g = grads_[k].memptr();
         }
-        sums_[k] = chunk_objective(model_, obj_, par, samples, ws, g);
+        sums_[k] = chunk_objective(model_, obj_, par, K, samples, ws, g);
       });
       for (std::size_t k = 0; k < round; ++k) {
         total += sums_[k];

@@ -92,7 +92,8 @@ inline TrainResult train(const GaussianVae& model, const ObjectiveSpec& obj,
     }
     const std::uint32_t* batch = perm.data() + ((it - 1) % per_epoch) * B;
     grad.zeros();
-    const ChunkSums s = engine.run(st.par.memptr(), batch, B, 1, Stream::train, it,
+    const std::size_t K = objective_K(obj, it);
+    const ChunkSums s = engine.run(st.par.memptr(), batch, B, K, 1, Stream::train, it,
                                    NoiseKey::position, grad.memptr());
     grad /= double(B);
     const double g_theta = sum_sq(grad.memptr(), pt);
@@ -108,7 +109,7 @@ inline TrainResult train(const GaussianVae& model, const ObjectiveSpec& obj,
     double full_obj = NAN, full_g = NAN;
     if (eval) {
       full_grad.zeros();
-      const ChunkSums f = engine.run(st.par.memptr(), all.data(), n, spec.eval_samples,
+      const ChunkSums f = engine.run(st.par.memptr(), all.data(), n, K, spec.eval_samples,
                                      Stream::eval, it, NoiseKey::row, full_grad.memptr());
       full_obj = f.objective / double(n);
       full_g = sum_sq(full_grad.memptr(), p) / (double(n) * double(n));

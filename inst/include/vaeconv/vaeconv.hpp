@@ -3,7 +3,9 @@
 
 #include "activation.hpp"
 #include "dense.hpp"
+#include "diagnostics.hpp"
 #include "engine.hpp"
+#include "iwae.hpp"
 #include "layout.hpp"
 #include "model.hpp"
 #include "objective.hpp"
