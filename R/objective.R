@@ -172,13 +172,15 @@ check_objective <- function(objective, arg = rlang::caller_arg(objective),
 #' iwae(K = k_schedule(start = 1, max = 32, every = 100, growth = "doubling"))
 iwae <- function(K = 5, alpha = 0, estimator = c("reparam", "dreg")) {
   if (!inherits(K, "vae_k_schedule")) {
-    if (is.object(K) || is.list(K)) {
+    ok <- is_single_number(K) && is.finite(K) && K == trunc(K) && K >= 1 &&
+      K <= .Machine$integer.max
+    if (!ok) {
       abort_input(
         "{.arg K} must be a positive whole number or a {.fn k_schedule}, not {describe_value(K)}.",
         arg = "K"
       )
     }
-    K <- check_whole(K)
+    K <- as.integer(K)
   }
   structure(
     list(

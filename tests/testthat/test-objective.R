@@ -55,3 +55,221 @@ test_that("objectives print", {
     elbo(beta = 4, exact = TRUE)
   })
 })
+
+# iwae() and k_schedule() ------------------------------------------------------
+
+test_that("iwae() builds the documented structure", {
+  objective <- iwae()
+  expect_s3_class(objective, c("vae_iwae", "vae_objective"), exact = TRUE)
+  expect_identical(
+    unclass(objective),
+    list(type = "iwae", beta = 1, exact = FALSE, K = 5L, alpha = 0,
+         estimator = "reparam")
+  )
+  expect_identical(names(objective), names(elbo()))
+  expect_identical(iwae(K = 20, alpha = 0.5, estimator = "dreg")[c("K", "alpha", "estimator")],
+                   list(K = 20L, alpha = 0.5, estimator = "dreg"))
+  expect_identical(iwae(K = 1L)$K, 1L)
+  sched <- k_schedule(1, 10, 100)
+  expect_identical(iwae(K = sched)$K, sched)
+})
+
+test_that("k_schedule() builds the documented structure and schedule", {
+  s <- k_schedule(2, 5, 3)
+  expect_s3_class(s, "vae_k_schedule", exact = TRUE)
+  expect_identical(unclass(s), list(start = 2L, max = 5L, every = 3L, growth = "linear"))
+  expect_identical(k_schedule(1, 64, 10, "doubling")$growth, "doubling")
+  # K_n = min(max, start + floor((n - 1) / every)), n from 1
+  n <- 1:20
+  expect_identical(objective_K(iwae(K = s), n), pmin(5L, 2L + (n - 1L) %/% 3L))
+  # K_n = min(max, start * 2^floor((n - 1) / every))
+  d <- iwae(K = k_schedule(3, 40, 4, "doubling"))
+  expect_identical(objective_K(d, n), as.integer(pmin(40, 3 * 2^((n - 1) %/% 4))))
+  expect_identical(objective_K(d, 1e9), 40L)
+  expect_identical(objective_K(iwae(K = 7), c(1, 1e6)), c(7L, 7L))
+  expect_identical(objective_K(elbo(), c(1, 1e6)), c(1L, 1L))
+  expect_identical(objective_K(iwae(K = k_schedule(4, 4, 1)), c(1, 50)), c(4L, 4L))
+})
+
+test_that("iwae() and k_schedule() reject bad input", {
+  bad <- rlang::exprs(
+    iwae(K = 0),
+    iwae(K = 2.5),
+    iwae(K = NA),
+    iwae(K = "5"),
+    iwae(K = c(1, 5)),
+    iwae(K = list(start = 1)),
+    iwae(K = elbo()),
+    iwae(alpha = 1),
+    iwae(alpha = -0.1),
+    iwae(alpha = NA),
+    iwae(alpha = c(0, 0.5)),
+    iwae(estimator = "DReG"),
+    iwae(estimator = NA),
+    k_schedule(),
+    k_schedule(1, 10),
+    k_schedule(0, 10, 5),
+    k_schedule(5, 4, 5),
+    k_schedule(1, 10, 0),
+    k_schedule(1, 10, 2.5),
+    k_schedule(1, 10, 5, growth = "exponential")
+  )
+  for (e in bad) {
+    expect_error(eval(e), class = "vaeconv_error_input", info = deparse1(e))
+  }
+  expect_snapshot(error = TRUE, iwae(K = 0))
+  expect_snapshot(error = TRUE, iwae(K = list(start = 1)))
+  expect_snapshot(error = TRUE, iwae(alpha = 1))
+  expect_snapshot(error = TRUE, iwae(estimator = "dreq"))
+  expect_snapshot(error = TRUE, k_schedule(1, 10))
+  expect_snapshot(error = TRUE, k_schedule(5, 4, 5))
+  expect_snapshot(error = TRUE, k_schedule(1, 10, 5, growth = "exp"))
+})
+
+test_that("iwae objectives and schedules print", {
+  expect_snapshot({
+    iwae()
+    iwae(K = 20, alpha = 0.5, estimator = "dreg")
+    k_schedule(1, 10, 100)
+    iwae(K = k_schedule(2, 64, 50, growth = "doubling"))
+  })
+})
+
+# The (VR-)IWAE bound and its gradients --------------------------------------
+
+test_that("the IWAE bound with K = 1 is the ELBO with the same noise", {
+  # elbo() takes the KL in closed form, log w_1 samples it: with the same
+  # noise the two differ by D = sum_j mu_j sd_j eps_j + (var_j - 1)(eps_j^2 - 1) / 2,
+  # which has mean zero; the decoder gradients are the same.
+  for (m in list(small_deep(), small_linear())) {
+    eps <- withr::with_seed(2, matrix(stats::rnorm(2 * 3 * 4), 2))
+    e <- cpp_objective(m$model, elbo(), m$par, m$x, eps, 4, TRUE)
+    w <- cpp_objective(m$model, iwae(K = 1), m$par, m$x, eps, 4, TRUE)
+    D <- function(par) {
+      q <- cpp_encode(m$model, par, m$x)
+      row <- rep(1:3, each = 4)
+      ep <- t(eps)
+      mean(rowSums(q$mean[row, ] * sqrt(q$var[row, ]) * ep + (q$var[row, ] - 1) * (ep^2 - 1) / 2)) * 1
+    }
+    expect_equal(w$objective, e$objective - D(m$par), tolerance = 1e-12)
+    th <- theta_index(m$model, 5)
+    expect_equal(w$gradient[th], e$gradient[th], tolerance = 1e-12)
+    phi <- -th
+    fd <- finite_diff(D, m$par)
+    diff <- e$gradient - w$gradient
+    expect_lt(sqrt(sum((diff[phi] - fd[phi])^2)) / sqrt(sum(fd[phi]^2)), 1e-6)
+    expect_true(all(is.na(c(w$reconstruction, w$kl))))
+  }
+})
+
+test_that("the (VR-)IWAE bound matches its definition, and alpha -> 0 gives IWAE", {
+  m <- small_deep()
+  K <- 6
+  eps <- withr::with_seed(3, matrix(stats::rnorm(2 * 3 * K * 2), 2))
+  lw <- log_weights_r(m$model, m$par, m$x, eps, K * 2)
+  for (alpha in c(0, 0.3, 0.8)) {
+    v <- cpp_objective(m$model, iwae(K, alpha = alpha), m$par, m$x, eps, 2, FALSE)
+    expect_equal(v$objective, vr_bound_r(lw, K, alpha), tolerance = 1e-12)
+  }
+  a0 <- cpp_objective(m$model, iwae(K), m$par, m$x, eps, 2, TRUE)
+  a <- cpp_objective(m$model, iwae(K, alpha = 1e-10), m$par, m$x, eps, 2, TRUE)
+  expect_equal(a$objective, a0$objective, tolerance = 1e-8)
+  expect_equal(a$gradient, a0$gradient, tolerance = 1e-8)
+  # alpha -> 1: the average of the log weights
+  a1 <- cpp_objective(m$model, iwae(K, alpha = 1 - 1e-9), m$par, m$x, eps, 2, FALSE)
+  expect_equal(a1$objective, mean(lw), tolerance = 1e-6)
+  # stable for log weights far below exp()'s range
+  far <- small_deep(obs_sd = 1e-3, learn_obs_sd = FALSE)
+  lw <- log_weights_r(far$model, far$par, far$x, eps, K * 2)
+  expect_lt(max(lw), -1000)
+  v <- cpp_objective(far$model, iwae(K, alpha = 0.5), far$par, far$x, eps, 2, TRUE)
+  expect_equal(v$objective, vr_bound_r(lw, K, 0.5), tolerance = 1e-12)
+  expect_true(all(is.finite(v$gradient)))
+})
+
+test_that("(VR-)IWAE gradients match finite differences in every block", {
+  for (m in list(small_deep(), small_linear())) {
+    for (obj in list(iwae(K = 4), iwae(K = 3, alpha = 0.4), iwae(K = 1, alpha = 0.7))) {
+      samples <- 2
+      eps <- withr::with_seed(4, matrix(stats::rnorm(2 * 3 * obj$K * samples), 2))
+      f <- function(par) cpp_objective(m$model, obj, par, m$x, eps, samples, FALSE)$objective
+      g <- cpp_objective(m$model, obj, m$par, m$x, eps, samples, TRUE)$gradient
+      err <- block_errors(m$model, 5, g, finite_diff(f, m$par))
+      expect_true(all(err < 1e-6), info = paste(class(m$model)[1], describe_objective(obj),
+                                                 names(err)[err >= 1e-6]))
+    }
+  }
+})
+
+test_that("DReG has the pathwise estimator's expectation and its decoder gradient", {
+  # DReG is not the gradient of the fixed-noise objective: compare the
+  # expectations of the two encoder gradients over the noise instead.
+  m <- small_deep(dx = 4, n = 2)
+  th <- theta_index(m$model, 4)
+  K <- 5
+  n_draws <- 3000
+  for (alpha in c(0, 0.6)) {
+    std <- iwae(K, alpha = alpha)
+    dreg <- iwae(K, alpha = alpha, estimator = "dreg")
+    diffs <- withr::with_seed(5, t(replicate(n_draws, {
+      eps <- matrix(stats::rnorm(2 * 2 * K), 2)
+      a <- cpp_objective(m$model, std, m$par, m$x, eps, 1, TRUE)
+      b <- cpp_objective(m$model, dreg, m$par, m$x, eps, 1, TRUE)
+      c(b$objective - a$objective,
+        max(abs(b$gradient[th] - a$gradient[th])) / max(abs(a$gradient[th])),
+        b$gradient[-th] - a$gradient[-th])
+    })))
+    expect_true(all(diffs[, 1] == 0))
+    expect_lt(max(diffs[, 2]), 1e-13)
+    d <- diffs[, -(1:2)]
+    expect_true(all(apply(d, 2, stats::sd) > 0))  # the estimators differ draw by draw
+    z <- colMeans(d) / (apply(d, 2, stats::sd) / sqrt(n_draws))
+    # ~30 coordinates: |z| < 4.5 fails with probability < 2e-4 if unbiased
+    expect_lt(max(abs(z)), 4.5)
+  }
+})
+
+test_that("the expected IWAE bound grows with K", {
+  m <- small_deep(n = 4)
+  reps <- 30
+  samples <- 20
+  bound <- function(K, seed) {
+    withr::with_seed(seed, vapply(seq_len(reps), function(r) {
+      eps <- matrix(stats::rnorm(2 * 4 * K * samples), 2)
+      cpp_objective(m$model, iwae(K), m$par, m$x, eps, samples, FALSE)$objective
+    }, numeric(1)))
+  }
+  est <- lapply(c(1, 4, 16), function(K) bound(K, K))
+  means <- vapply(est, mean, numeric(1))
+  ses <- vapply(est, function(v) stats::sd(v) / sqrt(reps), numeric(1))
+  for (i in 1:2) {
+    expect_gt(means[i + 1] - means[i], 4 * sqrt(ses[i]^2 + ses[i + 1]^2))
+  }
+})
+
+test_that("fits under IWAE are deterministic, continue their K schedule and record NA parts", {
+  x <- as.matrix(digits[1:200, 1:64]) / 16
+  model <- gaussian_vae(2, hidden = 8)
+  obj <- iwae(K = k_schedule(1, 8, 10, growth = "doubling"), alpha = 0.2, estimator = "dreg")
+  fit1 <- fit_vae(x, model, obj, iterations = 40, seed = 3, n_threads = 1,
+                  eval_every = 20, eval_samples = 2)
+  fit2 <- fit_vae(x, model, obj, iterations = 40, seed = 3, n_threads = 2,
+                  eval_every = 20, eval_samples = 2)
+  expect_identical(fit1$state$par, fit2$state$par)
+  cols <- setdiff(names(trajectory(fit1)), "seconds")
+  expect_identical(trajectory(fit1)[cols], trajectory(fit2)[cols])
+  tr <- trajectory(fit1)
+  expect_true(all(is.na(tr$reconstruction)) && all(is.na(tr$kl)))
+  expect_true(all(is.finite(tr$objective)))
+  expect_identical(which(!is.na(tr$full_objective)), c(20L, 40L))
+  part <- fit_vae(x, model, obj, iterations = 25, seed = 3, n_threads = 1,
+                  eval_every = 20, eval_samples = 2)
+  cont <- fit_vae(x, init = part, iterations = 15, eval_every = 20, eval_samples = 2,
+                  n_threads = 2)
+  expect_identical(cont$state$par, fit1$state$par)
+  # K at the iteration matters: a constant K = 1 gives another fit
+  const <- fit_vae(x, model, iwae(K = 1, alpha = 0.2, estimator = "dreg"),
+                   iterations = 40, seed = 3, n_threads = 1)
+  expect_identical(trajectory(const)$objective[1:10], tr$objective[1:10])
+  expect_false(identical(trajectory(const)$objective[11:40], tr$objective[11:40]))
+})
