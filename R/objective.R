@@ -170,6 +170,12 @@ check_objective <- function(objective, arg = rlang::caller_arg(objective),
 #' iwae(K = 20, estimator = "dreg")
 #' iwae(K = 10, alpha = 0.5)
 #' iwae(K = k_schedule(start = 1, max = 32, every = 100, growth = "doubling"))
+#'
+#' x <- as.matrix(digits[, 1:64]) / 16
+#' fit <- fit_vae(x, gaussian_vae(latent_dim = 2, hidden = 16),
+#'                iwae(K = 5, estimator = "dreg"), iterations = 50, seed = 1,
+#'                n_threads = 1)
+#' tail(trajectory(fit), 3)
 iwae <- function(K = 5, alpha = 0, estimator = c("reparam", "dreg")) {
   if (!inherits(K, "vae_k_schedule")) {
     ok <- is_single_number(K) && is.finite(K) && K == trunc(K) && K >= 1 &&

@@ -23,10 +23,18 @@
 #' \eqn{u = \bar g / \|\bar g\|}{u = mean(g) / ||mean(g)||} of the group:
 #' \deqn{\mathrm{DSNR} = \frac{\frac1D \sum_d |g_d^\top u|}{\frac1D \sum_d \|g_d - (g_d^\top u) u\|}.}{DSNR = mean_d |g_d' u| / mean_d ||g_d - (g_d' u) u||.}
 #'
+#' With \eqn{D} draws a coordinate whose true SNR is 0 has an estimated SNR
+#' of about \eqn{|N(0, 1)| / \sqrt{D}}{|N(0, 1)| / sqrt(D)} (median
+#' \eqn{0.67 / \sqrt{D}}{0.67 / sqrt(D)}): smaller SNRs need more draws. At a
+#' stationary point the mean gradient, hence every SNR, is close to 0.
+#'
 #' Under the IWAE bound with the pathwise estimator, Rainforth et al. show
 #' that the decoder's SNR grows like \eqn{\sqrt{B K}}{sqrt(B K)} while the
-#' encoder's falls like \eqn{\sqrt{B / K}}{sqrt(B / K)}; DReG keeps the
-#' encoder's from falling (Tucker et al. 2019).
+#' encoder's falls like \eqn{\sqrt{B / K}}{sqrt(B / K)}, for the noise of
+#' the draws (with a fixed batch, `batch_size = nrow(x)`); the minibatch's own
+#' noise does not shrink with \eqn{K}. DReG keeps the encoder's from falling
+#' (Tucker et al. 2019). `system.file("scripts", "snr-slopes.R", package =
+#' "vaeconv")` measures these slopes on [digits].
 #'
 #' The draws are keyed by the seed and the draw's index, so the result is
 #' the same for any `n_threads`.
