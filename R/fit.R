@@ -103,7 +103,7 @@ fit_vae <- function(x, model, objective = elbo(), optimizer = adam(),
   check_objective(objective)
   check_optimizer(optimizer)
   x <- check_data(x, min_rows = 2)
-  batch_size <- check_whole(batch_size, max = nrow(x))
+  batch_size <- check_batch_size(batch_size, x)
   iterations <- check_whole(iterations)
   seed <- check_seed(seed)
   n_threads <- resolve_threads(check_n_threads(n_threads))
@@ -157,6 +157,20 @@ as_trajectory <- function(cols) {
 #' @noRd
 stack_trajectories <- function(a, b) {
   tibble::as_tibble(rbind(as.data.frame(a), as.data.frame(b)))
+}
+
+#' Check a batch size: a positive whole number at most the rows of x
+#' @returns `batch_size` as an integer.
+#' @noRd
+check_batch_size <- function(batch_size, x, call = rlang::caller_env()) {
+  batch_size <- check_whole(batch_size, call = call)
+  if (batch_size > nrow(x)) {
+    abort_input(
+      "{.arg batch_size} must be at most the number of rows of {.arg x} ({nrow(x)}), not {batch_size}.",
+      arg = "batch_size", call = call
+    )
+  }
+  batch_size
 }
 
 #' Draw a seed from R's generator: exactly one uniform draw

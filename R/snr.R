@@ -69,7 +69,7 @@ gradient_snr <- function(fit, x, objective = NULL, batch_size = NULL, draws = 10
   if (is.null(objective)) objective <- fit$objective
   check_objective(objective)
   if (is.null(batch_size)) batch_size <- min(fit$batch_size, nrow(x))
-  batch_size <- check_whole(batch_size, max = nrow(x))
+  batch_size <- check_batch_size(batch_size, x)
   draws <- check_whole(draws, min = 2)
   seed <- check_seed(seed)
   n_threads <- resolve_threads(check_n_threads(n_threads))

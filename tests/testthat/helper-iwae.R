@@ -1,22 +1,5 @@
 # Helpers for the tests of the importance weighted objectives and diagnostics.
 
-# Central finite differences of a scalar function of a parameter vector.
-finite_diff <- function(f, par, h = 1e-5) {
-  vapply(seq_along(par), function(i) {
-    e <- replace(numeric(length(par)), i, h)
-    (f(par + e) - f(par - e)) / (2 * h)
-  }, numeric(1))
-}
-
-# Relative error of a gradient against finite differences, per parameter block.
-block_errors <- function(model, dx, g, fd) {
-  layout <- cpp_layout(model, dx)
-  block <- rep(layout$name, layout$rows * layout$cols)
-  idx <- split(seq_along(g), factor(block, unique(block)))
-  vapply(idx, function(i) sqrt(sum((g[i] - fd[i])^2)) / sqrt(sum(fd[i]^2)),
-         numeric(1))
-}
-
 # Indices of the decoder (theta) coordinates.
 theta_index <- function(model, dx) {
   layout <- cpp_layout(model, dx)
@@ -67,11 +50,9 @@ small_deep <- function(seed = 1, dx = 5, n = 3, obs_sd = 0.8, learn_obs_sd = TRU
   withr::with_seed(seed, {
     model <- gaussian_vae(2, hidden = c(4, 3), activation = "tanh",
                           obs_sd = obs_sd, learn_obs_sd = learn_obs_sd)
-    par <- cpp_init(model, dx, seed)
-    par <- par + stats::rnorm(length(par), sd = 0.3)
     x <- matrix(stats::rnorm(n * dx), n, dx)
   })
-  list(model = model, par = par, x = x)
+  list(model = model, par = perturbed_par(model, dx, seed + 100), x = x)
 }
 
 # A small linear VAE with a learned observation sd.
@@ -81,9 +62,7 @@ small_linear <- function(seed = 1, dx = 5, n = 3) {
       list(type = "linear", latent_dim = 2L, obs_sd = 0.8, learn_obs_sd = TRUE),
       class = c("vae_linear", "vae_model")
     )
-    par <- cpp_init(model, dx, seed)
-    par <- par + stats::rnorm(length(par), sd = 0.3)
     x <- matrix(stats::rnorm(n * dx), n, dx)
   })
-  list(model = model, par = par, x = x)
+  list(model = model, par = perturbed_par(model, dx, seed + 100), x = x)
 }
