@@ -350,3 +350,9 @@ test_that("fits under IWAE are deterministic, continue their K schedule and reco
   expect_identical(trajectory(const)$objective[1:10], tr$objective[1:10])
   expect_false(identical(trajectory(const)$objective[11:40], tr$objective[11:40]))
 })
+
+test_that("fits describe their importance weighted objective", {
+  expect_identical(describe_objective(iwae(5, estimator = "dreg")), "IWAE, K = 5, DReG")
+  expect_identical(describe_objective(iwae(k_schedule(1, 8, 10), alpha = 0.5)),
+                   "VR-IWAE, alpha = 0.5, K from 1 to 8, +1 every 10 iterations")
+})
