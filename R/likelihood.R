@@ -70,7 +70,7 @@ log_likelihood <- function(fit, x, samples = 1000, seed = NULL, n_threads = NULL
   method <- check_choice(method, c("auto", "importance"))
 
   if (method == "auto" && inherits(fit$model, "vae_linear")) {
-    par <- coef(fit)
+    par <- stats::coef(fit)
     loglik <- ppca_loglik(x, par$W, drop(par$mu), obs_sd(fit))
     return(tibble::tibble(estimate = loglik, std_error = 0))
   }
