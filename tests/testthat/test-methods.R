@@ -35,3 +35,10 @@ test_that("plot() and autoplot() draw the trajectory", {
   expect_setequal(unique(p$data$source), c("minibatch", "full data"))
   ggplot2::ggplot_build(p)
 })
+
+test_that("autoplot() works without full-data evaluations", {
+  skip_if_not_installed("ggplot2")
+  p <- ggplot2::autoplot(methods_fit())
+  expect_s3_class(p, "ggplot")
+  expect_identical(unique(p$data$source), "minibatch")
+})
