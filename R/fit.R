@@ -40,7 +40,7 @@
 #'
 #' @param x A numeric matrix or a data frame of numeric columns, one row per
 #'   observation.
-#' @param model A model specification: [gaussian_vae()].
+#' @param model A model specification: [gaussian_vae()] or [linear_vae()].
 #' @param objective The objective to maximise: [elbo()].
 #' @param optimizer The optimiser: [adam()], [sgd()], [adagrad()] or
 #'   [rmsprop()].
@@ -123,6 +123,7 @@ fit_vae <- function(x, model, objective = elbo(), optimizer = adam(),
     eval_every = eval_every, eval_samples = eval_samples,
     chunk_rows = chunk_rows(), progress = progress
   )
+  control$loglik_optimum <- loglik_optimum(x, model, eval_every)
   res <- cpp_fit(x, model, objective, optimizer, control, state)
 
   traj <- as_trajectory(res$trajectory)

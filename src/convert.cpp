@@ -39,6 +39,8 @@ vaeconv::ObjectiveSpec objective_spec(const Rcpp::List& objective) {
   o.kind = vaeconv::objective_kind(str(objective, "type"));
   o.beta = num(objective, "beta");
   o.K = 1;
+  o.exact = objective.containsElementNamed("exact") &&
+            Rcpp::as<bool>(objective["exact"]);
   return o;
 }
 

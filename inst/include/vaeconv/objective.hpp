@@ -5,6 +5,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "linear.hpp"
 #include "model.hpp"
 
 namespace vaeconv {
@@ -15,6 +16,7 @@ struct ObjectiveSpec {
   ObjectiveKind kind = ObjectiveKind::elbo;
   double beta = 1.0;
   std::size_t K = 1;  // draws per data point in a training step
+  bool exact = false;  // the ELBO's expectation in closed form (linear VAE)
 };
 
 inline ObjectiveKind objective_kind(const std::string& name) {
@@ -22,8 +24,10 @@ inline ObjectiveKind objective_kind(const std::string& name) {
   throw std::invalid_argument("unknown objective '" + name + "'");
 }
 
-// Draws per data point: `samples` replicates of the objective's own K draws.
+// Draws per data point: `samples` replicates of the objective's own K draws
+// (none when the expectation is exact).
 inline std::size_t draws_per_point(const ObjectiveSpec& obj, std::size_t samples) {
+  if (obj.exact) return 0;
   return obj.K * samples;
 }
 
@@ -34,6 +38,7 @@ inline ChunkSums chunk_objective(const GaussianVae& model, const ObjectiveSpec& 
                                  Workspace& ws, double* grad) {
   switch (obj.kind) {
     case ObjectiveKind::elbo:
+      if (obj.exact) return linear_elbo_exact(model, par, obj.beta, ws, grad);
       return model.elbo(par, draws_per_point(obj, samples), obj.beta, ws, grad);
   }
   throw std::logic_error("unhandled objective");

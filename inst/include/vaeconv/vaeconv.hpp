@@ -5,6 +5,7 @@
 #include "dense.hpp"
 #include "engine.hpp"
 #include "layout.hpp"
+#include "linear.hpp"
 #include "model.hpp"
 #include "objective.hpp"
 #include "optimizer.hpp"
