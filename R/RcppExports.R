@@ -13,6 +13,14 @@ cpp_blas_threads <- function() {
     .Call(`_vaeconv_cpp_blas_threads`)
 }
 
+cpp_activation <- function(activation, x) {
+    .Call(`_vaeconv_cpp_activation`, activation, x)
+}
+
+cpp_optimizer_step <- function(optimizer, n, par, grad, m, v) {
+    .Call(`_vaeconv_cpp_optimizer_step`, optimizer, n, par, grad, m, v)
+}
+
 cpp_ppca_loglik <- function(x, W, mu, obs_sd) {
     .Call(`_vaeconv_cpp_ppca_loglik`, x, W, mu, obs_sd)
 }

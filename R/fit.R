@@ -101,7 +101,13 @@ fit_vae <- function(x, model, objective = elbo(), optimizer = adam(),
   check_objective(objective)
   check_optimizer(optimizer)
   x <- check_data(x, min_rows = 2)
-  batch_size <- check_whole(batch_size, max = nrow(x))
+  batch_size <- check_whole(batch_size)
+  if (batch_size > nrow(x)) {
+    abort_input(
+      "{.arg batch_size} must be at most the number of rows of {.arg x} ({nrow(x)}), not {batch_size}.",
+      arg = "batch_size"
+    )
+  }
   iterations <- check_whole(iterations)
   seed <- check_seed(seed)
   n_threads <- resolve_threads(check_n_threads(n_threads))
