@@ -13,6 +13,10 @@ cpp_objective_K <- function(objective, n) {
     .Call(`_vaeconv_cpp_objective_K`, objective, n)
 }
 
+cpp_evaluate <- function(model, objective, par, x, samples, seed, n_threads, chunk_rows) {
+    .Call(`_vaeconv_cpp_evaluate`, model, objective, par, x, samples, seed, n_threads, chunk_rows)
+}
+
 cpp_fit <- function(x, model, objective, optimizer, control, state) {
     .Call(`_vaeconv_cpp_fit`, x, model, objective, optimizer, control, state)
 }
@@ -27,6 +31,10 @@ cpp_activation <- function(activation, x) {
 
 cpp_optimizer_step <- function(optimizer, n, par, grad, m, v) {
     .Call(`_vaeconv_cpp_optimizer_step`, optimizer, n, par, grad, m, v)
+}
+
+cpp_ppca_loglik <- function(x, W, mu, obs_sd) {
+    .Call(`_vaeconv_cpp_ppca_loglik`, x, W, mu, obs_sd)
 }
 
 cpp_layout <- function(model, dx) {

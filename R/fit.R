@@ -40,7 +40,7 @@
 #'
 #' @param x A numeric matrix or a data frame of numeric columns, one row per
 #'   observation.
-#' @param model A model specification: [gaussian_vae()].
+#' @param model A model specification: [gaussian_vae()] or [linear_vae()].
 #' @param objective The objective to maximise: [elbo()] or [iwae()] (whose
 #'   `K` may follow a [k_schedule()], evaluated at the iteration `n` of the
 #'   whole fit).
@@ -125,6 +125,7 @@ fit_vae <- function(x, model, objective = elbo(), optimizer = adam(),
     eval_every = eval_every, eval_samples = eval_samples,
     chunk_rows = chunk_rows(), progress = progress
   )
+  control$loglik_optimum <- loglik_optimum(x, model, eval_every)
   res <- cpp_fit(x, model, objective, optimizer, control, state)
 
   traj <- as_trajectory(res$trajectory)

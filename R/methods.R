@@ -130,6 +130,9 @@ describe_model <- function(m) {
     sprintf("Gaussian VAE: latent_dim %d, hidden %s, %s, obs_sd %s%s",
             m$latent_dim, hidden, format(m$activation), format_num(m$obs_sd),
             if (m$learn_obs_sd) " (learned)" else "")
+  } else if (inherits(m, "vae_linear")) {
+    sprintf("linear VAE: latent_dim %d, obs_sd %s%s", m$latent_dim,
+            format_num(m$obs_sd), if (m$learn_obs_sd) " (learned)" else "")
   } else {
     sprintf("%s: latent_dim %d", class(m)[[1]], m$latent_dim)
   }

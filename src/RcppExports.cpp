@@ -56,6 +56,23 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
+// cpp_evaluate
+Rcpp::List cpp_evaluate(const Rcpp::List& model, const Rcpp::List& objective, const Rcpp::NumericVector& par, const Rcpp::NumericMatrix& x, int samples, double seed, int n_threads, int chunk_rows);
+RcppExport SEXP _vaeconv_cpp_evaluate(SEXP modelSEXP, SEXP objectiveSEXP, SEXP parSEXP, SEXP xSEXP, SEXP samplesSEXP, SEXP seedSEXP, SEXP n_threadsSEXP, SEXP chunk_rowsSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< const Rcpp::List& >::type model(modelSEXP);
+    Rcpp::traits::input_parameter< const Rcpp::List& >::type objective(objectiveSEXP);
+    Rcpp::traits::input_parameter< const Rcpp::NumericVector& >::type par(parSEXP);
+    Rcpp::traits::input_parameter< const Rcpp::NumericMatrix& >::type x(xSEXP);
+    Rcpp::traits::input_parameter< int >::type samples(samplesSEXP);
+    Rcpp::traits::input_parameter< double >::type seed(seedSEXP);
+    Rcpp::traits::input_parameter< int >::type n_threads(n_threadsSEXP);
+    Rcpp::traits::input_parameter< int >::type chunk_rows(chunk_rowsSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_evaluate(model, objective, par, x, samples, seed, n_threads, chunk_rows));
+    return rcpp_result_gen;
+END_RCPP
+}
 // cpp_fit
 Rcpp::List cpp_fit(const Rcpp::NumericMatrix& x, const Rcpp::List& model, const Rcpp::List& objective, const Rcpp::List& optimizer, const Rcpp::List& control, const Rcpp::Nullable<Rcpp::List>& state);
 RcppExport SEXP _vaeconv_cpp_fit(SEXP xSEXP, SEXP modelSEXP, SEXP objectiveSEXP, SEXP optimizerSEXP, SEXP controlSEXP, SEXP stateSEXP) {
@@ -103,6 +120,19 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< const Rcpp::NumericVector& >::type m(mSEXP);
     Rcpp::traits::input_parameter< const Rcpp::NumericVector& >::type v(vSEXP);
     rcpp_result_gen = Rcpp::wrap(cpp_optimizer_step(optimizer, n, par, grad, m, v));
+    return rcpp_result_gen;
+END_RCPP
+}
+// cpp_ppca_loglik
+double cpp_ppca_loglik(const Rcpp::NumericMatrix& x, const Rcpp::NumericMatrix& W, const Rcpp::NumericVector& mu, double obs_sd);
+RcppExport SEXP _vaeconv_cpp_ppca_loglik(SEXP xSEXP, SEXP WSEXP, SEXP muSEXP, SEXP obs_sdSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< const Rcpp::NumericMatrix& >::type x(xSEXP);
+    Rcpp::traits::input_parameter< const Rcpp::NumericMatrix& >::type W(WSEXP);
+    Rcpp::traits::input_parameter< const Rcpp::NumericVector& >::type mu(muSEXP);
+    Rcpp::traits::input_parameter< double >::type obs_sd(obs_sdSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_ppca_loglik(x, W, mu, obs_sd));
     return rcpp_result_gen;
 END_RCPP
 }
@@ -191,10 +221,12 @@ static const R_CallMethodDef CallEntries[] = {
     {"_vaeconv_cpp_log_likelihood", (DL_FUNC) &_vaeconv_cpp_log_likelihood, 6},
     {"_vaeconv_cpp_gradient_draws", (DL_FUNC) &_vaeconv_cpp_gradient_draws, 10},
     {"_vaeconv_cpp_objective_K", (DL_FUNC) &_vaeconv_cpp_objective_K, 2},
+    {"_vaeconv_cpp_evaluate", (DL_FUNC) &_vaeconv_cpp_evaluate, 8},
     {"_vaeconv_cpp_fit", (DL_FUNC) &_vaeconv_cpp_fit, 6},
     {"_vaeconv_cpp_blas_threads", (DL_FUNC) &_vaeconv_cpp_blas_threads, 0},
     {"_vaeconv_cpp_activation", (DL_FUNC) &_vaeconv_cpp_activation, 2},
     {"_vaeconv_cpp_optimizer_step", (DL_FUNC) &_vaeconv_cpp_optimizer_step, 6},
+    {"_vaeconv_cpp_ppca_loglik", (DL_FUNC) &_vaeconv_cpp_ppca_loglik, 4},
     {"_vaeconv_cpp_layout", (DL_FUNC) &_vaeconv_cpp_layout, 2},
     {"_vaeconv_cpp_init", (DL_FUNC) &_vaeconv_cpp_init, 3},
     {"_vaeconv_cpp_encode", (DL_FUNC) &_vaeconv_cpp_encode, 3},

@@ -56,6 +56,8 @@ vaeconv::ObjectiveSpec objective_spec(const Rcpp::List& objective) {
   } else {
     o.K = o.K_max = std::size_t(Rcpp::as<double>(K));
   }
+  o.exact = objective.containsElementNamed("exact") &&
+            Rcpp::as<bool>(objective["exact"]);
   return o;
 }
 

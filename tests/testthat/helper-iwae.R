@@ -35,15 +35,6 @@ vr_bound_r <- function(lw, K, alpha) {
   mean((m + log(colMeans(exp(sweep(a, 2, m))))) / (1 - alpha))
 }
 
-# log N(x_i; mu, W W' + c^2 I) averaged over the rows.
-ppca_loglik_r <- function(x, W, mu, obs_sd) {
-  C <- W %*% t(W) + diag(obs_sd^2, ncol(x))
-  R <- chol(C)
-  xc <- sweep(x, 2, mu)
-  q <- colSums(backsolve(R, t(xc), transpose = TRUE)^2)
-  mean(-0.5 * (ncol(x) * log(2 * pi) + 2 * sum(log(diag(R))) + q))
-}
-
 # A small deep model with a learned observation sd and parameters away from
 # their initial values, on a few rows.
 small_deep <- function(seed = 1, dx = 5, n = 3, obs_sd = 0.8, learn_obs_sd = TRUE) {
@@ -58,10 +49,7 @@ small_deep <- function(seed = 1, dx = 5, n = 3, obs_sd = 0.8, learn_obs_sd = TRU
 # A small linear VAE with a learned observation sd.
 small_linear <- function(seed = 1, dx = 5, n = 3) {
   withr::with_seed(seed, {
-    model <- structure(
-      list(type = "linear", latent_dim = 2L, obs_sd = 0.8, learn_obs_sd = TRUE),
-      class = c("vae_linear", "vae_model")
-    )
+    model <- linear_vae(2, obs_sd = 0.8, learn_obs_sd = TRUE)
     x <- matrix(stats::rnorm(n * dx), n, dx)
   })
   list(model = model, par = perturbed_par(model, dx, seed + 100), x = x)

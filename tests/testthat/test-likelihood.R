@@ -4,7 +4,9 @@ test_that("log_likelihood() on a linear VAE converges to the exact value", {
   fit <- fit_vae(x, small_linear()$model, optimizer = adam(lr = 0.01),
                  iterations = 300, seed = 1, n_threads = 2)
   p <- coef(fit)
-  exact <- ppca_loglik_r(x, p$W, drop(p$mu), exp(p$log_obs_sd[[1]]))
+  exact <- ppca_loglik(x, p$W, drop(p$mu), exp(p$log_obs_sd[[1]]))
+  auto <- log_likelihood(fit, x, n_threads = 1)
+  expect_identical(auto, tibble::tibble(estimate = exact, std_error = 0))
   est <- lapply(c(100, 400, 1600), function(L) {
     log_likelihood(fit, x, samples = L, seed = L, n_threads = 2, method = "importance")
   })

@@ -133,6 +133,104 @@ test_that("the ELBO is in nats per point, with the Gaussian constant", {
   expect_equal(got$objective, -3 / 2 * log(2 * pi * 0.8^2), tolerance = 1e-12)
 })
 
+# The exact ELBO of the linear VAE -------------------------------------------
+
+linear_setup <- function(learn_obs_sd, n = 40, d = 6, k = 2, seed = 11) {
+  model <- linear_vae(k, obs_sd = 0.7, learn_obs_sd = learn_obs_sd)
+  x <- withr::with_seed(seed, {
+    matrix(stats::rnorm(n * d), n, d) %*% matrix(stats::rnorm(d * d), d, d)
+  })
+  list(model = model, x = x, par = perturbed_par(model, d, seed))
+}
+
+test_that("the exact ELBO agrees with a Monte Carlo estimate with many draws", {
+  for (learn in c(FALSE, TRUE)) {
+    s <- linear_setup(learn)
+    n <- nrow(s$x)
+    k <- s$model$latent_dim
+    beta <- 1.3
+    exact <- cpp_objective(s$model, elbo(beta = beta, exact = TRUE), s$par, s$x,
+                           matrix(0, k, 0), 1L, FALSE)
+    expect_equal(exact$objective, exact$reconstruction - beta * exact$kl,
+                 tolerance = 1e-14)
+    # 400 independent estimates, each with 25 draws per row.
+    reps <- 400
+    draws <- 25L
+    mc <- vapply(seq_len(reps), function(r) {
+      eps <- t(cpp_normals(7, stream_id("user"), r, 0, n * draws, k))
+      unlist(cpp_objective(s$model, elbo(beta = beta), s$par, s$x, eps, draws,
+                           FALSE))
+    }, numeric(3))
+    # The KL part is exact in both.
+    expect_equal(mc["kl", ], rep(exact$kl, reps), tolerance = 1e-12)
+    for (part in c("objective", "reconstruction")) {
+      se <- stats::sd(mc[part, ]) / sqrt(reps)
+      expect_lt(abs(mean(mc[part, ]) - exact[[part]]), 4 * se,
+                label = paste(part, "learn_obs_sd =", learn))
+      expect_gt(se, 0)
+    }
+  }
+})
+
+test_that("the exact ELBO's gradient matches central finite differences, every block", {
+  for (learn in c(FALSE, TRUE)) {
+    s <- linear_setup(learn)
+    k <- s$model$latent_dim
+    objective <- elbo(beta = 1.3, exact = TRUE)
+    value <- function(p) {
+      cpp_objective(s$model, objective, p, s$x, matrix(0, k, 0), 1L, FALSE)$objective
+    }
+    grad <- cpp_objective(s$model, objective, s$par, s$x, matrix(0, k, 0), 1L,
+                          TRUE)$gradient
+    errs <- block_errors(s$model, ncol(s$x), grad, fd_gradient(value, s$par))
+    expect_named(errs, c("W", "mu", if (learn) "log_obs_sd", "V", "b", "log_tau2"))
+    for (b in names(errs)) {
+      expect_lt(errs[[b]], 1e-6, label = paste(b, "learn_obs_sd =", learn))
+    }
+  }
+})
+
+test_that("the exact ELBO equals the log-likelihood at the exact posterior only", {
+  d <- 7
+  k <- 3
+  n <- 60
+  withr::with_seed(3, {
+    x <- matrix(stats::rnorm(n * d, sd = 2), n, d)
+    W <- qr.Q(qr(matrix(stats::rnorm(d * k), d, k))) %*% diag(c(3, 1.5, 0.4))
+    mu <- stats::rnorm(d)
+    W_skew <- matrix(stats::rnorm(d * k), d, k)
+  })
+  expect_lt(max(abs(crossprod(W) - diag(diag(crossprod(W))))), 1e-12)
+  for (learn in c(FALSE, TRUE)) {
+    model <- linear_vae(k, obs_sd = 0.8, learn_obs_sd = learn)
+    c_sd <- if (learn) 1.3 else 0.8
+    q <- exact_posterior(W, mu, c_sd)
+    par <- linear_par(model, W, mu, q$V, q$b, q$log_tau2, obs_sd = c_sd)
+    loglik <- ppca_loglik(x, W, mu, c_sd)
+    expect_lt(abs(exact_elbo(model, par, x) - loglik), 1e-10)
+
+    # Any other encoder gives a strictly smaller ELBO.
+    layout <- cpp_layout(model, d)
+    phi <- which(rep(layout$group == "phi", layout$rows * layout$cols))
+    gaps <- numeric(0)
+    for (scale in c(1e-3, 0.1, 1)) {
+      for (r in 1:10) {
+        other <- par
+        withr::with_seed(r, {
+          other[phi] <- other[phi] + scale * stats::rnorm(length(phi))
+        })
+        gaps <- c(gaps, loglik - exact_elbo(model, other, x))
+      }
+    }
+    expect_true(all(gaps > 0))
+
+    # Without orthogonal columns the same formulas are not the posterior.
+    q <- exact_posterior(W_skew, mu, c_sd)
+    par <- linear_par(model, W_skew, mu, q$V, q$b, q$log_tau2, obs_sd = c_sd)
+    expect_gt(ppca_loglik(x, W_skew, mu, c_sd) - exact_elbo(model, par, x), 1e-6)
+  }
+})
+
 # iwae() and k_schedule() ------------------------------------------------------
 
 test_that("iwae() builds the documented structure", {

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "iwae.hpp"
+#include "linear.hpp"
 #include "model.hpp"
 
 namespace vaeconv {
@@ -27,6 +28,7 @@ struct ObjectiveSpec {
   KGrowth K_growth = KGrowth::constant;
   double alpha = 0.0;  // VR-IWAE's alpha in [0, 1); 0 is IWAE
   Estimator estimator = Estimator::reparam;
+  bool exact = false;  // the ELBO's expectation in closed form (linear VAE)
 };
 
 inline ObjectiveKind objective_kind(const std::string& name) {
@@ -60,9 +62,11 @@ inline std::size_t objective_K(const ObjectiveSpec& obj, std::uint64_t n) {
   return K < obj.K_max ? K : obj.K_max;
 }
 
-// Draws per data point: `samples` replicates of K draws.
+// Draws per data point: `samples` replicates of K draws (none when the
+// expectation is exact).
 inline std::size_t draws_per_point(const ObjectiveSpec& obj, std::size_t K,
                                    std::size_t samples) {
+  if (obj.exact) return 0;
   return K * samples;
 }
 
@@ -75,6 +79,7 @@ inline ChunkSums chunk_objective(const GaussianVae& model, const ObjectiveSpec& 
                                  Workspace& ws, double* grad) {
   switch (obj.kind) {
     case ObjectiveKind::elbo:
+      if (obj.exact) return linear_elbo_exact(model, par, obj.beta, ws, grad);
       return model.elbo(par, draws_per_point(obj, K, samples), obj.beta, ws, grad);
     case ObjectiveKind::iwae:
       return vr_iwae(model, par, K, samples, obj.alpha, obj.estimator, ws, grad);

@@ -7,6 +7,7 @@
 #include "engine.hpp"
 #include "iwae.hpp"
 #include "layout.hpp"
+#include "linear.hpp"
 #include "model.hpp"
 #include "objective.hpp"
 #include "optimizer.hpp"
