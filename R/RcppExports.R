@@ -5,12 +5,48 @@ cpp_bench_gemm <- function(m, n, k, trans_a, trans_b, beta, reps, blocks) {
     .Call(`_vaeconv_cpp_bench_gemm`, m, n, k, trans_a, trans_b, beta, reps, blocks)
 }
 
+cpp_log_likelihood <- function(model, par, x, samples, seed, n_threads) {
+    .Call(`_vaeconv_cpp_log_likelihood`, model, par, x, samples, seed, n_threads)
+}
+
+cpp_gradient_draws <- function(model, objective, par, x, batch_size, K, draws, seed, n_threads, chunk_rows) {
+    .Call(`_vaeconv_cpp_gradient_draws`, model, objective, par, x, batch_size, K, draws, seed, n_threads, chunk_rows)
+}
+
+cpp_objective_K <- function(objective, n) {
+    .Call(`_vaeconv_cpp_objective_K`, objective, n)
+}
+
+cpp_evaluate <- function(model, objective, par, x, samples, seed, n_threads, chunk_rows) {
+    .Call(`_vaeconv_cpp_evaluate`, model, objective, par, x, samples, seed, n_threads, chunk_rows)
+}
+
 cpp_fit <- function(x, model, objective, optimizer, control, state) {
     .Call(`_vaeconv_cpp_fit`, x, model, objective, optimizer, control, state)
 }
 
 cpp_blas_threads <- function() {
     .Call(`_vaeconv_cpp_blas_threads`)
+}
+
+cpp_activation <- function(activation, x) {
+    .Call(`_vaeconv_cpp_activation`, activation, x)
+}
+
+cpp_optimizer_step <- function(optimizer, n, par, grad, m, v) {
+    .Call(`_vaeconv_cpp_optimizer_step`, optimizer, n, par, grad, m, v)
+}
+
+cpp_activation_kernels <- function(activation, x, derivative, simd) {
+    .Call(`_vaeconv_cpp_activation_kernels`, activation, x, derivative, simd)
+}
+
+cpp_simd_avx2 <- function() {
+    .Call(`_vaeconv_cpp_simd_avx2`)
+}
+
+cpp_ppca_loglik <- function(x, W, mu, obs_sd) {
+    .Call(`_vaeconv_cpp_ppca_loglik`, x, W, mu, obs_sd)
 }
 
 cpp_layout <- function(model, dx) {
@@ -29,19 +65,11 @@ cpp_decode <- function(model, par, z, dx) {
     .Call(`_vaeconv_cpp_decode`, model, par, z, dx)
 }
 
-cpp_objective <- function(model, objective, par, x, eps, samples, gradient) {
-    .Call(`_vaeconv_cpp_objective`, model, objective, par, x, eps, samples, gradient)
+cpp_objective <- function(model, objective, par, x, eps, samples, gradient, iteration = 1) {
+    .Call(`_vaeconv_cpp_objective`, model, objective, par, x, eps, samples, gradient, iteration)
 }
 
 cpp_normals <- function(seed, stream, iteration, first, n, dim) {
     .Call(`_vaeconv_cpp_normals`, seed, stream, iteration, first, n, dim)
-}
-
-cpp_activation <- function(activation, x, derivative, simd) {
-    .Call(`_vaeconv_cpp_activation`, activation, x, derivative, simd)
-}
-
-cpp_simd_avx2 <- function() {
-    .Call(`_vaeconv_cpp_simd_avx2`)
 }
 

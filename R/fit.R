@@ -40,8 +40,10 @@
 #'
 #' @param x A numeric matrix or a data frame of numeric columns, one row per
 #'   observation.
-#' @param model A model specification: [gaussian_vae()].
-#' @param objective The objective to maximise: [elbo()].
+#' @param model A model specification: [gaussian_vae()] or [linear_vae()].
+#' @param objective The objective to maximise: [elbo()] or [iwae()] (whose
+#'   `K` may follow a [k_schedule()], evaluated at the iteration `n` of the
+#'   whole fit).
 #' @param optimizer The optimiser: [adam()], [sgd()], [adagrad()] or
 #'   [rmsprop()].
 #' @param batch_size Rows per minibatch, at most `nrow(x)`.
@@ -101,7 +103,7 @@ fit_vae <- function(x, model, objective = elbo(), optimizer = adam(),
   check_objective(objective)
   check_optimizer(optimizer)
   x <- check_data(x, min_rows = 2)
-  batch_size <- check_whole(batch_size, max = nrow(x))
+  batch_size <- check_batch_size(batch_size, x)
   iterations <- check_whole(iterations)
   seed <- check_seed(seed)
   n_threads <- resolve_threads(check_n_threads(n_threads))
@@ -123,6 +125,7 @@ fit_vae <- function(x, model, objective = elbo(), optimizer = adam(),
     eval_every = eval_every, eval_samples = eval_samples,
     chunk_rows = chunk_rows(), progress = progress
   )
+  control$loglik_optimum <- loglik_optimum(x, model, eval_every)
   res <- cpp_fit(x, model, objective, optimizer, control, state)
 
   traj <- as_trajectory(res$trajectory)
@@ -145,6 +148,9 @@ fit_vae <- function(x, model, objective = elbo(), optimizer = adam(),
 #' @noRd
 as_trajectory <- function(cols) {
   cols$iteration <- as.integer(cols$iteration)
+  # The core marks what is not available (no full-data evaluation, no
+  # reconstruction/KL parts under IWAE) with NaN.
+  cols[-1] <- lapply(cols[-1], function(v) replace(v, is.nan(v), NA_real_))
   tibble::new_tibble(cols, nrow = length(cols$iteration))
 }
 
@@ -152,6 +158,20 @@ as_trajectory <- function(cols) {
 #' @noRd
 stack_trajectories <- function(a, b) {
   tibble::as_tibble(rbind(as.data.frame(a), as.data.frame(b)))
+}
+
+#' Check a batch size: a positive whole number at most the rows of x
+#' @returns `batch_size` as an integer.
+#' @noRd
+check_batch_size <- function(batch_size, x, call = rlang::caller_env()) {
+  batch_size <- check_whole(batch_size, call = call)
+  if (batch_size > nrow(x)) {
+    abort_input(
+      "{.arg batch_size} must be at most the number of rows of {.arg x} ({nrow(x)}), not {batch_size}.",
+      arg = "batch_size", call = call
+    )
+  }
+  batch_size
 }
 
 #' Draw a seed from R's generator: exactly one uniform draw

@@ -4,7 +4,8 @@
 #' recorded values; `summary()` returns a one-row tibble of the fit's key
 #' figures; `plot()` draws the trajectory with base graphics and
 #' `autoplot()` with ggplot2: the objective (and the full-data objective when
-#' evaluated) and the squared gradient norm on a log scale.
+#' evaluated) and the squared gradient norm (log10), against the iteration on
+#' a log scale.
 #'
 #' @param x,object A `vae_fit` from [fit_vae()].
 #' @param ... Unused.
@@ -98,22 +99,26 @@ plot.vae_fit <- function(x, y, ...) {
 autoplot.vae_fit <- function(object, ...) {
   rlang::check_installed("ggplot2", reason = "to plot a fit.")
   tr <- object$trajectory
-  long <- function(col, panel, source) {
+  long <- function(col, panel, source, transform = identity) {
     keep <- !is.na(tr[[col]])
-    data.frame(iteration = tr$iteration[keep], value = tr[[col]][keep],
-               panel = panel, source = source)
+    data.frame(iteration = tr$iteration[keep], value = transform(tr[[col]][keep]),
+               panel = rep(panel, sum(keep)), source = rep(source, sum(keep)))
   }
+  objective <- "objective (nats per point)"
+  gradient <- "log10 squared gradient norm"
   d <- rbind(
-    long("objective", "objective (nats per point)", "minibatch"),
-    long("full_objective", "objective (nats per point)", "full data"),
-    long("grad_norm_sq", "squared gradient norm", "minibatch"),
-    long("full_grad_norm_sq", "squared gradient norm", "full data")
+    long("objective", objective, "minibatch"),
+    long("full_objective", objective, "full data"),
+    long("grad_norm_sq", gradient, "minibatch", log10),
+    long("full_grad_norm_sq", gradient, "full data", log10)
   )
+  d$panel <- factor(d$panel, levels = c(objective, gradient))
   ggplot2::ggplot(d, ggplot2::aes(.data$iteration, .data$value, colour = .data$source)) +
     ggplot2::geom_line() +
     ggplot2::facet_wrap(~panel, scales = "free_y", ncol = 1) +
+    ggplot2::scale_x_log10() +
     ggplot2::scale_colour_manual(values = c(minibatch = "grey50", `full data` = "firebrick")) +
-    ggplot2::labs(x = "iteration", y = NULL, colour = NULL) +
+    ggplot2::labs(x = "iteration (log scale)", y = NULL, colour = NULL) +
     ggplot2::theme_minimal()
 }
 
@@ -125,6 +130,9 @@ describe_model <- function(m) {
     sprintf("Gaussian VAE: latent_dim %d, hidden %s, %s, obs_sd %s%s",
             m$latent_dim, hidden, format(m$activation), format_num(m$obs_sd),
             if (m$learn_obs_sd) " (learned)" else "")
+  } else if (inherits(m, "vae_linear")) {
+    sprintf("linear VAE: latent_dim %d, obs_sd %s%s", m$latent_dim,
+            format_num(m$obs_sd), if (m$learn_obs_sd) " (learned)" else "")
   } else {
     sprintf("%s: latent_dim %d", class(m)[[1]], m$latent_dim)
   }
@@ -135,6 +143,7 @@ describe_objective <- function(o) {
   switch(o$type,
     elbo = sprintf("ELBO (beta = %s%s)", format_num(o$beta),
                    if (isTRUE(o$exact)) ", exact" else ""),
+    iwae = paste0(describe_iwae(o), if (o$estimator == "dreg") ", DReG" else ""),
     o$type
   )
 }

@@ -115,3 +115,104 @@ check_model <- function(model, arg = rlang::caller_arg(model),
     arg = arg, call = call
   )
 }
+
+#' Linear variational autoencoder
+#'
+#' `linear_vae()` specifies a variational autoencoder whose decoder and
+#' encoder are linear (affine) maps: the VAE of probabilistic PCA, whose
+#' objective, gradient, optimum and log-likelihood are known in closed form.
+#' Pass it to [fit_vae()] to train it.
+#'
+#' @details
+#' The prior is \eqn{p(z) = N(0, I)} on \eqn{R^{d_z}}{R^d_z}, with
+#' \eqn{d_z}{d_z} = `latent_dim`; the data dimension \eqn{d}{d} is taken from
+#' the data at fitting time.
+#'
+#' **Decoder.** \eqn{p_\theta(x \mid z) = N(W z + \mu, c^2 I)}{p_theta(x | z) = N(W z + mu, c^2 I)}
+#' with \eqn{W}{W} a \eqn{d \times d_z}{d x d_z} matrix (parameter block `W`)
+#' and \eqn{\mu}{mu} a vector (`mu`); \eqn{\theta = (W, \mu)}{theta = (W, mu)},
+#' and \eqn{\log c}{log c} (`log_obs_sd`) when learned.
+#'
+#' **Encoder.** \eqn{q_\phi(z \mid x) = N(V x + b, \mathrm{diag}(\tau^2))}{q_phi(z | x) = N(V x + b, diag(tau^2))}
+#' with \eqn{V}{V} a \eqn{d_z \times d}{d_z x d} matrix (`V`), \eqn{b}{b}
+#' a vector (`b`) and variances \eqn{\tau^2 = \exp(\lambda)}{tau^2 = exp(lambda)}
+#' that do not depend on \eqn{x} (the block `log_tau2` holds
+#' \eqn{\lambda}{lambda}); \eqn{\phi = (V, b, \lambda)}{phi = (V, b, lambda)}.
+#' Initially \eqn{W}{W} and \eqn{V}{V} are drawn with independent
+#' \eqn{N(0, 1/\mathrm{fan\_in})}{N(0, 1 / fan_in)} entries, \eqn{\mu}{mu},
+#' \eqn{b}{b} and \eqn{\lambda}{lambda} are zero (so \eqn{\tau^2 = 1}{tau^2 = 1}).
+#'
+#' **Closed forms.** The marginal likelihood is that of probabilistic PCA,
+#' \eqn{p_\theta(x) = N(\mu, W W^\top + c^2 I)}{p_theta(x) = N(mu, W W' + c^2 I)},
+#' maximised by the Tipping & Bishop solution ([ppca()]). The expectation in
+#' the ELBO is available exactly,
+#' \deqn{E_q \|x - W z - \mu\|^2 = \|x - W m - \mu\|^2 + \sum_j \tau_j^2 \|W_{\cdot j}\|^2, \quad m = V x + b,}{E_q ||x - W z - mu||^2 = ||x - W m - mu||^2 + sum_j tau_j^2 ||W[, j]||^2, m = V x + b,}
+#' which [elbo()] uses with `exact = TRUE`: the gradient's only noise is then
+#' the minibatch. When the columns of \eqn{W}{W} are orthogonal, the exact
+#' posterior \eqn{p_\theta(z \mid x)}{p_theta(z | x)} belongs to the encoder's
+#' family, \eqn{V = M^{-1} W^\top}{V = M^-1 W'}, \eqn{b = -V \mu}{b = -V mu},
+#' \eqn{\tau_j^2 = c^2 / M_{jj}}{tau_j^2 = c^2 / M_jj} with
+#' \eqn{M = W^\top W + c^2 I}{M = W'W + c^2 I}, and there the ELBO equals the
+#' log-likelihood. With `eval_every > 0`, the trajectory of a linear VAE also
+#' carries the exact log-likelihood of the training data and its gap to the
+#' pPCA optimum (see [trajectory()]).
+#'
+#' **Observation noise.** With `learn_obs_sd = FALSE` the decoder's standard
+#' deviation \eqn{c} is fixed at `obs_sd`; with `learn_obs_sd = TRUE` it is
+#' learned on the log scale, starting from `obs_sd`, the setting of the
+#' entropy-sum result ([entropy_sum()]).
+#'
+#' @inheritParams gaussian_vae
+#' @returns An object of class `c("vae_linear", "vae_model")`: a list with
+#'   elements `type` (`"linear"`), `latent_dim` (an integer), `obs_sd` (a
+#'   double) and `learn_obs_sd` (a logical).
+#' @references
+#' Tipping, M. E. and Bishop, C. M. (1999). Probabilistic principal component
+#' analysis. *Journal of the Royal Statistical Society, Series B*, 61(3),
+#' 611--622.
+#'
+#' Lucas, J., Tucker, G., Grosse, R. and Norouzi, M. (2019). Don't blame the
+#' ELBO! A linear VAE perspective on posterior collapse. *NeurIPS*.
+#' @family specifications
+#' @export
+#' @examples
+#' linear_vae(latent_dim = 2)
+#' linear_vae(latent_dim = 3, obs_sd = 0.5, learn_obs_sd = TRUE)
+#'
+#' # Data from probabilistic PCA with 2 components in 8 dimensions
+#' set.seed(1)
+#' x <- matrix(rnorm(1000 * 2), 1000, 2) %*% matrix(rnorm(2 * 8), 2, 8) +
+#'   matrix(rnorm(1000 * 8, sd = 0.5), 1000, 8)
+#'
+#' # Trained with the exact ELBO; the gap to the pPCA optimum closes
+#' fit <- fit_vae(x, linear_vae(2, learn_obs_sd = TRUE), elbo(exact = TRUE),
+#'                adam(lr = 0.1, decay = 0.3), batch_size = 250,
+#'                iterations = 1000, eval_every = 200, seed = 1, n_threads = 1)
+#' tr <- trajectory(fit)
+#' tr[!is.na(tr$full_loglik), c("iteration", "full_objective", "full_loglik", "loglik_gap")]
+linear_vae <- function(latent_dim, obs_sd = 1, learn_obs_sd = FALSE) {
+  check_required(latent_dim)
+  structure(
+    list(
+      type = "linear",
+      latent_dim = check_whole(latent_dim, min = 1),
+      obs_sd = check_number(obs_sd, lower = 0, lower_open = TRUE),
+      learn_obs_sd = check_flag(learn_obs_sd)
+    ),
+    class = c("vae_linear", "vae_model")
+  )
+}
+
+#' @export
+print.vae_linear <- function(x, ...) {
+  cat(
+    "<vae_linear> linear VAE (probabilistic PCA)\n",
+    "  latent_dim: ", x$latent_dim, "\n",
+    "  encoder:    q(z | x) = N(V x + b, diag(tau^2)), tau free of x\n",
+    "  decoder:    p(x | z) = N(W z + mu, obs_sd^2 I)\n",
+    "  obs_sd:     ", format_num(x$obs_sd),
+    if (x$learn_obs_sd) " (initial value, learned)" else " (fixed)", "\n",
+    sep = ""
+  )
+  invisible(x)
+}

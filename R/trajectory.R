@@ -10,7 +10,8 @@
 #'   ELBO) in nats per data point, with its parts `reconstruction`
 #'   (\eqn{E_q \log p(x | z)}, estimated with the reparameterisation draws)
 #'   and `kl` (\eqn{KL(q(z | x) \| p(z))} in closed form), both per data
-#'   point.
+#'   point. Under [iwae()], `objective` is the minibatch estimate of the
+#'   (VR-)IWAE bound and `reconstruction` and `kl` are `NA`.
 #' * `grad_norm_sq`: \eqn{\|g_n\|^2}, the squared Euclidean norm of the
 #'   stochastic gradient used at iteration `n`, and its decoder part
 #'   `grad_norm_sq_theta` and encoder part `grad_norm_sq_phi`. Its mean over
@@ -28,6 +29,12 @@
 #'   Surendran et al. (2025) bounds
 #'   \eqn{E \|\nabla L(\theta_R, \phi_R)\|^2} with \eqn{R} uniform on the
 #'   iterations, which the running mean of `full_grad_norm_sq` estimates.
+#' * `full_loglik`, `loglik_gap`: for a [linear_vae()] on the same
+#'   iterations (`NA` elsewhere and for other models), the exact
+#'   log-likelihood of all the data, \eqn{\frac{1}{n} \sum_i \log N(x_i; \mu, W W^\top + c^2 I)}{mean_i log N(x_i; mu, W W' + c^2 I)}
+#'   in nats per data point, and its gap to the maximum over all parameters,
+#'   the probabilistic PCA optimum of [ppca()] (the optimum minus
+#'   `full_loglik`: non-negative, 0 at the optimum).
 #'
 #' @param fit A `vae_fit` from [fit_vae()].
 #' @param ... Unused.

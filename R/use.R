@@ -110,6 +110,9 @@ predict.vae_fit <- function(object, newdata, type = c("latent", "variance", "rec
 #'   (`encoder.1.weight`, ...) and the encoder's heads (`mean.weight`,
 #'   `mean.bias`, `var.weight`, `var.bias`). A weight is an `out x in`
 #'   matrix, so a layer maps `h` to `weight %*% h + bias`.
+#'   For a [linear_vae()]: `W` and `mu` (the decoder's mean `W z + mu`),
+#'   `log_obs_sd` when learned, `V` and `b` (the encoder's mean `V x + b`) and
+#'   `log_tau2` (the log of the encoder's variances).
 #' @family using a fit
 #' @export
 #' @examples

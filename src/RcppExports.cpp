@@ -28,6 +28,68 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
+// cpp_log_likelihood
+Rcpp::List cpp_log_likelihood(const Rcpp::List& model, const Rcpp::NumericVector& par, const Rcpp::NumericMatrix& x, int samples, double seed, int n_threads);
+RcppExport SEXP _vaeconv_cpp_log_likelihood(SEXP modelSEXP, SEXP parSEXP, SEXP xSEXP, SEXP samplesSEXP, SEXP seedSEXP, SEXP n_threadsSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< const Rcpp::List& >::type model(modelSEXP);
+    Rcpp::traits::input_parameter< const Rcpp::NumericVector& >::type par(parSEXP);
+    Rcpp::traits::input_parameter< const Rcpp::NumericMatrix& >::type x(xSEXP);
+    Rcpp::traits::input_parameter< int >::type samples(samplesSEXP);
+    Rcpp::traits::input_parameter< double >::type seed(seedSEXP);
+    Rcpp::traits::input_parameter< int >::type n_threads(n_threadsSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_log_likelihood(model, par, x, samples, seed, n_threads));
+    return rcpp_result_gen;
+END_RCPP
+}
+// cpp_gradient_draws
+Rcpp::NumericMatrix cpp_gradient_draws(const Rcpp::List& model, const Rcpp::List& objective, const Rcpp::NumericVector& par, const Rcpp::NumericMatrix& x, int batch_size, int K, int draws, double seed, int n_threads, int chunk_rows);
+RcppExport SEXP _vaeconv_cpp_gradient_draws(SEXP modelSEXP, SEXP objectiveSEXP, SEXP parSEXP, SEXP xSEXP, SEXP batch_sizeSEXP, SEXP KSEXP, SEXP drawsSEXP, SEXP seedSEXP, SEXP n_threadsSEXP, SEXP chunk_rowsSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< const Rcpp::List& >::type model(modelSEXP);
+    Rcpp::traits::input_parameter< const Rcpp::List& >::type objective(objectiveSEXP);
+    Rcpp::traits::input_parameter< const Rcpp::NumericVector& >::type par(parSEXP);
+    Rcpp::traits::input_parameter< const Rcpp::NumericMatrix& >::type x(xSEXP);
+    Rcpp::traits::input_parameter< int >::type batch_size(batch_sizeSEXP);
+    Rcpp::traits::input_parameter< int >::type K(KSEXP);
+    Rcpp::traits::input_parameter< int >::type draws(drawsSEXP);
+    Rcpp::traits::input_parameter< double >::type seed(seedSEXP);
+    Rcpp::traits::input_parameter< int >::type n_threads(n_threadsSEXP);
+    Rcpp::traits::input_parameter< int >::type chunk_rows(chunk_rowsSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_gradient_draws(model, objective, par, x, batch_size, K, draws, seed, n_threads, chunk_rows));
+    return rcpp_result_gen;
+END_RCPP
+}
+// cpp_objective_K
+Rcpp::IntegerVector cpp_objective_K(const Rcpp::List& objective, const Rcpp::NumericVector& n);
+RcppExport SEXP _vaeconv_cpp_objective_K(SEXP objectiveSEXP, SEXP nSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< const Rcpp::List& >::type objective(objectiveSEXP);
+    Rcpp::traits::input_parameter< const Rcpp::NumericVector& >::type n(nSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_objective_K(objective, n));
+    return rcpp_result_gen;
+END_RCPP
+}
+// cpp_evaluate
+Rcpp::List cpp_evaluate(const Rcpp::List& model, const Rcpp::List& objective, const Rcpp::NumericVector& par, const Rcpp::NumericMatrix& x, int samples, double seed, int n_threads, int chunk_rows);
+RcppExport SEXP _vaeconv_cpp_evaluate(SEXP modelSEXP, SEXP objectiveSEXP, SEXP parSEXP, SEXP xSEXP, SEXP samplesSEXP, SEXP seedSEXP, SEXP n_threadsSEXP, SEXP chunk_rowsSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< const Rcpp::List& >::type model(modelSEXP);
+    Rcpp::traits::input_parameter< const Rcpp::List& >::type objective(objectiveSEXP);
+    Rcpp::traits::input_parameter< const Rcpp::NumericVector& >::type par(parSEXP);
+    Rcpp::traits::input_parameter< const Rcpp::NumericMatrix& >::type x(xSEXP);
+    Rcpp::traits::input_parameter< int >::type samples(samplesSEXP);
+    Rcpp::traits::input_parameter< double >::type seed(seedSEXP);
+    Rcpp::traits::input_parameter< int >::type n_threads(n_threadsSEXP);
+    Rcpp::traits::input_parameter< int >::type chunk_rows(chunk_rowsSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_evaluate(model, objective, par, x, samples, seed, n_threads, chunk_rows));
+    return rcpp_result_gen;
+END_RCPP
+}
 // cpp_fit
 Rcpp::List cpp_fit(const Rcpp::NumericMatrix& x, const Rcpp::List& model, const Rcpp::List& objective, const Rcpp::List& optimizer, const Rcpp::List& control, const Rcpp::Nullable<Rcpp::List>& state);
 RcppExport SEXP _vaeconv_cpp_fit(SEXP xSEXP, SEXP modelSEXP, SEXP objectiveSEXP, SEXP optimizerSEXP, SEXP controlSEXP, SEXP stateSEXP) {
@@ -49,6 +111,67 @@ RcppExport SEXP _vaeconv_cpp_blas_threads() {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     rcpp_result_gen = Rcpp::wrap(cpp_blas_threads());
+    return rcpp_result_gen;
+END_RCPP
+}
+// cpp_activation
+Rcpp::List cpp_activation(const Rcpp::List& activation, const Rcpp::NumericVector& x);
+RcppExport SEXP _vaeconv_cpp_activation(SEXP activationSEXP, SEXP xSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< const Rcpp::List& >::type activation(activationSEXP);
+    Rcpp::traits::input_parameter< const Rcpp::NumericVector& >::type x(xSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_activation(activation, x));
+    return rcpp_result_gen;
+END_RCPP
+}
+// cpp_optimizer_step
+Rcpp::List cpp_optimizer_step(const Rcpp::List& optimizer, double n, const Rcpp::NumericVector& par, const Rcpp::NumericVector& grad, const Rcpp::NumericVector& m, const Rcpp::NumericVector& v);
+RcppExport SEXP _vaeconv_cpp_optimizer_step(SEXP optimizerSEXP, SEXP nSEXP, SEXP parSEXP, SEXP gradSEXP, SEXP mSEXP, SEXP vSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< const Rcpp::List& >::type optimizer(optimizerSEXP);
+    Rcpp::traits::input_parameter< double >::type n(nSEXP);
+    Rcpp::traits::input_parameter< const Rcpp::NumericVector& >::type par(parSEXP);
+    Rcpp::traits::input_parameter< const Rcpp::NumericVector& >::type grad(gradSEXP);
+    Rcpp::traits::input_parameter< const Rcpp::NumericVector& >::type m(mSEXP);
+    Rcpp::traits::input_parameter< const Rcpp::NumericVector& >::type v(vSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_optimizer_step(optimizer, n, par, grad, m, v));
+    return rcpp_result_gen;
+END_RCPP
+}
+// cpp_activation_kernels
+Rcpp::NumericVector cpp_activation_kernels(const Rcpp::List& activation, const Rcpp::NumericVector& x, bool derivative, int simd);
+RcppExport SEXP _vaeconv_cpp_activation_kernels(SEXP activationSEXP, SEXP xSEXP, SEXP derivativeSEXP, SEXP simdSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< const Rcpp::List& >::type activation(activationSEXP);
+    Rcpp::traits::input_parameter< const Rcpp::NumericVector& >::type x(xSEXP);
+    Rcpp::traits::input_parameter< bool >::type derivative(derivativeSEXP);
+    Rcpp::traits::input_parameter< int >::type simd(simdSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_activation_kernels(activation, x, derivative, simd));
+    return rcpp_result_gen;
+END_RCPP
+}
+// cpp_simd_avx2
+bool cpp_simd_avx2();
+RcppExport SEXP _vaeconv_cpp_simd_avx2() {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    rcpp_result_gen = Rcpp::wrap(cpp_simd_avx2());
+    return rcpp_result_gen;
+END_RCPP
+}
+// cpp_ppca_loglik
+double cpp_ppca_loglik(const Rcpp::NumericMatrix& x, const Rcpp::NumericMatrix& W, const Rcpp::NumericVector& mu, double obs_sd);
+RcppExport SEXP _vaeconv_cpp_ppca_loglik(SEXP xSEXP, SEXP WSEXP, SEXP muSEXP, SEXP obs_sdSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< const Rcpp::NumericMatrix& >::type x(xSEXP);
+    Rcpp::traits::input_parameter< const Rcpp::NumericMatrix& >::type W(WSEXP);
+    Rcpp::traits::input_parameter< const Rcpp::NumericVector& >::type mu(muSEXP);
+    Rcpp::traits::input_parameter< double >::type obs_sd(obs_sdSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_ppca_loglik(x, W, mu, obs_sd));
     return rcpp_result_gen;
 END_RCPP
 }
@@ -101,8 +224,8 @@ BEGIN_RCPP
 END_RCPP
 }
 // cpp_objective
-Rcpp::List cpp_objective(const Rcpp::List& model, const Rcpp::List& objective, const Rcpp::NumericVector& par, const Rcpp::NumericMatrix& x, const Rcpp::NumericMatrix& eps, int samples, bool gradient);
-RcppExport SEXP _vaeconv_cpp_objective(SEXP modelSEXP, SEXP objectiveSEXP, SEXP parSEXP, SEXP xSEXP, SEXP epsSEXP, SEXP samplesSEXP, SEXP gradientSEXP) {
+Rcpp::List cpp_objective(const Rcpp::List& model, const Rcpp::List& objective, const Rcpp::NumericVector& par, const Rcpp::NumericMatrix& x, const Rcpp::NumericMatrix& eps, int samples, bool gradient, double iteration);
+RcppExport SEXP _vaeconv_cpp_objective(SEXP modelSEXP, SEXP objectiveSEXP, SEXP parSEXP, SEXP xSEXP, SEXP epsSEXP, SEXP samplesSEXP, SEXP gradientSEXP, SEXP iterationSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::traits::input_parameter< const Rcpp::List& >::type model(modelSEXP);
@@ -112,7 +235,8 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< const Rcpp::NumericMatrix& >::type eps(epsSEXP);
     Rcpp::traits::input_parameter< int >::type samples(samplesSEXP);
     Rcpp::traits::input_parameter< bool >::type gradient(gradientSEXP);
-    rcpp_result_gen = Rcpp::wrap(cpp_objective(model, objective, par, x, eps, samples, gradient));
+    Rcpp::traits::input_parameter< double >::type iteration(iterationSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_objective(model, objective, par, x, eps, samples, gradient, iteration));
     return rcpp_result_gen;
 END_RCPP
 }
@@ -131,41 +255,26 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
-// cpp_activation
-Rcpp::NumericVector cpp_activation(const Rcpp::List& activation, const Rcpp::NumericVector& x, bool derivative, int simd);
-RcppExport SEXP _vaeconv_cpp_activation(SEXP activationSEXP, SEXP xSEXP, SEXP derivativeSEXP, SEXP simdSEXP) {
-BEGIN_RCPP
-    Rcpp::RObject rcpp_result_gen;
-    Rcpp::traits::input_parameter< const Rcpp::List& >::type activation(activationSEXP);
-    Rcpp::traits::input_parameter< const Rcpp::NumericVector& >::type x(xSEXP);
-    Rcpp::traits::input_parameter< bool >::type derivative(derivativeSEXP);
-    Rcpp::traits::input_parameter< int >::type simd(simdSEXP);
-    rcpp_result_gen = Rcpp::wrap(cpp_activation(activation, x, derivative, simd));
-    return rcpp_result_gen;
-END_RCPP
-}
-// cpp_simd_avx2
-bool cpp_simd_avx2();
-RcppExport SEXP _vaeconv_cpp_simd_avx2() {
-BEGIN_RCPP
-    Rcpp::RObject rcpp_result_gen;
-    rcpp_result_gen = Rcpp::wrap(cpp_simd_avx2());
-    return rcpp_result_gen;
-END_RCPP
-}
 
 static const R_CallMethodDef CallEntries[] = {
     {"_vaeconv_cpp_bench_gemm", (DL_FUNC) &_vaeconv_cpp_bench_gemm, 8},
+    {"_vaeconv_cpp_log_likelihood", (DL_FUNC) &_vaeconv_cpp_log_likelihood, 6},
+    {"_vaeconv_cpp_gradient_draws", (DL_FUNC) &_vaeconv_cpp_gradient_draws, 10},
+    {"_vaeconv_cpp_objective_K", (DL_FUNC) &_vaeconv_cpp_objective_K, 2},
+    {"_vaeconv_cpp_evaluate", (DL_FUNC) &_vaeconv_cpp_evaluate, 8},
     {"_vaeconv_cpp_fit", (DL_FUNC) &_vaeconv_cpp_fit, 6},
     {"_vaeconv_cpp_blas_threads", (DL_FUNC) &_vaeconv_cpp_blas_threads, 0},
+    {"_vaeconv_cpp_activation", (DL_FUNC) &_vaeconv_cpp_activation, 2},
+    {"_vaeconv_cpp_optimizer_step", (DL_FUNC) &_vaeconv_cpp_optimizer_step, 6},
+    {"_vaeconv_cpp_activation_kernels", (DL_FUNC) &_vaeconv_cpp_activation_kernels, 4},
+    {"_vaeconv_cpp_simd_avx2", (DL_FUNC) &_vaeconv_cpp_simd_avx2, 0},
+    {"_vaeconv_cpp_ppca_loglik", (DL_FUNC) &_vaeconv_cpp_ppca_loglik, 4},
     {"_vaeconv_cpp_layout", (DL_FUNC) &_vaeconv_cpp_layout, 2},
     {"_vaeconv_cpp_init", (DL_FUNC) &_vaeconv_cpp_init, 3},
     {"_vaeconv_cpp_encode", (DL_FUNC) &_vaeconv_cpp_encode, 3},
     {"_vaeconv_cpp_decode", (DL_FUNC) &_vaeconv_cpp_decode, 4},
-    {"_vaeconv_cpp_objective", (DL_FUNC) &_vaeconv_cpp_objective, 7},
+    {"_vaeconv_cpp_objective", (DL_FUNC) &_vaeconv_cpp_objective, 8},
     {"_vaeconv_cpp_normals", (DL_FUNC) &_vaeconv_cpp_normals, 6},
-    {"_vaeconv_cpp_activation", (DL_FUNC) &_vaeconv_cpp_activation, 4},
-    {"_vaeconv_cpp_simd_avx2", (DL_FUNC) &_vaeconv_cpp_simd_avx2, 0},
     {NULL, NULL, 0}
 };
 

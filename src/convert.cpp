@@ -11,15 +11,6 @@ std::string str(const Rcpp::List& l, const char* name) {
 }
 }  // namespace
 
-vaeconv::Activation activation_of(const Rcpp::List& activation) {
-  vaeconv::Activation a;
-  a.kind = vaeconv::activation_kind(str(activation, "name"));
-  a.s = num(activation, "s");
-  a.s1 = num(activation, "s1");
-  a.s2 = num(activation, "s2");
-  return a;
-}
-
 vaeconv::ModelSpec model_spec(const Rcpp::List& model, std::size_t dx) {
   vaeconv::ModelSpec m;
   m.dx = dx;
@@ -35,15 +26,38 @@ vaeconv::ModelSpec model_spec(const Rcpp::List& model, std::size_t dx) {
   m.min_var = num(model, "min_var");
   const Rcpp::IntegerVector hidden = model["hidden"];
   for (int h : hidden) m.hidden.push_back(std::size_t(h));
-  m.act = activation_of(model["activation"]);
+  m.act = activation_spec(model["activation"]);
   return m;
+}
+
+vaeconv::Activation activation_spec(const Rcpp::List& activation) {
+  vaeconv::Activation a;
+  a.kind = vaeconv::activation_kind(str(activation, "name"));
+  a.s = num(activation, "s");
+  a.s1 = num(activation, "s1");
+  a.s2 = num(activation, "s2");
+  return a;
 }
 
 vaeconv::ObjectiveSpec objective_spec(const Rcpp::List& objective) {
   vaeconv::ObjectiveSpec o;
   o.kind = vaeconv::objective_kind(str(objective, "type"));
   o.beta = num(objective, "beta");
-  o.K = 1;
+  o.alpha = num(objective, "alpha");
+  o.estimator = vaeconv::estimator_kind(str(objective, "estimator"));
+  // K: a whole number, or a k_schedule() list (start, max, every, growth).
+  const SEXP K = objective["K"];
+  if (Rf_isNewList(K)) {
+    const Rcpp::List sched(K);
+    o.K = std::size_t(num(sched, "start"));
+    o.K_max = std::size_t(num(sched, "max"));
+    o.K_every = std::uint64_t(num(sched, "every"));
+    o.K_growth = vaeconv::k_growth(str(sched, "growth"));
+  } else {
+    o.K = o.K_max = std::size_t(Rcpp::as<double>(K));
+  }
+  o.exact = objective.containsElementNamed("exact") &&
+            Rcpp::as<bool>(objective["exact"]);
   return o;
 }
 

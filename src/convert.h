@@ -7,8 +7,8 @@
 
 namespace vaeconv_glue {
 
-vaeconv::Activation activation_of(const Rcpp::List& activation);
 vaeconv::ModelSpec model_spec(const Rcpp::List& model, std::size_t dx);
+vaeconv::Activation activation_spec(const Rcpp::List& activation);
 vaeconv::ObjectiveSpec objective_spec(const Rcpp::List& objective);
 vaeconv::OptimizerSpec optimizer_spec(const Rcpp::List& optimizer);
 

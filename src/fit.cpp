@@ -79,6 +79,8 @@ Rcpp::List cpp_fit(const Rcpp::NumericMatrix& x, const Rcpp::List& model,
   spec.eval_every = std::uint64_t(Rcpp::as<double>(control["eval_every"]));
   spec.eval_samples = std::size_t(Rcpp::as<double>(control["eval_samples"]));
   spec.chunk_rows = std::size_t(Rcpp::as<double>(control["chunk_rows"]));
+  if (control.containsElementNamed("loglik_optimum"))
+    spec.loglik_optimum = Rcpp::as<double>(control["loglik_optimum"]);
   const std::uint64_t seed = std::uint64_t(Rcpp::as<double>(control["seed"]));
   const int n_threads = Rcpp::as<int>(control["n_threads"]);
   const bool progress = Rcpp::as<bool>(control["progress"]);
@@ -133,7 +135,9 @@ Rcpp::List cpp_fit(const Rcpp::NumericMatrix& x, const Rcpp::List& model,
       Rcpp::Named("seconds") = as_numeric(tr.seconds),
       Rcpp::Named("weight_change") = as_numeric(tr.weight_change),
       Rcpp::Named("full_objective") = as_numeric(tr.full_objective),
-      Rcpp::Named("full_grad_norm_sq") = as_numeric(tr.full_grad_norm_sq));
+      Rcpp::Named("full_grad_norm_sq") = as_numeric(tr.full_grad_norm_sq),
+      Rcpp::Named("full_loglik") = as_numeric(tr.full_loglik),
+      Rcpp::Named("loglik_gap") = as_numeric(tr.loglik_gap));
   Rcpp::List out_state = Rcpp::List::create(
       Rcpp::Named("par") = par, Rcpp::Named("par0") = par0, Rcpp::Named("opt_m") = opt_m,
       Rcpp::Named("opt_v") = opt_v, Rcpp::Named("iteration") = double(st.iteration),

@@ -69,24 +69,27 @@ Rcpp::NumericMatrix cpp_decode(const Rcpp::List& model, const Rcpp::NumericVecto
 }
 
 // The objective of the rows of x (per data point means) with the noise given
-// in eps (latent_dim x nrow(x) * draws, column i * draws + s), and its
-// gradient (of the mean objective, to be maximised) when asked.
+// in eps (latent_dim x nrow(x) * draws, column i * draws + s, draws = K *
+// samples with K the objective's K at `iteration`), and its gradient (of the
+// mean objective, to be maximised) when asked.
 // [[Rcpp::export(rng = false)]]
 Rcpp::List cpp_objective(const Rcpp::List& model, const Rcpp::List& objective,
                          const Rcpp::NumericVector& par, const Rcpp::NumericMatrix& x,
-                         const Rcpp::NumericMatrix& eps, int samples, bool gradient) {
+                         const Rcpp::NumericMatrix& eps, int samples, bool gradient,
+                         double iteration = 1) {
   const vaeconv::GaussianVae vae(vaeconv_glue::model_spec(model, x.ncol()));
   const vaeconv::ObjectiveSpec obj = vaeconv_glue::objective_spec(objective);
   check_par(vae, par);
   const std::size_t n = x.nrow();
-  const std::size_t S = vaeconv::draws_per_point(obj, std::size_t(samples));
+  const std::size_t K = vaeconv::objective_K(obj, std::uint64_t(iteration));
+  const std::size_t S = vaeconv::draws_per_point(obj, K, std::size_t(samples));
   if (std::size_t(eps.nrow()) != vae.spec().dz || std::size_t(eps.ncol()) != n * S)
     Rcpp::stop("eps must be %d x %d", int(vae.spec().dz), int(n * S));
   vaeconv::Workspace ws = workspace_for(x);
   ws.eps = arma::mat(const_cast<double*>(eps.begin()), eps.nrow(), eps.ncol());
   arma::vec grad(vae.n_params(), arma::fill::zeros);
   const vaeconv::ChunkSums s = vaeconv::chunk_objective(
-      vae, obj, par.begin(), std::size_t(samples), ws, gradient ? grad.memptr() : nullptr);
+      vae, obj, par.begin(), K, std::size_t(samples), ws, gradient ? grad.memptr() : nullptr);
   Rcpp::List out = Rcpp::List::create(
       Rcpp::Named("objective") = s.objective / double(n),
       Rcpp::Named("reconstruction") = s.reconstruction / double(n),
@@ -110,28 +113,3 @@ Rcpp::NumericMatrix cpp_normals(double seed, int stream, double iteration, doubl
                 std::uint64_t(first) + std::uint64_t(i), out.colptr(i), std::size_t(dim));
   return Rcpp::wrap(arma::mat(out.t()));
 }
-
-// The activation (its derivative with derivative = TRUE) at x through the
-// core's array kernels. simd = 0 forces the base (2-wide) kernels, -1 lets
-// the CPU choose (AVX2 + FMA where available). For tests.
-// [[Rcpp::export(rng = false)]]
-Rcpp::NumericVector cpp_activation(const Rcpp::List& activation, const Rcpp::NumericVector& x,
-                                   bool derivative, int simd) {
-  const vaeconv::Activation a = vaeconv_glue::activation_of(activation);
-  const std::size_t n = x.size();
-  Rcpp::NumericVector y(n);
-  const int previous = vaeconv::vmath::simd_override();
-  vaeconv::vmath::simd_override() = simd;
-  a.apply(x.begin(), y.begin(), n);
-  if (derivative) {
-    Rcpp::NumericVector g(n, 1.0);
-    a.backward(x.begin(), y.begin(), g.begin(), n);
-    y = g;
-  }
-  vaeconv::vmath::simd_override() = previous;
-  return y;
-}
-
-// Whether the AVX2 + FMA kernels are in use.
-// [[Rcpp::export(rng = false)]]
-bool cpp_simd_avx2() { return vaeconv::vmath::use_avx2(); }

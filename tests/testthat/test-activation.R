@@ -73,6 +73,37 @@ test_that("activations print", {
   })
 })
 
+# The C++ activations ---------------------------------------------------------
+
+test_that("the C++ activations and derivatives match their definitions", {
+  x <- c(-3, -1.2, -0.4, 0.3, 0.9, 1.7, 4)
+  for (act in list(soft_clip(), soft_clip(s = 3, s1 = -1, s2 = 1), "tanh", "softplus",
+                   "sigmoid", "relu", "identity")) {
+    a <- vaeconv:::as_activation(act)
+    got <- vaeconv:::cpp_activation(a, x)
+    f <- r_activation(a)
+    expect_equal(got$value, f(x), tolerance = 1e-13, label = a$name)
+    fd <- (f(x + 1e-6) - f(x - 1e-6)) / 2e-6
+    expect_equal(got$derivative, fd, tolerance = 1e-8, label = a$name)
+  }
+})
+
+test_that("soft-clipping is stable and bounded for large |s x|", {
+  a <- soft_clip(s = 50, s1 = -1, s2 = 2)
+  x <- c(-1e300, -1e8, -30, -1, 0.5, 2, 30, 1e8, 1e300)
+  got <- vaeconv:::cpp_activation(a, x)
+  expect_true(all(is.finite(got$value)))
+  expect_true(all(got$value >= -1 & got$value <= 2))
+  expect_equal(got$value[c(1, 2, 8, 9)], c(-1, -1, 2, 2))
+  expect_true(all(got$derivative >= 0 & got$derivative <= 1))
+  # Far inside the bounds it is the identity; past them, the bound.
+  expect_equal(got$value[5], 0.5, tolerance = 1e-12)
+  # The default soft_clip(s2 = 50) is the identity's positive part with a
+  # smooth elbow at 0.
+  d <- vaeconv:::cpp_activation(soft_clip(), c(-40, 0, 10))
+  expect_equal(d$value, c(log1p(exp(-40)), log(2) - log1p(exp(-50)), 10 + log1p(exp(-10)) - log1p(exp(-40))),
+               tolerance = 1e-12)
+})
 test_that("the core's activation kernels match R's functions to a few ulp", {
   # Both kernel widths: the base (2-wide) kernels, and the AVX2 + FMA ones
   # where the CPU has them. Scalar and array evaluations share the kernels.
@@ -83,17 +114,17 @@ test_that("the core's activation kernels match R's functions to a few ulp", {
   sigmoid <- function(u) stats::plogis(u)
   rel <- function(a, b) max(abs(a - b) / pmax(abs(b), .Machine$double.xmin))
   for (simd in c(0L, -1L)) {
-    y <- cpp_activation(as_activation("tanh"), x, FALSE, simd)
+    y <- cpp_activation_kernels(as_activation("tanh"), x, FALSE, simd)
     expect_lte(rel(y, tanh(x)), 4 * .Machine$double.eps)
     expect_identical(sign(y), sign(tanh(x)))
-    expect_lte(rel(cpp_activation(as_activation("sigmoid"), x, FALSE, simd), sigmoid(x)),
+    expect_lte(rel(cpp_activation_kernels(as_activation("sigmoid"), x, FALSE, simd), sigmoid(x)),
                4 * .Machine$double.eps)
     keep <- x > -700  # below, sigmoid(x) is subnormal; the kernel returns ~0
-    expect_lte(rel(cpp_activation(as_activation("softplus"), x, FALSE, simd)[keep],
+    expect_lte(rel(cpp_activation_kernels(as_activation("softplus"), x, FALSE, simd)[keep],
                    softplus(x)[keep]), 4 * .Machine$double.eps)
-    expect_lte(rel(cpp_activation(as_activation("softplus"), x, TRUE, simd), sigmoid(x)),
+    expect_lte(rel(cpp_activation_kernels(as_activation("softplus"), x, TRUE, simd), sigmoid(x)),
                4 * .Machine$double.eps)
-    expect_equal(cpp_activation(as_activation("tanh"), x, TRUE, simd),
+    expect_equal(cpp_activation_kernels(as_activation("tanh"), x, TRUE, simd),
                  1 - tanh(x)^2, tolerance = 1e-14)
     for (act in list(soft_clip(), soft_clip(s = 3, s1 = -1, s2 = 2),
                      soft_clip(s = 50, s1 = -5, s2 = 5))) {
@@ -104,21 +135,21 @@ test_that("the core's activation kernels match R's functions to a few ulp", {
                   act$s2 + (softplus(-a) - softplus(-b)) / act$s)
       df <- ifelse(low, sigmoid(a) - sigmoid(b), sigmoid(-b) - sigmoid(-a))
       scale <- max(1, abs(act$s1), abs(act$s2))
-      expect_lte(max(abs(cpp_activation(act, x, FALSE, simd) - f)),
+      expect_lte(max(abs(cpp_activation_kernels(act, x, FALSE, simd) - f)),
                  8 * scale * .Machine$double.eps)
-      expect_lte(max(abs(cpp_activation(act, x, TRUE, simd) - df)),
+      expect_lte(max(abs(cpp_activation_kernels(act, x, TRUE, simd) - df)),
                  8 * .Machine$double.eps)
     }
     # Non-finite input propagates as the functions' limits.
     special <- c(-Inf, Inf, NaN)
-    expect_identical(cpp_activation(as_activation("tanh"), special, FALSE, simd),
+    expect_identical(cpp_activation_kernels(as_activation("tanh"), special, FALSE, simd),
                      c(-1, 1, NaN))
-    expect_identical(cpp_activation(as_activation("sigmoid"), special, FALSE, simd),
+    expect_identical(cpp_activation_kernels(as_activation("sigmoid"), special, FALSE, simd),
                      c(0, 1, NaN))
   }
   # A value does not depend on its position in the array (tails are padded).
   for (n in 1:9) {
-    expect_identical(cpp_activation(soft_clip(), x[seq_len(n)], FALSE, -1L),
-                     cpp_activation(soft_clip(), x, FALSE, -1L)[seq_len(n)])
+    expect_identical(cpp_activation_kernels(soft_clip(), x[seq_len(n)], FALSE, -1L),
+                     cpp_activation_kernels(soft_clip(), x, FALSE, -1L)[seq_len(n)])
   }
 })

@@ -98,3 +98,59 @@ test_that("models print", {
     gaussian_vae(2, hidden = NULL, obs_sd = 0.5, learn_obs_sd = TRUE)
   })
 })
+
+test_that("linear_vae() builds the documented structure", {
+  model <- linear_vae(2)
+  expect_s3_class(model, c("vae_linear", "vae_model"), exact = TRUE)
+  expect_identical(
+    unclass(model),
+    list(type = "linear", latent_dim = 2L, obs_sd = 1, learn_obs_sd = FALSE)
+  )
+  model <- linear_vae(latent_dim = 3L, obs_sd = 2L, learn_obs_sd = TRUE)
+  expect_identical(model$latent_dim, 3L)
+  expect_identical(model$obs_sd, 2)
+  expect_true(model$learn_obs_sd)
+  expect_identical(check_model(model), model)
+})
+
+test_that("linear_vae() has the documented parameter blocks", {
+  layout <- cpp_layout(linear_vae(2, learn_obs_sd = TRUE), 5L)
+  expect_identical(layout$name, c("W", "mu", "log_obs_sd", "V", "b", "log_tau2"))
+  expect_identical(layout$group, c("theta", "theta", "theta", "phi", "phi", "phi"))
+  expect_identical(layout$rows, c(5L, 5L, 1L, 2L, 2L, 2L))
+  expect_identical(layout$cols, c(2L, 1L, 1L, 5L, 1L, 1L))
+  expect_identical(cpp_layout(linear_vae(2), 5L)$name,
+                   c("W", "mu", "V", "b", "log_tau2"))
+})
+
+test_that("linear_vae() rejects bad input", {
+  bad <- rlang::exprs(
+    linear_vae(),
+    linear_vae(0),
+    linear_vae(2.5),
+    linear_vae(NA),
+    linear_vae("2"),
+    linear_vae(c(2, 3)),
+    linear_vae(2, obs_sd = 0),
+    linear_vae(2, obs_sd = -1),
+    linear_vae(2, obs_sd = Inf),
+    linear_vae(2, obs_sd = NA),
+    linear_vae(2, obs_sd = "1"),
+    linear_vae(2, learn_obs_sd = NA),
+    linear_vae(2, learn_obs_sd = 1)
+  )
+  for (e in bad) {
+    expect_error(eval(e), class = "vaeconv_error_input", info = deparse1(e))
+  }
+  expect_snapshot(error = TRUE, linear_vae())
+  expect_snapshot(error = TRUE, linear_vae(0))
+  expect_snapshot(error = TRUE, linear_vae(2, obs_sd = -1))
+  expect_snapshot(error = TRUE, linear_vae(2, learn_obs_sd = "yes"))
+})
+
+test_that("linear models print", {
+  expect_snapshot({
+    linear_vae(2)
+    linear_vae(3, obs_sd = 0.5, learn_obs_sd = TRUE)
+  })
+})

@@ -11,6 +11,7 @@
 #include <functional>
 #include <vector>
 
+#include "data.hpp"
 #include "model.hpp"
 #include "objective.hpp"
 #include "rng.hpp"
@@ -32,47 +33,6 @@ class Serial : public Parallel {
   void run(std::size_t n, const std::function<void(std::size_t)>& f) override {
     for (std::size_t i = 0; i < n; ++i) f(i);
   }
-};
-
-// The data: n observations of dimension d, read in place either from the
-// columns of a d x n matrix or from the rows of a column-major n x d matrix
-// (R's layout, so a fit needs no transposed copy of its data).
-class DataView {
- public:
-  DataView(const arma::mat& xt)  // NOLINT: implicit, columns are observations
-      : ptr_(xt.memptr()), n_(xt.n_cols), d_(xt.n_rows), by_row_(false) {}
-  static DataView rows(const double* x, std::size_t n, std::size_t d) {
-    return DataView(x, n, d);
-  }
-  std::size_t n() const { return n_; }
-  std::size_t d() const { return d_; }
-
-  // Observations idx[0..m) into the columns of out (d x m).
-  void gather(const std::uint32_t* idx, std::size_t m, double* out) const {
-    if (!by_row_) {
-      for (std::size_t i = 0; i < m; ++i)
-        std::copy(ptr_ + std::size_t(idx[i]) * d_, ptr_ + (std::size_t(idx[i]) + 1) * d_,
-                  out + i * d_);
-      return;
-    }
-    // Eight columns of x at a time: one cache line of out per observation.
-    constexpr std::size_t tile = 8;
-    for (std::size_t k0 = 0; k0 < d_; k0 += tile) {
-      const std::size_t k1 = std::min(d_, k0 + tile);
-      for (std::size_t i = 0; i < m; ++i) {
-        const double* src = ptr_ + idx[i];
-        double* dst = out + i * d_;
-        for (std::size_t k = k0; k < k1; ++k) dst[k] = src[k * n_];
-      }
-    }
-  }
-
- private:
-  DataView(const double* x, std::size_t n, std::size_t d)
-      : ptr_(x), n_(n), d_(d), by_row_(true) {}
-  const double* ptr_;
-  std::size_t n_, d_;
-  bool by_row_;
 };
 
 // Runs f(b, begin, end) over the fixed blocks [begin, end) of 0..n, in
@@ -105,7 +65,8 @@ class Engine {
         sums_(chunks_per_round) {}
 
   // Sums of the objective over the columns idx[0..count) of the data, with
-  // `samples` replicates of the objective's draws keyed by (stream,
+  // `samples` replicates of the objective's K draws per column (K given
+  // explicitly, so that it may follow a schedule), keyed by (stream,
   // iteration, key); adds the gradient of minus the sum to grad when given.
   //
   // The first chunk adds its gradient straight into grad; every other chunk
@@ -114,11 +75,11 @@ class Engine {
   // again. Each element of grad is therefore ((grad + g_0) + g_1) + ...,
   // whatever the threads.
   ChunkSums run(const double* par, const std::uint32_t* idx, std::size_t count,
-                std::size_t samples, Stream stream, std::uint64_t iteration,
-                NoiseKey key, double* grad) {
+                std::size_t K, std::size_t samples, Stream stream,
+                std::uint64_t iteration, NoiseKey key, double* grad) {
     const std::size_t p = model_.n_params();
     const std::size_t n_chunks = (count + chunk_rows_ - 1) / chunk_rows_;
-    const std::size_t S = draws_per_point(obj_, samples);
+    const std::size_t S = draws_per_point(obj_, K, samples);
     const std::size_t dz = model_.spec().dz;
     const std::size_t per_round =
         std::max<std::size_t>(1, std::min(chunks_per_round, parallel_.concurrency()));
@@ -148,7 +109,7 @@ class Engine {
             g = grads_[k].memptr();
           }
         }
-        sums_[k] = chunk_objective(model_, obj_, par, samples, ws, g);
+        sums_[k] = chunk_objective(model_, obj_, par, K, samples, ws, g);
       });
       for (std::size_t k = 0; k < round; ++k) total += sums_[k];
       const std::size_t k0 = first == 0 ? 1 : 0;

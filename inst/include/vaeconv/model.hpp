@@ -41,6 +41,7 @@ struct Workspace {
   std::vector<arma::mat> dec_pre, dec_act;  // decoder hidden layers, h x mS
   arma::mat xhat;                          // dx x mS
   arma::vec rss;                           // mS squared residual norms
+  arma::vec lw, wbar;                      // mS log weights and normalised weights (IWAE)
   arma::mat d_a, d_b, d_mu, d_u;           // backward scratch
 };
 
@@ -117,6 +118,9 @@ class GaussianVae {
       for (std::size_t j = 0; j < spec_.dz; ++j) par[var_.b + j] = u0;
     }
   }
+
+  // Where log c is in the parameter vector (when learned).
+  std::size_t log_obs_sd_offset() const { return log_c_; }
 
   double obs_sd(const double* par) const {
     return spec_.learn_obs_sd ? std::exp(par[log_c_]) : spec_.obs_sd;

@@ -2,39 +2,87 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <stdexcept>
 #include <string>
 
+#include "iwae.hpp"
+#include "linear.hpp"
 #include "model.hpp"
 
 namespace vaeconv {
 
-enum class ObjectiveKind { elbo };
+enum class ObjectiveKind { elbo, iwae };
+
+// How K grows with the iteration n (counted from 1): constant K; linear,
+// K_n = min(K_max, K + floor((n - 1) / every)); doubling,
+// K_n = min(K_max, K * 2^floor((n - 1) / every)).
+enum class KGrowth { constant, linear, doubling };
 
 struct ObjectiveSpec {
   ObjectiveKind kind = ObjectiveKind::elbo;
   double beta = 1.0;
-  std::size_t K = 1;  // draws per data point in a training step
+  std::size_t K = 1;  // draws per data point (the first K under a schedule)
+  std::size_t K_max = 1;
+  std::uint64_t K_every = 1;
+  KGrowth K_growth = KGrowth::constant;
+  double alpha = 0.0;  // VR-IWAE's alpha in [0, 1); 0 is IWAE
+  Estimator estimator = Estimator::reparam;
+  bool exact = false;  // the ELBO's expectation in closed form (linear VAE)
 };
 
 inline ObjectiveKind objective_kind(const std::string& name) {
   if (name == "elbo") return ObjectiveKind::elbo;
+  if (name == "iwae") return ObjectiveKind::iwae;
   throw std::invalid_argument("unknown objective '" + name + "'");
 }
 
-// Draws per data point: `samples` replicates of the objective's own K draws.
-inline std::size_t draws_per_point(const ObjectiveSpec& obj, std::size_t samples) {
-  return obj.K * samples;
+inline Estimator estimator_kind(const std::string& name) {
+  if (name == "reparam") return Estimator::reparam;
+  if (name == "dreg") return Estimator::dreg;
+  throw std::invalid_argument("unknown gradient estimator '" + name + "'");
 }
 
-// Sums over the chunk in ws.x (noise in ws.eps) and, when grad is given, adds
-// the gradient of minus their sum to it.
+inline KGrowth k_growth(const std::string& name) {
+  if (name == "constant") return KGrowth::constant;
+  if (name == "linear") return KGrowth::linear;
+  if (name == "doubling") return KGrowth::doubling;
+  throw std::invalid_argument("unknown growth of K '" + name + "'");
+}
+
+// K at iteration n (counted from 1; n = 0 is taken as 1).
+inline std::size_t objective_K(const ObjectiveSpec& obj, std::uint64_t n) {
+  if (obj.K_growth == KGrowth::constant || n <= 1) return obj.K;
+  const std::uint64_t steps = (n - 1) / obj.K_every;
+  if (obj.K >= obj.K_max) return obj.K;
+  if (obj.K_growth == KGrowth::linear)
+    return steps >= obj.K_max - obj.K ? obj.K_max : obj.K + std::size_t(steps);
+  std::size_t K = obj.K;
+  for (std::uint64_t s = 0; s < steps && K < obj.K_max; ++s) K *= 2;
+  return K < obj.K_max ? K : obj.K_max;
+}
+
+// Draws per data point: `samples` replicates of K draws (none when the
+// expectation is exact).
+inline std::size_t draws_per_point(const ObjectiveSpec& obj, std::size_t K,
+                                   std::size_t samples) {
+  if (obj.exact) return 0;
+  return K * samples;
+}
+
+// Sums over the chunk in ws.x (noise in ws.eps, draws_per_point() columns
+// per data column) and, when grad is given, adds the gradient of minus their
+// sum to it. K is the number of draws per data point of the objective (1 for
+// the ELBO, which then averages its `samples` draws).
 inline ChunkSums chunk_objective(const GaussianVae& model, const ObjectiveSpec& obj,
-                                 const double* par, std::size_t samples,
+                                 const double* par, std::size_t K, std::size_t samples,
                                  Workspace& ws, double* grad) {
   switch (obj.kind) {
     case ObjectiveKind::elbo:
-      return model.elbo(par, draws_per_point(obj, samples), obj.beta, ws, grad);
+      if (obj.exact) return linear_elbo_exact(model, par, obj.beta, ws, grad);
+      return model.elbo(par, draws_per_point(obj, K, samples), obj.beta, ws, grad);
+    case ObjectiveKind::iwae:
+      return vr_iwae(model, par, K, samples, obj.alpha, obj.estimator, ws, grad);
   }
   throw std::logic_error("unhandled objective");
 }

@@ -17,7 +17,8 @@ enum class Stream : std::uint32_t {
   eval = 4,        // noise of the full-data evaluation
   generate = 5,    // draws of z for generate()
   estimate = 6,    // diagnostics (log-likelihood, SNR)
-  user = 7
+  user = 7,
+  estimate_batch = 8  // minibatches of the diagnostics (gradient SNR)
 };
 
 // Philox4x32-10 (Salmon et al. 2011, "Parallel random numbers: as easy as

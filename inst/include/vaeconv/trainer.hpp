@@ -9,9 +9,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <numeric>
+#include <stdexcept>
 #include <vector>
 
 #include "engine.hpp"
+#include "linear.hpp"
 #include "model.hpp"
 #include "objective.hpp"
 #include "optimizer.hpp"
@@ -34,6 +36,7 @@ struct TrainSpec {
   std::uint64_t eval_every = 0;  // 0: never
   std::size_t eval_samples = 1;
   std::size_t chunk_rows = 32;
+  double loglik_optimum = NAN;  // linear VAE: the pPCA optimum's log-likelihood
 };
 
 // Everything needed to continue a fit.
@@ -47,7 +50,7 @@ struct TrainState {
 struct Trajectory {
   std::vector<double> iteration, objective, reconstruction, kl, grad_norm_sq,
       grad_norm_sq_theta, grad_norm_sq_phi, lr, seconds, weight_change,
-      full_objective, full_grad_norm_sq;
+      full_objective, full_grad_norm_sq, full_loglik, loglik_gap;
 };
 
 enum class Status { completed, diverged, interrupted };
@@ -88,6 +91,8 @@ inline TrainResult train(const GaussianVae& model, const ObjectiveSpec& obj,
   const std::size_t n = data.n(), B = spec.batch_size, p = model.n_params(),
                     pt = model.n_theta();
   const std::uint64_t per_epoch = n / B;
+  if (obj.exact && !model.spec().linear)
+    throw std::invalid_argument("the exact ELBO needs a linear VAE");
   const KeyedRng rng(seed);
   Engine engine(model, obj, data, rng, parallel, spec.chunk_rows);
   std::vector<std::uint32_t> perm(n), all;
@@ -109,7 +114,8 @@ inline TrainResult train(const GaussianVae& model, const ObjectiveSpec& obj,
     for (std::vector<double>* col :
          {&tr.iteration, &tr.objective, &tr.reconstruction, &tr.kl, &tr.grad_norm_sq,
           &tr.grad_norm_sq_theta, &tr.grad_norm_sq_phi, &tr.lr, &tr.seconds,
-          &tr.weight_change, &tr.full_objective, &tr.full_grad_norm_sq})
+          &tr.weight_change, &tr.full_objective, &tr.full_grad_norm_sq, &tr.full_loglik,
+          &tr.loglik_gap})
       col->reserve(rows + 1);
   }
   for (std::uint64_t t = 0; t < spec.iterations; ++t) {
@@ -121,7 +127,8 @@ inline TrainResult train(const GaussianVae& model, const ObjectiveSpec& obj,
     }
     const std::uint32_t* batch = perm.data() + ((it - 1) % per_epoch) * B;
     // grad is zero here: zeroed when made, and after each step below.
-    const ChunkSums s = engine.run(st.par.memptr(), batch, B, 1, Stream::train, it,
+    const std::size_t K = objective_K(obj, it);
+    const ChunkSums s = engine.run(st.par.memptr(), batch, B, K, 1, Stream::train, it,
                                    NoiseKey::position, grad.memptr());
     const double inv_B = 1.0 / double(B);
     double g_theta, g_phi;
@@ -134,13 +141,14 @@ inline TrainResult train(const GaussianVae& model, const ObjectiveSpec& obj,
     }
     const bool eval = spec.eval_every > 0 && it % spec.eval_every == 0;
     const bool record = eval || it % spec.record_every == 0;
-    double full_obj = NAN, full_g = NAN;
+    double full_obj = NAN, full_g = NAN, full_ll = NAN;
     if (eval) {
       full_grad.zeros();
-      const ChunkSums f = engine.run(st.par.memptr(), all.data(), n, spec.eval_samples,
+      const ChunkSums f = engine.run(st.par.memptr(), all.data(), n, K, spec.eval_samples,
                                      Stream::eval, it, NoiseKey::row, full_grad.memptr());
       full_obj = f.objective / double(n);
       full_g = sum_sq(full_grad.memptr(), p) / (double(n) * double(n));
+      if (model.spec().linear) full_ll = linear_loglik(model, st.par.memptr(), data);
     }
     const double lr = step_size(opt, it);
     // One pass over fixed blocks (each small enough to stay in cache):
@@ -170,6 +178,8 @@ inline TrainResult train(const GaussianVae& model, const ObjectiveSpec& obj,
       tr.weight_change.push_back(norm0 > 0.0 ? std::sqrt(d) / norm0 : NAN);
       tr.full_objective.push_back(full_obj);
       tr.full_grad_norm_sq.push_back(full_g);
+      tr.full_loglik.push_back(full_ll);
+      tr.loglik_gap.push_back(spec.loglik_optimum - full_ll);
     }
     monitor.progress(t + 1, spec.iterations);
     if (monitor.stop_requested()) {

@@ -2,9 +2,13 @@
 #pragma once
 
 #include "activation.hpp"
+#include "data.hpp"
 #include "dense.hpp"
+#include "diagnostics.hpp"
 #include "engine.hpp"
+#include "iwae.hpp"
 #include "layout.hpp"
+#include "linear.hpp"
 #include "model.hpp"
 #include "objective.hpp"
 #include "optimizer.hpp"

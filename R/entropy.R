@@ -1,0 +1,96 @@
+#' The ELBO beside the sum of three entropies
+#'
+#' `entropy_sum()` sets the ELBO of a fitted Gaussian VAE beside the "three
+#' entropies" of Damm et al. (2023), which it equals at every stationary point
+#' of the ELBO when the decoder's standard deviation \eqn{c} is learned
+#' (`learn_obs_sd = TRUE` in [linear_vae()] or [gaussian_vae()]). Their
+#' relative difference shows how close a fit is to stationarity.
+#'
+#' @details
+#' For data \eqn{x_1, \dots, x_N}{x_1, ..., x_N} of dimension \eqn{D} the sum
+#' of entropies is
+#' \deqn{\frac{1}{N} \sum_n H(q(z \mid x_n)) - H(p(z)) - E[H(p(x \mid z))]
+#'   = -\frac{D}{2} \log(2 \pi e c^2) + \frac{1}{2} \frac{1}{N} \sum_n \sum_h \log \sigma_h^2(x_n),}{(1/N) sum_n H(q(z | x_n)) - H(p(z)) - E[H(p(x | z))] = -(D/2) log(2 pi e c^2) + (1/2) mean_n sum_h log sigma_h^2(x_n),}
+#' where \eqn{\sigma_h^2(x)}{sigma_h^2(x)} are the encoder's variances (for
+#' the linear VAE, \eqn{\tau_h^2}{tau_h^2}, the same for every row) and
+#' \eqn{c} the decoder's standard deviation at the fitted parameters. The
+#' ELBO is the plain ELBO (\eqn{\beta = 1}{beta = 1}, whatever the fit's
+#' objective) averaged over the rows of `x`, in nats per data point:
+#' * for a linear VAE, exact: the expectation over \eqn{q} is taken in closed
+#'   form (as by `elbo(exact = TRUE)`), so `draws` and `seed` are not used;
+#' * for a deep Gaussian VAE, a Monte Carlo estimate with `draws`
+#'   reparameterised draws of \eqn{z} per row (the KL term is exact), keyed
+#'   by `seed` and the row, so the result does not depend on `n_threads`.
+#'   Its standard error is of order
+#'   \eqn{\mathrm{sd} / \sqrt{N \cdot draws}}{sd / sqrt(N draws)}.
+#'
+#' The equality ELBO = entropy sum holds at stationary points of the ELBO of
+#' the data `x` in all the parameters, \eqn{c} included (with \eqn{c} fixed
+#' it does not hold in general), so evaluate it on the data the model was
+#' fitted on. The relative difference is
+#' \eqn{(\mathrm{ELBO} - \mathrm{entropy\ sum}) / |\mathrm{ELBO}|}{(ELBO - entropy sum) / |ELBO|}:
+#' positive when the ELBO is above the entropy sum, and 0 at a stationary
+#' point.
+#'
+#' @param fit A `vae_fit` from [fit_vae()].
+#' @param x A numeric matrix or data frame with the columns of the data the
+#'   model was fitted on (usually that data).
+#' @param draws Draws of \eqn{z} per row for the Monte Carlo ELBO of a deep
+#'   model: a positive whole number.
+#' @param seed `NULL` or a whole number in \[0, 2147483647\]: the key of the
+#'   draws. `NULL` takes one draw from R's generator (only for a deep model),
+#'   so [set.seed()] reproduces the result.
+#' @param n_threads Threads for the computation, as in [fit_vae()]; the
+#'   result does not depend on it.
+#' @returns A one-row tibble with columns `elbo` (nats per data point),
+#'   `entropy_sum` (nats per data point) and `relative_difference`.
+#' @references
+#' Damm, S., Forster, D., Velychko, D., Dai, Z., Fischer, A. and Lücke, J.
+#' (2023). The ELBO of variational autoencoders converges to a sum of
+#' entropies. *AISTATS*.
+#' @family diagnostics
+#' @export
+#' @examples
+#' # Data from probabilistic PCA with 2 components in 8 dimensions
+#' set.seed(1)
+#' x <- matrix(rnorm(1000 * 2), 1000, 2) %*% matrix(rnorm(2 * 8), 2, 8) +
+#'   matrix(rnorm(1000 * 8, sd = 0.5), 1000, 8)
+#' fit <- fit_vae(x, linear_vae(2, learn_obs_sd = TRUE), elbo(exact = TRUE),
+#'                adam(lr = 0.1, decay = 0.3), batch_size = 250,
+#'                iterations = 1000, seed = 1, n_threads = 1)
+#' entropy_sum(fit, x)
+#'
+#' # A deep model: the ELBO is estimated with `draws` draws per row
+#' deep <- fit_vae(x, gaussian_vae(2, hidden = 16, learn_obs_sd = TRUE),
+#'                 iterations = 300, seed = 1, n_threads = 1)
+#' entropy_sum(deep, x, draws = 20, seed = 1, n_threads = 1)
+entropy_sum <- function(fit, x, draws = 100, seed = NULL, n_threads = NULL) {
+  check_required(fit)
+  check_fit(fit)
+  check_required(x)
+  x <- check_data(x, ncol = fit$n_features)
+  draws <- check_whole(draws)
+  seed <- check_seed(seed)
+  n_threads <- resolve_threads(check_n_threads(n_threads))
+  model <- fit$model
+  par <- fit$state$par
+  linear <- inherits(model, "vae_linear")
+  if (linear) {
+    objective <- elbo(exact = TRUE)
+    draws <- 1L
+    seed <- 0L
+  } else {
+    objective <- elbo()
+    if (is.null(seed)) seed <- draw_seed()
+  }
+  value <- cpp_evaluate(model, objective, par, x, draws, seed, n_threads,
+                        chunk_rows())$objective
+  var <- cpp_encode(model, par, x)$var
+  entropies <- -ncol(x) / 2 * log(2 * pi * exp(1) * obs_sd(fit)^2) +
+    0.5 * mean(rowSums(log(var)))
+  tibble::tibble(
+    elbo = value,
+    entropy_sum = entropies,
+    relative_difference = (value - entropies) / abs(value)
+  )
+}

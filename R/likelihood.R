@@ -1,0 +1,83 @@
+#' Log-likelihood of data under a fitted VAE
+#'
+#' `log_likelihood()` estimates the average log marginal likelihood
+#' \eqn{\frac1n \sum_i \log p_\theta(x_i)}{(1/n) sum_i log p_theta(x_i)} of
+#' the rows of `x` under a fitted model, in nats per data point: exactly for
+#' the linear VAE, by importance sampling otherwise.
+#'
+#' @details
+#' Importance sampling (the deep Gaussian VAE, and the linear VAE with
+#' `method = "importance"`) uses the encoder's \eqn{q_\phi(z \mid x_i)}{q_phi(z | x_i)}
+#' as the proposal: with \eqn{L} = `samples` draws
+#' \eqn{z_{is} \sim q_\phi(z \mid x_i)}{z_is ~ q_phi(z | x_i)} and the weights
+#' \eqn{w_{is} = p_\theta(x_i \mid z_{is}) p(z_{is}) / q_\phi(z_{is} \mid x_i)}{w_is = p_theta(x_i | z_is) p(z_is) / q_phi(z_is | x_i)},
+#' \deqn{\widehat{\log p}(x_i) = \log \frac1L \sum_{s=1}^L w_{is},}{log p^(x_i) = log (1/L) sum_s w_is,}
+#' the IWAE bound with \eqn{K = L} (see [iwae()]). It is biased downwards
+#' by about \eqn{\mathrm{var}(w) / (2 L \bar w^2)}{var(w) / (2 L mean(w)^2)}
+#' and converges to \eqn{\log p_\theta(x_i)}{log p_theta(x_i)} as \eqn{L}
+#' grows. `estimate` is the mean of \eqn{\widehat{\log p}(x_i)}{log p^(x_i)}
+#' over the rows, and `std_error` its Monte Carlo standard error given the
+#' data: by the delta method, each row's estimate has variance
+#' \eqn{v_i = s_i^2 / (L \bar w_i^2)}{v_i = s_i^2 / (L mean(w_i)^2)},
+#' with \eqn{\bar w_i}{mean(w_i)} and \eqn{s_i^2} the mean and sample
+#' variance of the row's weights, and the rows' draws are independent, so
+#' `std_error` \eqn{= \sqrt{\sum_i v_i} / n}{= sqrt(sum_i v_i) / n}. It
+#' shrinks like \eqn{1 / \sqrt{L}}{1 / sqrt(L)}; it does not include the
+#' variability of `x` as a sample of a population.
+#'
+#' The draws of row \eqn{i} are keyed by the seed and \eqn{i}, so the
+#' estimate is the same for any `n_threads`. Rows are processed in
+#' parallel.
+#'
+#' For the linear VAE, \eqn{p_\theta(x) = N(x; \mu, W W^\top + c^2 I)}{p_theta(x) = N(x; mu, W W' + c^2 I)}
+#' (probabilistic PCA) in closed form: `method = "auto"` returns it with
+#' `std_error = 0`.
+#'
+#' @param fit A `vae_fit` from [fit_vae()].
+#' @param x A numeric matrix or data frame with the columns of the data the
+#'   model was fitted on.
+#' @param samples Importance samples \eqn{L} per row: a whole number at
+#'   least 2.
+#' @param seed `NULL` or a whole number in \[0, 2147483647\]: the key of
+#'   the draws. `NULL` takes one draw from R's generator, so [set.seed()]
+#'   reproduces the result.
+#' @param n_threads Threads; `NULL` as in [fit_vae()]. The result does not
+#'   depend on it.
+#' @param method `"auto"` (exact for the linear VAE, importance sampling
+#'   otherwise) or `"importance"` (importance sampling for any model).
+#' @returns A one-row tibble with columns `estimate` and `std_error`, in nats
+#'   per data point.
+#' @references
+#' Burda, Y., Grosse, R. and Salakhutdinov, R. (2016). Importance weighted
+#' autoencoders. *ICLR*.
+#'
+#' Tipping, M. E. and Bishop, C. M. (1999). Probabilistic principal
+#' component analysis. *JRSS B* 61(3).
+#' @family using a fit
+#' @export
+#' @examples
+#' x <- as.matrix(digits[, 1:64]) / 16
+#' fit <- fit_vae(x, gaussian_vae(latent_dim = 2, hidden = 16),
+#'                iterations = 100, seed = 1, n_threads = 1)
+#' log_likelihood(fit, x[1:100, ], samples = 100, seed = 1, n_threads = 1)
+log_likelihood <- function(fit, x, samples = 1000, seed = NULL, n_threads = NULL,
+                           method = c("auto", "importance")) {
+  check_fit(fit)
+  x <- check_data(x, ncol = fit$n_features)
+  samples <- check_whole(samples, min = 2)
+  seed <- check_seed(seed)
+  n_threads <- resolve_threads(check_n_threads(n_threads))
+  method <- check_choice(method, c("auto", "importance"))
+
+  if (method == "auto" && inherits(fit$model, "vae_linear")) {
+    par <- stats::coef(fit)
+    loglik <- ppca_loglik(x, par$W, drop(par$mu), obs_sd(fit))
+    return(tibble::tibble(estimate = loglik, std_error = 0))
+  }
+  if (is.null(seed)) seed <- draw_seed()
+  rows <- cpp_log_likelihood(fit$model, fit$state$par, x, samples, seed, n_threads)
+  tibble::tibble(
+    estimate = mean(rows$estimate),
+    std_error = sqrt(sum(rows$variance)) / nrow(x)
+  )
+}

@@ -1,0 +1,163 @@
+// The importance weighted bound (IWAE, Burda et al. 2016) and its Renyi
+// generalisation (VR-IWAE, Daudel et al. 2023) with K draws per data point,
+// their pathwise gradient and the doubly reparameterised encoder gradient
+// (DReG, Tucker et al. 2019).
+//
+// For a data column x and draws z_k = mu + sd * eps_k, k = 1..K, from
+// q(z | x) = N(mu, diag(sd^2)), the log weights are
+//   log w_k = log p(x | z_k) + log p(z_k) - log q(z_k | x)
+//           = -dx/2 log(2 pi c^2) - ||x - G(z_k)||^2 / (2 c^2)
+//             - ||z_k||^2 / 2 + sum_j log sd_j + ||eps_k||^2 / 2
+// (the -dz/2 log(2 pi) of the prior and of q cancel). With a_k = (1 - alpha)
+// log w_k, the bound and its normalised weights are
+//   L = (log sum_k exp(a_k) - log K) / (1 - alpha),  wbar_k = softmax(a)_k,
+// alpha = 0 giving the IWAE bound log (1/K) sum_k w_k.
+//
+// Pathwise gradient: grad L = sum_k wbar_k d log w_k, the total derivative
+// through z_k = mu + sd * eps_k. With g_k = d log p(x | z) / dz at z_k,
+//   d log w_k / d mu = g_k - z_k,   d log w_k / d sd = (g_k - z_k) eps_k + 1 / sd.
+//
+// DReG (encoder only): the part of the encoder gradient that comes from
+// log q's own dependence on phi (the score term, zero in expectation for a
+// single draw but not once multiplied by wbar_k) is replaced by its
+// reparameterised equivalent. For alpha in [0, 1),
+//   E[sum_k wbar_k d_phi log q(z_k) |z fixed] = E[sum_k d wbar_k / d z_k dz_k/dphi],
+//   d wbar_k / d z_k = (1 - alpha) wbar_k (1 - wbar_k) d log w_k / d z_k,
+// so the encoder gradient becomes
+//   sum_k (alpha wbar_k + (1 - alpha) wbar_k^2) (d log w_k / d z_k) dz_k / dphi
+// with d log w_k / d z_k = g_k - z_k + eps_k / sd the partial derivative at
+// fixed q parameters. alpha = 0 is Tucker et al.'s wbar_k^2 estimator; the
+// form for alpha > 0 is Daudel et al. (2023)'s. The decoder gradient is the
+// pathwise one in both cases.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <limits>
+
+#include "model.hpp"
+
+namespace vaeconv {
+
+enum class Estimator { reparam, dreg };
+
+// log w for every draw c = i * S + s of the chunk (after encode, sample_z and
+// decode); fills ws.lw and ws.rss.
+inline void log_weights(const GaussianVae& model, const double* par, std::size_t S,
+                        Workspace& ws) {
+  const std::size_t m = ws.x.n_cols, dz = model.spec().dz;
+  const double log_norm = model.gaussian_loglik_terms(par, S, ws);
+  const double c = model.obs_sd(par), c2 = c * c;
+  ws.lw.set_size(m * S);
+  for (std::size_t i = 0; i < m; ++i) {
+    double log_sd = 0.0;
+    for (std::size_t j = 0; j < dz; ++j) log_sd += 0.5 * std::log(ws.var(j, i));
+    for (std::size_t s = 0; s < S; ++s) {
+      const std::size_t col = i * S + s;
+      const double* z = ws.z.colptr(col);
+      const double* e = ws.eps.colptr(col);
+      double zz = 0.0, ee = 0.0;
+      for (std::size_t j = 0; j < dz; ++j) {
+        zz += z[j] * z[j];
+        ee += e[j] * e[j];
+      }
+      ws.lw[col] = log_norm - 0.5 * ws.rss[col] / c2 - 0.5 * zz + 0.5 * ee + log_sd;
+    }
+  }
+}
+
+// The VR bound (log sum_k exp((1 - alpha) lw_k) - log K) / (1 - alpha) of K
+// log weights, by a stable log-sum-exp, and the normalised weights
+// wbar_k = softmax((1 - alpha) lw)_k. NaN weights if the maximum is not finite.
+inline double vr_bound(const double* lw, std::size_t K, double alpha, double* wbar) {
+  const double a = 1.0 - alpha;
+  double mx = -std::numeric_limits<double>::infinity();
+  for (std::size_t k = 0; k < K; ++k) mx = std::max(mx, a * lw[k]);
+  if (!std::isfinite(mx)) {
+    for (std::size_t k = 0; k < K; ++k) wbar[k] = std::numeric_limits<double>::quiet_NaN();
+    return std::isnan(mx) ? mx : mx / a;
+  }
+  double sum = 0.0;
+  for (std::size_t k = 0; k < K; ++k) {
+    wbar[k] = std::exp(a * lw[k] - mx);
+    sum += wbar[k];
+  }
+  for (std::size_t k = 0; k < K; ++k) wbar[k] /= sum;
+  return (mx + std::log(sum) - std::log(double(K))) / a;
+}
+
+// The VR-IWAE bound of each column of ws.x, averaged over `samples`
+// independent replicates of its K draws (noise in ws.eps, column
+// i * K * samples + r * K + k). Returns the sums over the chunk (the
+// reconstruction and KL parts are NaN: the bound has none); when grad is
+// given, adds the gradient of minus the summed bound to it.
+inline ChunkSums vr_iwae(const GaussianVae& model, const double* par, std::size_t K,
+                         std::size_t samples, double alpha, Estimator estimator,
+                         Workspace& ws, double* grad) {
+  const std::size_t m = ws.x.n_cols, S = K * samples;
+  const std::size_t dx = model.spec().dx, dz = model.spec().dz;
+  model.encode(par, ws);
+  model.sample_z(S, ws);
+  model.decode(par, ws.z, ws);
+  log_weights(model, par, S, ws);
+  ws.wbar.set_size(m * S);
+  ChunkSums sums;
+  sums.reconstruction = sums.kl = std::numeric_limits<double>::quiet_NaN();
+  for (std::size_t g = 0; g < m * samples; ++g)
+    sums.objective += vr_bound(ws.lw.memptr() + g * K, K, alpha, ws.wbar.memptr() + g * K);
+  sums.objective /= double(samples);
+  if (grad == nullptr) return sums;
+
+  // v_c = wbar_c / samples weighs d log w_c. d(-L)/d xhat_c = v_c (xhat_c - x) / c^2.
+  const double c = model.obs_sd(par), c2 = c * c;
+  const double inv_r = 1.0 / double(samples);
+  arma::mat& gx = ws.d_a;
+  gx.set_size(dx, m * S);
+  double d_log_c = 0.0;
+  for (std::size_t i = 0; i < m; ++i) {
+    const double* xi = ws.x.colptr(i);
+    for (std::size_t s = 0; s < S; ++s) {
+      const std::size_t col = i * S + s;
+      const double v = ws.wbar[col] * inv_r;
+      const double* xh = ws.xhat.colptr(col);
+      double* gc = gx.colptr(col);
+      for (std::size_t k = 0; k < dx; ++k) gc[k] = v * (xh[k] - xi[k]) / c2;
+      d_log_c += v * (double(dx) - ws.rss[col] / c2);
+    }
+  }
+  if (model.spec().learn_obs_sd) grad[model.log_obs_sd_offset()] += d_log_c;
+  model.backward_decoder(par, ws, grad);  // ws.d_a = -v_c g_c (dz x mS)
+
+  const arma::mat& dzc = ws.d_a;
+  ws.d_mu.set_size(dz, m);
+  ws.d_u.set_size(dz, m);
+  for (std::size_t i = 0; i < m; ++i)
+    for (std::size_t j = 0; j < dz; ++j) {
+      const double sd = ws.sd(j, i);
+      double dmu = 0.0, dsd = 0.0;
+      for (std::size_t s = 0; s < S; ++s) {
+        const std::size_t col = i * S + s;
+        const double v = ws.wbar[col] * inv_r, z = ws.z(j, col), e = ws.eps(j, col);
+        if (estimator == Estimator::reparam) {
+          // -v (g - z), and -v / sd from the entropy term sum_j log sd_j
+          const double t = dzc(j, col) + v * z;
+          dmu += t;
+          dsd += t * e - v / sd;
+        } else {
+          // -u (g - z + eps / sd), u = (alpha + (1 - alpha) wbar) v
+          const double r = alpha + (1.0 - alpha) * ws.wbar[col], u = r * v;
+          const double t = r * dzc(j, col) + u * z - u * e / sd;
+          dmu += t;
+          dsd += t * e;
+        }
+      }
+      const double var = ws.var(j, i);
+      ws.d_mu(j, i) = dmu;
+      ws.d_u(j, i) = dsd / (2.0 * sd) * model.dvar_du(ws.u(j, i), var);
+    }
+  model.backward_encoder(par, ws, grad);
+  return sums;
+}
+
+}  // namespace vaeconv
