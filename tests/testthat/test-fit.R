@@ -327,6 +327,24 @@ test_that("1 and 2 threads agree over many chunks and rounds of chunks", {
   }
 })
 
+test_that("1 and 2 threads agree when the core chooses the chunks as K grows", {
+  # Without vaeconv.chunk_rows the rows per chunk follow the draws per row,
+  # here 64 rows for K = 1 down to 3 rows for K = 20 (width 1000).
+  withr::local_options(vaeconv.chunk_rows = NULL)
+  set.seed(12)
+  x <- matrix(stats::runif(200 * 10), 200, 10)
+  fit <- function(threads) {
+    fit_vae(x, gaussian_vae(2, hidden = 1000, activation = "tanh"),
+            objective = iwae(K = k_schedule(1, 20, 2)), batch_size = 100,
+            iterations = 12, seed = 8, n_threads = threads, progress = FALSE)
+  }
+  one <- fit(1)
+  two <- fit(2)
+  cols <- setdiff(names(trajectory(one)), "seconds")
+  expect_identical(trajectory(one)[cols], trajectory(two)[cols])
+  expect_identical(one$state$par, two$state$par)
+})
+
 test_that("continuing a fit leaves the fit it started from unchanged", {
   # The state of a fit lives in the R vectors it returns; a continued fit
   # works in fresh ones.

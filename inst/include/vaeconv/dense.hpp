@@ -39,8 +39,7 @@ inline void dense_forward(const double* par, const Dense& L, const arma::mat& in
                           arma::mat& out) {
   const std::size_t n = in.n_cols;
   out.set_size(L.out, n);
-  const double* b = par + L.b;
-  for (std::size_t j = 0; j < n; ++j) std::copy(b, b + L.out, out.colptr(j));
+  vmath::broadcast_columns(par + L.b, L.out, n, out.memptr());
   gemm(false, false, L.out, n, L.in, 1.0, par + L.w, L.out, in.memptr(), L.in, 1.0,
        out.memptr(), L.out);
 }
@@ -61,11 +60,7 @@ inline void dense_backward(const double* par, const Dense& L, const arma::mat& i
   const std::size_t n = dout.n_cols;
   gemm(false, true, L.out, L.in, n, 1.0, dout.memptr(), L.out, in.memptr(), L.in, 1.0,
        grad + L.w, L.out);
-  double* db = grad + L.b;
-  for (std::size_t j = 0; j < n; ++j) {
-    const double* d = dout.colptr(j);
-    for (std::size_t i = 0; i < L.out; ++i) db[i] += d[i];
-  }
+  for (std::size_t j = 0; j < n; ++j) vmath::add_to(grad + L.b, dout.colptr(j), L.out);
   if (din != nullptr) {
     if (!add_din) din->set_size(L.in, n);
     gemm(true, false, L.in, n, L.out, 1.0, par + L.w, L.out, dout.memptr(), L.out,

@@ -58,6 +58,7 @@ class Engine {
   // whatever the rounds, the result does not depend on it.
   static constexpr std::size_t chunks_per_round = 16;
 
+  // chunk_rows: rows per chunk, or 0 to choose them (rows_per_chunk()).
   Engine(const GaussianVae& model, const ObjectiveSpec& obj, DataView data,
          const KeyedRng& rng, Parallel& parallel, std::size_t chunk_rows)
       : model_(model), obj_(obj), data_(data), rng_(rng), parallel_(parallel),
@@ -78,8 +79,9 @@ class Engine {
                 std::size_t K, std::size_t samples, Stream stream,
                 std::uint64_t iteration, NoiseKey key, double* grad) {
     const std::size_t p = model_.n_params();
-    const std::size_t n_chunks = (count + chunk_rows_ - 1) / chunk_rows_;
     const std::size_t S = draws_per_point(obj_, K, samples);
+    const std::size_t rows = rows_per_chunk(S);
+    const std::size_t n_chunks = (count + rows - 1) / rows;
     const std::size_t dz = model_.spec().dz;
     const std::size_t per_round =
         std::max<std::size_t>(1, std::min(chunks_per_round, parallel_.concurrency()));
@@ -88,8 +90,8 @@ class Engine {
       const std::size_t round = std::min(per_round, n_chunks - first);
       parallel_.run(round, [&](std::size_t k) {
         const std::size_t c = first + k;
-        const std::size_t begin = c * chunk_rows_;
-        const std::size_t m = std::min(chunk_rows_, count - begin);
+        const std::size_t begin = c * rows;
+        const std::size_t m = std::min(rows, count - begin);
         Workspace& ws = ws_[k];
         ws.x.set_size(data_.d(), m);
         data_.gather(idx + begin, m, ws.x.memptr());
@@ -124,6 +126,21 @@ class Engine {
       }
     }
     return total;
+  }
+
+  // Rows per chunk for S draws per row: chunk_rows when set (non-zero);
+  // else chunks of about 2^16 values in the matrices of the widest layer,
+  // between 1 and 64 rows: 64 rows for one draw per row up to width 1024,
+  // 13 rows for 50 draws at width 100 (where per-chunk matrices stay in
+  // the core's cache). A function of the model and S only, never of the
+  // threads.
+  std::size_t rows_per_chunk(std::size_t S) const {
+    if (chunk_rows_ > 0) return chunk_rows_;
+    const ModelSpec& m = model_.spec();
+    std::size_t width = std::max(m.dx, m.dz);
+    for (std::size_t h : m.hidden) width = std::max(width, h);
+    const std::size_t rows = (std::size_t(1) << 16) / (std::max<std::size_t>(S, 1) * width);
+    return std::min<std::size_t>(64, std::max<std::size_t>(1, rows));
   }
 
  private:

@@ -119,10 +119,10 @@ inline ChunkSums vr_iwae(const GaussianVae& model, const double* par, std::size_
     const double* xi = ws.x.colptr(i);
     for (std::size_t s = 0; s < S; ++s) {
       const std::size_t col = i * S + s;
-      const double v = ws.wbar[col] * inv_r;
+      const double v = ws.wbar[col] * inv_r, vc = v / c2;
       const double* xh = ws.xhat.colptr(col);
       double* gc = gx.colptr(col);
-      for (std::size_t k = 0; k < dx; ++k) gc[k] = v * (xh[k] - xi[k]) / c2;
+      for (std::size_t k = 0; k < dx; ++k) gc[k] = vc * (xh[k] - xi[k]);
       d_log_c += v * (double(dx) - ws.rss[col] / c2);
     }
   }

@@ -35,7 +35,7 @@ struct TrainSpec {
   std::uint64_t record_every = 1;
   std::uint64_t eval_every = 0;  // 0: never
   std::size_t eval_samples = 1;
-  std::size_t chunk_rows = 32;
+  std::size_t chunk_rows = 0;  // 0: the engine chooses (Engine::rows_per_chunk)
   double loglik_optimum = NAN;  // linear VAE: the pPCA optimum's log-likelihood
 };
 

@@ -235,13 +235,10 @@ VAECONV_INLINE typename L::vd sigmoid(const typename L::vd& u) {
   return select<L>(u >= splat<L>(0.0), e.den, sn) / (e.den + sn);
 }
 
-// log(1 + e) for 0 <= e <= 1 (fdlibm's log kernel).
+// k log 2 + log(1 + f) for |f| <= sqrt(2) - 1 (fdlibm's log kernel).
 template <class L>
-VAECONV_INLINE typename L::vd log1p_unit(const typename L::vd& e) {
+VAECONV_INLINE typename L::vd log_kernel(const typename L::vd& f, const typename L::vd& k) {
   typedef typename L::vd vd;
-  const auto big = splat<L>(1.0) + e > splat<L>(1.41421356237309504880);
-  const vd f = select<L>(big, (e - splat<L>(1.0)) * splat<L>(0.5), e);
-  const vd k = select<L>(big, splat<L>(1.0), splat<L>(0.0));
   const vd s = f / (splat<L>(2.0) + f);
   const vd z = s * s;
   vd R = splat<L>(1.479819860511658591e-01);
@@ -254,6 +251,65 @@ VAECONV_INLINE typename L::vd log1p_unit(const typename L::vd& e) {
   R = R * z;
   const vd hfsq = splat<L>(0.5) * f * f;
   return k * splat<L>(ln2_hi) - ((hfsq - (s * (hfsq + R) + k * splat<L>(ln2_lo))) - f);
+}
+
+// log(1 + e) for 0 <= e <= 1: f = e, or f = (e - 1) / 2 and k = 1.
+template <class L>
+VAECONV_INLINE typename L::vd log1p_unit(const typename L::vd& e) {
+  typedef typename L::vd vd;
+  const auto big = splat<L>(1.0) + e > splat<L>(1.41421356237309504880);
+  const vd f = select<L>(big, (e - splat<L>(1.0)) * splat<L>(0.5), e);
+  return log_kernel<L>(f, select<L>(big, splat<L>(1.0), splat<L>(0.0)));
+}
+
+// log(x) for positive normal x: x = 2^k m with m in [sqrt(2)/2, sqrt(2)).
+template <class L>
+VAECONV_INLINE typename L::vd log_normal(const typename L::vd& x) {
+  typedef typename L::vd vd;
+  typedef typename L::vu vu;
+  const vu b = bits_of<L>(x);
+  const vu biased = b >> 52;  // x > 0: no sign bit
+  vd m = from_bits<L>((b & 0x000fffffffffffffULL) | 0x3ff0000000000000ULL);  // [1, 2)
+  // k = biased - 1023 as a double, exactly: 2^52 + biased - (2^52 + 1023).
+  vd k = from_bits<L>(biased | 0x4330000000000000ULL) - splat<L>(4503599627371519.0);
+  const auto big = m > splat<L>(1.41421356237309504880);
+  m = select<L>(big, m * splat<L>(0.5), m);
+  k = select<L>(big, k + splat<L>(1.0), k);
+  return log_kernel<L>(m - splat<L>(1.0), k);
+}
+
+// cos(2 pi t) and sin(2 pi t) for t in [0, 1): 4t = q + r exactly with q an
+// integer and |r| <= 1/2, Cephes' polynomials at a = r pi / 2 in
+// [-pi/4, pi/4], and the quadrant q picks and signs them.
+template <class L>
+VAECONV_INLINE void sincos_turns(const typename L::vd& t, typename L::vd& c,
+                                 typename L::vd& s) {
+  typedef typename L::vd vd;
+  const vd shift = splat<L>(6755399441055744.0);
+  const vd y = t * splat<L>(4.0);
+  vd q = (y + shift) - shift;  // nearest integer, 0..4
+  const vd a = (y - q) * splat<L>(1.57079632679489661923);
+  const vd z = a * a;
+  vd ps = splat<L>(1.58962301576546568060e-10);
+  ps = ps * z + splat<L>(-2.50507477628578072866e-8);
+  ps = ps * z + splat<L>(2.75573136213857245213e-6);
+  ps = ps * z + splat<L>(-1.98412698295895385996e-4);
+  ps = ps * z + splat<L>(8.33333333332211858878e-3);
+  ps = ps * z + splat<L>(-1.66666666666666307295e-1);
+  const vd sa = a + a * z * ps;
+  vd pc = splat<L>(-1.13585365213876817300e-11);
+  pc = pc * z + splat<L>(2.08757008419747316778e-9);
+  pc = pc * z + splat<L>(-2.75573141792967388112e-7);
+  pc = pc * z + splat<L>(2.48015872888517045348e-5);
+  pc = pc * z + splat<L>(-1.38888888888730564116e-3);
+  pc = pc * z + splat<L>(4.16666666666665929218e-2);
+  const vd ca = splat<L>(1.0) - splat<L>(0.5) * z + z * z * pc;
+  q = select<L>(q == splat<L>(4.0), splat<L>(0.0), q);
+  const auto odd = (q == splat<L>(1.0)) | (q == splat<L>(3.0));
+  const vd c0 = select<L>(odd, sa, ca), s0 = select<L>(odd, ca, sa);
+  // cos: +, -, -, + over q = 0..3; sin: +, +, -, -.
+  c = select<L>((q == splat<L>(1.0)) | (q == splat<L>(2.0)), -c0, c0);
+  s = select<L>(q >= splat<L>(2.0), -s0, s0);
 }
 
 // log(1 + e^u) = max(u, 0) + log1p(e^-|u|) without overflow.
@@ -293,6 +349,26 @@ VAECONV_INLINE void scale_by(const double* x, double* g, std::size_t n, const F&
   }
 }
 
+
+// y[i] += x[i], two lanes at a time.
+inline void add_to(double* y, const double* x, std::size_t n) {
+  typedef Base L;
+  std::size_t i = 0;
+  for (; i + L::width <= n; i += L::width) store<L>(y + i, load<L>(y + i) + load<L>(x + i));
+  for (; i < n; ++i) y[i] += x[i];
+}
+
+// Every column of the rows x cols matrix out set to b.
+inline void broadcast_columns(const double* b, std::size_t rows, std::size_t cols,
+                              double* out) {
+  typedef Base L;
+  for (std::size_t j = 0; j < cols; ++j) {
+    double* o = out + j * rows;
+    std::size_t i = 0;
+    for (; i + L::width <= rows; i += L::width) store<L>(o + i, load<L>(b + i));
+    for (; i < rows; ++i) o[i] = b[i];
+  }
+}
 
 // sum of (scale x[i])^2 with 2 * width independent accumulators (a fixed
 // order, whatever the alignment of x).
