@@ -41,8 +41,8 @@ cpp_activation_kernels <- function(activation, x, derivative, simd) {
     .Call(`_vaeconv_cpp_activation_kernels`, activation, x, derivative, simd)
 }
 
-cpp_simd_avx2 <- function() {
-    .Call(`_vaeconv_cpp_simd_avx2`)
+cpp_simd_level <- function() {
+    .Call(`_vaeconv_cpp_simd_level`)
 }
 
 cpp_ppca_loglik <- function(x, W, mu, obs_sd) {

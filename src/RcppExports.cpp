@@ -153,12 +153,12 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
-// cpp_simd_avx2
-bool cpp_simd_avx2();
-RcppExport SEXP _vaeconv_cpp_simd_avx2() {
+// cpp_simd_level
+int cpp_simd_level();
+RcppExport SEXP _vaeconv_cpp_simd_level() {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
-    rcpp_result_gen = Rcpp::wrap(cpp_simd_avx2());
+    rcpp_result_gen = Rcpp::wrap(cpp_simd_level());
     return rcpp_result_gen;
 END_RCPP
 }
@@ -267,7 +267,7 @@ static const R_CallMethodDef CallEntries[] = {
     {"_vaeconv_cpp_activation", (DL_FUNC) &_vaeconv_cpp_activation, 2},
     {"_vaeconv_cpp_optimizer_step", (DL_FUNC) &_vaeconv_cpp_optimizer_step, 6},
     {"_vaeconv_cpp_activation_kernels", (DL_FUNC) &_vaeconv_cpp_activation_kernels, 4},
-    {"_vaeconv_cpp_simd_avx2", (DL_FUNC) &_vaeconv_cpp_simd_avx2, 0},
+    {"_vaeconv_cpp_simd_level", (DL_FUNC) &_vaeconv_cpp_simd_level, 0},
     {"_vaeconv_cpp_ppca_loglik", (DL_FUNC) &_vaeconv_cpp_ppca_loglik, 4},
     {"_vaeconv_cpp_layout", (DL_FUNC) &_vaeconv_cpp_layout, 2},
     {"_vaeconv_cpp_init", (DL_FUNC) &_vaeconv_cpp_init, 3},

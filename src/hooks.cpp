@@ -40,8 +40,8 @@ Rcpp::List cpp_optimizer_step(const Rcpp::List& optimizer, double n,
 }
 
 // The activation (its derivative with derivative = TRUE) at x through the
-// core's array kernels. simd = 0 forces the base (2-wide) kernels, -1 lets
-// the CPU choose (AVX2 + FMA where available). For tests.
+// core's array kernels, the vector width capped by simd: 0 the base
+// (2-wide) kernels, 1 AVX2 + FMA, -1 the widest the CPU has. For tests.
 // [[Rcpp::export(rng = false)]]
 Rcpp::NumericVector cpp_activation_kernels(const Rcpp::List& activation,
                                            const Rcpp::NumericVector& x, bool derivative,
@@ -61,6 +61,6 @@ Rcpp::NumericVector cpp_activation_kernels(const Rcpp::List& activation,
   return y;
 }
 
-// Whether the AVX2 + FMA kernels are in use.
+// The vector kernels in use: 0 base, 1 AVX2 + FMA, 2 AVX-512.
 // [[Rcpp::export(rng = false)]]
-bool cpp_simd_avx2() { return vaeconv::vmath::use_avx2(); }
+int cpp_simd_level() { return vaeconv::vmath::simd_level(); }

@@ -105,15 +105,16 @@ test_that("soft-clipping is stable and bounded for large |s x|", {
                tolerance = 1e-12)
 })
 test_that("the core's activation kernels match R's functions to a few ulp", {
-  # Both kernel widths: the base (2-wide) kernels, and the AVX2 + FMA ones
-  # where the CPU has them. Scalar and array evaluations share the kernels.
+  # Every kernel width: the base (2-wide) kernels, and the AVX2 + FMA (4-wide)
+  # and AVX-512 (8-wide) ones where the CPU has them (simd caps the level).
+  # Scalar and array evaluations share the kernels.
   x <- c(-1e300, -800, -750, -709, -40, -22.5, -22, -5, -0.7, -0.625, -0.6,
          -1e-3, -1e-300, 0, 1e-300, 1e-8, 0.3, 0.625, 0.7, 1, 5, 20, 22.5, 40,
          709, 750, 1e300, seq(-30, 30, length.out = 2001))
   softplus <- function(u) pmax(u, 0) + log1p(exp(-abs(u)))
   sigmoid <- function(u) stats::plogis(u)
   rel <- function(a, b) max(abs(a - b) / pmax(abs(b), .Machine$double.xmin))
-  for (simd in c(0L, -1L)) {
+  for (simd in c(0L, 1L, -1L)) {
     y <- cpp_activation_kernels(as_activation("tanh"), x, FALSE, simd)
     expect_lte(rel(y, tanh(x)), 4 * .Machine$double.eps)
     expect_identical(sign(y), sign(tanh(x)))
@@ -148,7 +149,7 @@ test_that("the core's activation kernels match R's functions to a few ulp", {
                      c(0, 1, NaN))
   }
   # A value does not depend on its position in the array (tails are padded).
-  for (n in 1:9) {
+  for (n in 1:17) {
     expect_identical(cpp_activation_kernels(soft_clip(), x[seq_len(n)], FALSE, -1L),
                      cpp_activation_kernels(soft_clip(), x, FALSE, -1L)[seq_len(n)])
   }

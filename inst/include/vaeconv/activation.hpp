@@ -93,6 +93,20 @@ struct Softplus {
   }
 };
 
+template <class L>
+struct Sqrt {
+  VAECONV_INLINE typename L::vd operator()(const typename L::vd& x) const {
+    return vmath::sqrt<L>(x);
+  }
+};
+// log for positive normal numbers (see log_positive() for the others).
+template <class L>
+struct LogNormal {
+  VAECONV_INLINE typename L::vd operator()(const typename L::vd& x) const {
+    return vmath::log_normal<L>(x);
+  }
+};
+
 // The smooth activations' kernels at vector width L::width.
 template <class L>
 VAECONV_INLINE void apply_smooth(ActivationKind kind, double s, double s1, double s2,
@@ -130,6 +144,16 @@ VAECONV_INLINE void backward_smooth(ActivationKind kind, double s, double s1, do
 }
 
 #if defined(VAECONV_AVX2)
+VAECONV_TARGET_AVX512 inline void apply_smooth_avx512(ActivationKind kind, double s, double s1,
+                                                      double s2, const double* x, double* y,
+                                                      std::size_t n) {
+  apply_smooth<vmath::Lanes<8>>(kind, s, s1, s2, x, y, n);
+}
+VAECONV_TARGET_AVX512 inline void backward_smooth_avx512(ActivationKind kind, double s,
+                                                         double s1, double s2, const double* x,
+                                                         double* g, std::size_t n) {
+  backward_smooth<vmath::Lanes<8>>(kind, s, s1, s2, x, g, n);
+}
 VAECONV_TARGET_AVX2 inline void apply_smooth_avx2(ActivationKind kind, double s, double s1,
                                                   double s2, const double* x, double* y,
                                                   std::size_t n) {
@@ -143,6 +167,15 @@ VAECONV_TARGET_AVX2 inline void backward_smooth_avx2(ActivationKind kind, double
 #endif
 
 }  // namespace detail
+
+// y[i] = log(x[i]) through the vector kernel, std::log where x[i] is not a
+// positive normal number (0, subnormal, infinite, negative or NaN).
+inline void log_positive(const double* x, double* y, std::size_t n) {
+  vmath::map<vmath::Base>(x, y, n, detail::LogNormal<vmath::Base>());
+  for (std::size_t i = 0; i < n; ++i)
+    if (!(x[i] >= 2.2250738585072014e-308 && x[i] <= 1.7976931348623157e308))
+      y[i] = std::log(x[i]);
+}
 
 struct Activation {
   ActivationKind kind = ActivationKind::identity;
@@ -174,7 +207,11 @@ struct Activation {
         return;
       default:
 #if defined(VAECONV_AVX2)
-        if (vmath::use_avx2()) return detail::apply_smooth_avx2(kind, s, s1, s2, x, y, n);
+        switch (vmath::simd_level()) {
+          case 2: return detail::apply_smooth_avx512(kind, s, s1, s2, x, y, n);
+          case 1: return detail::apply_smooth_avx2(kind, s, s1, s2, x, y, n);
+          default: break;
+        }
 #endif
         detail::apply_smooth<vmath::Base>(kind, s, s1, s2, x, y, n);
     }
@@ -196,7 +233,11 @@ struct Activation {
         return;
       default:
 #if defined(VAECONV_AVX2)
-        if (vmath::use_avx2()) return detail::backward_smooth_avx2(kind, s, s1, s2, x, g, n);
+        switch (vmath::simd_level()) {
+          case 2: return detail::backward_smooth_avx512(kind, s, s1, s2, x, g, n);
+          case 1: return detail::backward_smooth_avx2(kind, s, s1, s2, x, g, n);
+          default: break;
+        }
 #endif
         detail::backward_smooth<vmath::Base>(kind, s, s1, s2, x, g, n);
     }

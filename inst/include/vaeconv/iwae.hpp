@@ -52,7 +52,7 @@ inline void log_weights(const GaussianVae& model, const double* par, std::size_t
   ws.lw.set_size(m * S);
   for (std::size_t i = 0; i < m; ++i) {
     double log_sd = 0.0;
-    for (std::size_t j = 0; j < dz; ++j) log_sd += 0.5 * std::log(ws.var(j, i));
+    for (std::size_t j = 0; j < dz; ++j) log_sd += 0.5 * ws.log_var(j, i);
     for (std::size_t s = 0; s < S; ++s) {
       const std::size_t col = i * S + s;
       const double* z = ws.z.colptr(col);
@@ -152,9 +152,8 @@ inline ChunkSums vr_iwae(const GaussianVae& model, const double* par, std::size_
           dsd += t * e;
         }
       }
-      const double var = ws.var(j, i);
       ws.d_mu(j, i) = dmu;
-      ws.d_u(j, i) = dsd / (2.0 * sd) * model.dvar_du(ws.u(j, i), var);
+      ws.d_u(j, i) = dsd / (2.0 * sd) * ws.dvar(j, i);
     }
   model.backward_encoder(par, ws, grad);
   return sums;

@@ -37,6 +37,7 @@ struct Workspace {
   arma::mat x;                             // dx x m
   std::vector<arma::mat> enc_pre, enc_act;  // encoder hidden layers, h x m
   arma::mat mu, u, var, sd;                // dz x m
+  arma::mat log_var, dvar;                 // log var and d var / d u, dz x m
   arma::mat eps, z;                        // dz x mS, column i * S + s
   std::vector<arma::mat> dec_pre, dec_act;  // decoder hidden layers, h x mS
   arma::mat xhat;                          // dx x mS
@@ -137,19 +138,25 @@ class GaussianVae {
       h = &ws.enc_act[l];
     }
     dense_forward(par, mean_, *h, ws.mu);
-    ws.var.set_size(spec_.dz, m);
-    ws.sd.set_size(spec_.dz, m);
+    const std::size_t n = spec_.dz * m;
+    for (arma::mat* a : {&ws.var, &ws.sd, &ws.log_var, &ws.dvar}) a->set_size(spec_.dz, m);
+    typedef vmath::Base L;
     if (spec_.linear) {
       ws.u.set_size(spec_.dz, m);
       for (std::size_t i = 0; i < m; ++i)
         for (std::size_t j = 0; j < spec_.dz; ++j) ws.u(j, i) = par[var_.b + j];
-      for (std::size_t k = 0; k < ws.u.n_elem; ++k) ws.var[k] = std::exp(ws.u[k]);
+      for (std::size_t k = 0; k < n; ++k) ws.var[k] = std::exp(ws.u[k]);
+      ws.log_var = ws.u;
+      ws.dvar = ws.var;
     } else {
+      // var = min_var + softplus(u), d var / d u = sigmoid(u)
       dense_forward(par, var_, *h, ws.u);
-      for (std::size_t k = 0; k < ws.u.n_elem; ++k)
-        ws.var[k] = spec_.min_var + softplus(ws.u[k]);
+      vmath::map<L>(ws.u.memptr(), ws.var.memptr(), n, detail::Softplus<L>());
+      for (std::size_t k = 0; k < n; ++k) ws.var[k] += spec_.min_var;
+      vmath::map<L>(ws.u.memptr(), ws.dvar.memptr(), n, detail::Sigmoid<L>());
+      log_positive(ws.var.memptr(), ws.log_var.memptr(), n);
     }
-    for (std::size_t k = 0; k < ws.var.n_elem; ++k) ws.sd[k] = std::sqrt(ws.var[k]);
+    vmath::map<L>(ws.var.memptr(), ws.sd.memptr(), n, detail::Sqrt<L>());
   }
 
   // The decoder mean G(z) for the columns of z: fills ws.xhat.
@@ -237,7 +244,7 @@ class GaussianVae {
     double kl = 0.0;
     for (std::size_t j = 0; j < spec_.dz; ++j) {
       const double v = ws.var(j, i), mu = ws.mu(j, i);
-      kl += v + mu * mu - 1.0 - std::log(v);
+      kl += v + mu * mu - 1.0 - ws.log_var(j, i);
     }
     return 0.5 * kl;
   }
@@ -288,13 +295,13 @@ class GaussianVae {
         const double v = ws.var(j, i);
         ws.d_mu(j, i) = dmu + beta * ws.mu(j, i);
         const double dvar = dsd / (2.0 * ws.sd(j, i)) + beta * 0.5 * (1.0 - 1.0 / v);
-        ws.d_u(j, i) = dvar * dvar_du(ws.u(j, i), v);
+        ws.d_u(j, i) = dvar * ws.dvar(j, i);
       }
     backward_encoder(par, ws, grad);
     return sums;
   }
 
-  // d var / d u for the variance link.
+  // d var / d u for the variance link (encode() stores it in ws.dvar).
   double dvar_du(double u, double var) const {
     return spec_.linear ? var : sigmoid(u);
   }

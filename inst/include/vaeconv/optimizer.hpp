@@ -98,23 +98,24 @@ inline double optimizer_step(const OptimizerSpec& o, std::uint64_t n, double* w,
   double* m = st.m.memptr();
   double* v = st.v.memptr();
   const vd vlr = splat(lr), vgs = splat(g_scale);
-  // The scaled gradient, as a vector at i and as a scalar.
-  auto gv = [&](std::size_t i) { return vgs * load(g_in + i); };
-  auto gs = [&](std::size_t i) { return g_scale * g_in[i]; };
+  // The scaled gradient, as a vector at i and as a scalar. (Lambdas capture
+  // by value, so that the constants stay in registers in the loops.)
+  auto gv = [=](std::size_t i) { return vgs * load(g_in + i); };
+  auto gs = [=](std::size_t i) { return g_scale * g_in[i]; };
   switch (o.kind) {
     case OptimizerKind::sgd:
       if (o.momentum == 0.0)
         return detail::sweep(
-            o, w, begin, end, w0, [&](std::size_t i) { return load(w + i) - vlr * gv(i); },
-            [&](std::size_t i) { return w[i] - lr * gs(i); });
+            o, w, begin, end, w0, [=](std::size_t i) { return load(w + i) - vlr * gv(i); },
+            [=](std::size_t i) { return w[i] - lr * gs(i); });
       return detail::sweep(
           o, w, begin, end, w0,
-          [&](std::size_t i) {
+          [=](std::size_t i) {
             const vd mi = splat(o.momentum) * load(m + i) + gv(i);
             store(m + i, mi);
             return load(w + i) - vlr * mi;
           },
-          [&](std::size_t i) {
+          [=](std::size_t i) {
             m[i] = o.momentum * m[i] + gs(i);
             return w[i] - lr * m[i];
           });
@@ -130,7 +131,7 @@ inline double optimizer_step(const OptimizerSpec& o, std::uint64_t n, double* w,
                veps = splat(o.eps);
       return detail::sweep(
           o, w, begin, end, w0,
-          [&](std::size_t i) {
+          [=](std::size_t i) {
             const vd gi = gv(i);
             const vd mi = b1 * load(m + i) + a1 * gi;
             const vd vi = b2 * load(v + i) + a2 * gi * gi;
@@ -138,7 +139,7 @@ inline double optimizer_step(const OptimizerSpec& o, std::uint64_t n, double* w,
             store(v + i, vi);
             return load(w + i) - vstep * mi / (vmath::sqrt<L>(vi) * vs2 + veps);
           },
-          [&](std::size_t i) {
+          [=](std::size_t i) {
             m[i] = o.beta1 * m[i] + (1.0 - o.beta1) * gs(i);
             v[i] = o.beta2 * v[i] + (1.0 - o.beta2) * gs(i) * gs(i);
             return w[i] - step * m[i] / (std::sqrt(v[i]) * inv_sqrt_c2 + o.eps);
@@ -147,26 +148,26 @@ inline double optimizer_step(const OptimizerSpec& o, std::uint64_t n, double* w,
     case OptimizerKind::adagrad:
       return detail::sweep(
           o, w, begin, end, w0,
-          [&](std::size_t i) {
+          [=](std::size_t i) {
             const vd gi = gv(i);
             const vd vi = load(v + i) + gi * gi;
             store(v + i, vi);
             return load(w + i) - vlr * gi / (vmath::sqrt<L>(vi) + splat(o.eps));
           },
-          [&](std::size_t i) {
+          [=](std::size_t i) {
             v[i] += gs(i) * gs(i);
             return w[i] - lr * gs(i) / (std::sqrt(v[i]) + o.eps);
           });
     case OptimizerKind::rmsprop:
       return detail::sweep(
           o, w, begin, end, w0,
-          [&](std::size_t i) {
+          [=](std::size_t i) {
             const vd gi = gv(i);
             const vd vi = splat(o.rho) * load(v + i) + splat(1.0 - o.rho) * gi * gi;
             store(v + i, vi);
             return load(w + i) - vlr * gi / (vmath::sqrt<L>(vi) + splat(o.eps));
           },
-          [&](std::size_t i) {
+          [=](std::size_t i) {
             v[i] = o.rho * v[i] + (1.0 - o.rho) * gs(i) * gs(i);
             return w[i] - lr * gs(i) / (std::sqrt(v[i]) + o.eps);
           });

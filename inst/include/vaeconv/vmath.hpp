@@ -38,6 +38,7 @@
 // Kernels compiled for AVX2 + FMA, used when the CPU has them.
 #define VAECONV_AVX2 1
 #define VAECONV_TARGET_AVX2 __attribute__((target("avx2,fma")))
+#define VAECONV_TARGET_AVX512 __attribute__((target("avx512f,avx2,fma")))
 #endif
 #endif
 
@@ -82,6 +83,13 @@ struct Lanes<4> {
   typedef double vd __attribute__((vector_size(32)));
   typedef std::int64_t vi __attribute__((vector_size(32)));
   typedef std::uint64_t vu __attribute__((vector_size(32)));
+};
+template <>
+struct Lanes<8> {
+  static constexpr std::size_t width = 8;
+  typedef double vd __attribute__((vector_size(64)));
+  typedef std::int64_t vi __attribute__((vector_size(64)));
+  typedef std::uint64_t vu __attribute__((vector_size(64)));
 };
 typedef Lanes<2> Base;  // the width every x86-64 / arm64 CPU has
 #else
@@ -401,23 +409,26 @@ inline double sum_sq(const double* x, std::size_t n) {
   return s;
 }
 
-// Whether the AVX2 + FMA kernels run: 1 when the CPU has AVX2 and FMA,
-// unless simd_override() says otherwise (0: the base kernels; for tests).
+// The widest kernels the CPU runs: 0 the base ones, 1 AVX2 + FMA, 2 AVX-512
+// (F) + FMA; simd_override() caps it when >= 0 (for tests).
 inline int& simd_override() {
   static int level = -1;
   return level;
 }
-inline bool use_avx2() {
+inline int simd_level() {
 #if defined(VAECONV_AVX2)
-  static const bool has = [] {
+  static const int has = [] {
     __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) return 0;
+    return __builtin_cpu_supports("avx512f") ? 2 : 1;
   }();
-  return has && simd_override() != 0;
+  const int cap = simd_override();
+  return cap >= 0 && cap < has ? cap : has;
 #else
-  return false;
+  return 0;
 #endif
 }
+inline bool use_avx2() { return simd_level() >= 1; }
 
 }  // namespace vmath
 }  // namespace vaeconv
