@@ -93,6 +93,19 @@ struct Softplus {
   }
 };
 
+// f'(x) from y = f(x).
+template <class L>
+struct TanhDerivative {
+  VAECONV_INLINE typename L::vd operator()(const typename L::vd& y) const {
+    return vmath::splat<L>(1.0) - y * y;
+  }
+};
+template <class L>
+struct SigmoidDerivative {
+  VAECONV_INLINE typename L::vd operator()(const typename L::vd& y) const {
+    return y * (vmath::splat<L>(1.0) - y);
+  }
+};
 template <class L>
 struct Sqrt {
   VAECONV_INLINE typename L::vd operator()(const typename L::vd& x) const {
@@ -221,10 +234,10 @@ struct Activation {
   void backward(const double* x, const double* y, double* g, std::size_t n) const {
     switch (kind) {
       case ActivationKind::tanh:
-        for (std::size_t i = 0; i < n; ++i) g[i] *= 1.0 - y[i] * y[i];
+        vmath::scale_by<vmath::Base>(y, g, n, detail::TanhDerivative<vmath::Base>());
         return;
       case ActivationKind::sigmoid:
-        for (std::size_t i = 0; i < n; ++i) g[i] *= y[i] * (1.0 - y[i]);
+        vmath::scale_by<vmath::Base>(y, g, n, detail::SigmoidDerivative<vmath::Base>());
         return;
       case ActivationKind::relu:
         for (std::size_t i = 0; i < n; ++i) g[i] = x[i] > 0.0 ? g[i] : 0.0;

@@ -99,8 +99,7 @@ class Engine {
         for (std::size_t i = 0; i < m; ++i) {
           const std::size_t pos = begin + i;
           const std::uint64_t id = key == NoiseKey::row ? idx[pos] : pos;
-          for (std::size_t s = 0; s < S; ++s)
-            rng_.normals(stream, iteration, id * S + s, ws.eps.colptr(i * S + s), dz);
+          rng_.normals(stream, iteration, id * S, S, ws.eps.colptr(i * S), dz);
         }
         double* g = nullptr;
         if (grad != nullptr) {

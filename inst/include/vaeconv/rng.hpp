@@ -67,22 +67,37 @@ class KeyedRng {
   // a prefix of a longer one.
   void normals(Stream stream, std::uint64_t iteration, std::uint64_t sample,
                double* out, std::size_t n) const {
+    normals(stream, iteration, sample, 1, out, n);
+  }
+
+  // The same for samples first, ..., first + count - 1, each of dimension
+  // n, into the columns of out (n x count): sample first + c in column c.
+  void normals(Stream stream, std::uint64_t iteration, std::uint64_t first,
+               std::size_t count, double* out, std::size_t n) const {
     typedef vmath::Base L;
-    constexpr std::size_t group = 4 * L::width;  // pairs per pass
+    constexpr std::size_t group = 8 * L::width;  // pairs per pass
+    const std::size_t per = (n + 1) / 2;         // pairs per sample
+    const std::size_t total = per * count;
     double u1[group], u2[group], r[group], c[group], s[group];
-    for (std::size_t first = 0; 2 * first < n; first += group) {
-      const std::size_t pairs = std::min(group, (n + 1) / 2 - first);
-      for (std::size_t k = 0; k < group; ++k) {
-        if (k < pairs) {
-          const Philox::Block b = block(stream, iteration, sample, first + k);
-          u1[k] = 1.0 - to_unit(b.v[0], b.v[1]);  // (0, 1]
-          u2[k] = to_unit(b.v[2], b.v[3]);
-        } else {
-          u1[k] = 1.0;
-          u2[k] = 0.0;
+    std::size_t sample = 0, pair = 0;  // of the next pair to draw
+    for (std::size_t g0 = 0; g0 < total; g0 += group) {
+      const std::size_t pairs = std::min(group, total - g0);
+      const std::size_t sample0 = sample, pair0 = pair;
+      for (std::size_t k = 0; k < pairs; ++k) {
+        const Philox::Block b = block(stream, iteration, first + sample, pair);
+        u1[k] = 1.0 - to_unit(b.v[0], b.v[1]);  // (0, 1]
+        u2[k] = to_unit(b.v[2], b.v[3]);
+        if (++pair == per) {
+          pair = 0;
+          ++sample;
         }
       }
-      for (std::size_t k = 0; k < group; k += L::width) {
+      const std::size_t used = (pairs + L::width - 1) / L::width * L::width;
+      for (std::size_t k = pairs; k < used; ++k) {
+        u1[k] = 1.0;
+        u2[k] = 0.0;
+      }
+      for (std::size_t k = 0; k < used; k += L::width) {
         const L::vd lg = vmath::log_normal<L>(vmath::load<L>(u1 + k));
         vmath::store<L>(r + k, vmath::sqrt<L>(vmath::splat<L>(-2.0) * lg));
         L::vd cv, sv;
@@ -90,10 +105,16 @@ class KeyedRng {
         vmath::store<L>(c + k, cv);
         vmath::store<L>(s + k, sv);
       }
+      std::size_t si = sample0, pi = pair0;
       for (std::size_t k = 0; k < pairs; ++k) {
-        const std::size_t j = 2 * (first + k);
-        out[j] = r[k] * c[k];
-        if (j + 1 < n) out[j + 1] = r[k] * s[k];
+        double* o = out + si * n;
+        const std::size_t j = 2 * pi;
+        o[j] = r[k] * c[k];
+        if (j + 1 < n) o[j + 1] = r[k] * s[k];
+        if (++pi == per) {
+          pi = 0;
+          ++si;
+        }
       }
     }
   }
