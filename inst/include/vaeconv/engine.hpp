@@ -36,14 +36,15 @@ class Serial : public Parallel {
 };
 
 // Runs f(b, begin, end) over the fixed blocks [begin, end) of 0..n, in
-// parallel; the blocks depend on n only, never on the thread count.
-inline void for_blocks(Parallel& parallel, std::size_t n,
-                       const std::function<void(std::size_t, std::size_t, std::size_t)>& f) {
+// parallel; the blocks depend on n only, never on the thread count. (The
+// task reaches Parallel::run through std::ref: a std::function holds a
+// reference inline, so nothing is allocated per call.)
+template <class F>
+inline void for_blocks(Parallel& parallel, std::size_t n, const F& f) {
   constexpr std::size_t block = 32768;
   const std::size_t n_blocks = n == 0 ? 0 : (n + block - 1) / block;
-  parallel.run(n_blocks, [&](std::size_t b) {
-    f(b, b * block, std::min(n, (b + 1) * block));
-  });
+  const auto task = [&](std::size_t b) { f(b, b * block, std::min(n, (b + 1) * block)); };
+  parallel.run(n_blocks, std::cref(task));
 }
 
 // How the noise of a data column is keyed: by its position in the set
@@ -88,7 +89,7 @@ class Engine {
     ChunkSums total;
     for (std::size_t first = 0; first < n_chunks; first += per_round) {
       const std::size_t round = std::min(per_round, n_chunks - first);
-      parallel_.run(round, [&](std::size_t k) {
+      const auto task = [&](std::size_t k) {
         const std::size_t c = first + k;
         const std::size_t begin = c * rows;
         const std::size_t m = std::min(rows, count - begin);
@@ -111,7 +112,8 @@ class Engine {
           }
         }
         sums_[k] = chunk_objective(model_, obj_, par, K, samples, ws, g);
-      });
+      };
+      parallel_.run(round, std::cref(task));
       for (std::size_t k = 0; k < round; ++k) total += sums_[k];
       const std::size_t k0 = first == 0 ? 1 : 0;
       if (grad != nullptr && round > k0) {
