@@ -39,13 +39,38 @@ class Serial : public Parallel {
 // parallel; the blocks depend on n only, never on the thread count. (The
 // task reaches Parallel::run through std::ref: a std::function holds a
 // reference inline, so nothing is allocated per call.)
+constexpr std::size_t param_block = 32768;  // 256 KiB of doubles
+
+inline std::size_t n_param_blocks(std::size_t n) {
+  return (n + param_block - 1) / param_block;
+}
+
 template <class F>
 inline void for_blocks(Parallel& parallel, std::size_t n, const F& f) {
-  constexpr std::size_t block = 32768;
-  const std::size_t n_blocks = n == 0 ? 0 : (n + block - 1) / block;
+  constexpr std::size_t block = param_block;
+  const std::size_t n_blocks = n_param_blocks(n);
   const auto task = [&](std::size_t b) { f(b, b * block, std::min(n, (b + 1) * block)); };
   parallel.run(n_blocks, std::cref(task));
 }
+
+// Sums of squares of scale * g over [begin, min(end, split)) and the rest of
+// block b, into part[2b] and part[2b + 1].
+inline void block_sq_sums(const double* g, std::size_t b, std::size_t begin, std::size_t end,
+                          std::size_t split, double scale, double* part) {
+  const std::size_t mid = std::min(end, std::max(begin, split));
+  part[2 * b] = vmath::sum_sq_scaled(g + begin, mid - begin, scale);
+  part[2 * b + 1] = vmath::sum_sq_scaled(g + mid, end - mid, scale);
+}
+
+// The squared norms of scale * grad over [0, split) and [split, p) by
+// parameter block (part: 2 per block), made by Engine::run in its last pass
+// over grad when there is one (more than one chunk); made = false otherwise.
+struct GradNorms {
+  double scale = 1.0;
+  std::size_t split = 0;
+  std::vector<double> part;
+  bool made = false;
+};
 
 // How the noise of a data column is keyed: by its position in the set
 // (minibatch slot) or by its row in the data.
@@ -78,8 +103,13 @@ class Engine {
   // whatever the threads.
   ChunkSums run(const double* par, const std::uint32_t* idx, std::size_t count,
                 std::size_t K, std::size_t samples, Stream stream,
-                std::uint64_t iteration, NoiseKey key, double* grad) {
+                std::uint64_t iteration, NoiseKey key, double* grad,
+                GradNorms* norms = nullptr) {
     const std::size_t p = model_.n_params();
+    if (norms != nullptr) {
+      norms->made = false;
+      norms->part.assign(2 * n_param_blocks(p), 0.0);
+    }
     const std::size_t S = draws_per_point(obj_, K, samples);
     const std::size_t rows = rows_per_chunk(S);
     const std::size_t n_chunks = (count + rows - 1) / rows;
@@ -117,13 +147,16 @@ class Engine {
       for (std::size_t k = 0; k < round; ++k) total += sums_[k];
       const std::size_t k0 = first == 0 ? 1 : 0;
       if (grad != nullptr && round > k0) {
-        for_blocks(parallel_, p, [&](std::size_t, std::size_t b, std::size_t e) {
+        const bool last = first + round >= n_chunks && norms != nullptr;
+        for_blocks(parallel_, p, [&](std::size_t blk, std::size_t b, std::size_t e) {
           for (std::size_t k = k0; k < round; ++k) {
             double* gk = grads_[k].memptr();
             for (std::size_t i = b; i < e; ++i) grad[i] += gk[i];
             std::fill(gk + b, gk + e, 0.0);
           }
+          if (last) block_sq_sums(grad, blk, b, e, norms->split, norms->scale, norms->part.data());
         });
+        if (last) norms->made = true;
       }
     }
     return total;

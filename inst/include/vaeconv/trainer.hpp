@@ -63,22 +63,21 @@ struct TrainResult {
 
 inline double sum_sq(const double* x, std::size_t n) { return vmath::sum_sq(x, n); }
 
-// Sums of squares of scale * g[0..pt) and scale * g[pt..p) (g is not
-// changed), in parallel over the fixed blocks of for_blocks(); block sums
-// are added in block order.
-inline void scaled_norms(Parallel& parallel, const double* g, std::size_t p, std::size_t pt,
-                         double scale, std::vector<double>& part, double& theta,
-                         double& phi) {
-  part.assign(2 * (p / 32768 + 1), 0.0);
-  for_blocks(parallel, p, [&](std::size_t b, std::size_t begin, std::size_t end) {
-    const std::size_t mid = std::min(end, std::max(begin, pt));
-    part[2 * b] = vmath::sum_sq_scaled(g + begin, mid - begin, scale);
-    part[2 * b + 1] = vmath::sum_sq_scaled(g + mid, end - mid, scale);
-  });
+// The squared norms of scale * g over [0, split) and [split, p) (g is not
+// changed): made by the engine's last pass over g, or here in parallel over
+// the fixed blocks of for_blocks(); block sums are added in block order.
+inline void scaled_norms(Parallel& parallel, const double* g, std::size_t p,
+                         GradNorms& norms, double& theta, double& phi) {
+  if (!norms.made) {
+    norms.part.assign(2 * n_param_blocks(p), 0.0);
+    for_blocks(parallel, p, [&](std::size_t b, std::size_t begin, std::size_t end) {
+      block_sq_sums(g, b, begin, end, norms.split, norms.scale, norms.part.data());
+    });
+  }
   theta = phi = 0.0;
-  for (std::size_t b = 0; 2 * b < part.size(); ++b) {
-    theta += part[2 * b];
-    phi += part[2 * b + 1];
+  for (std::size_t b = 0; 2 * b < norms.part.size(); ++b) {
+    theta += norms.part[2 * b];
+    phi += norms.part[2 * b + 1];
   }
 }
 
@@ -104,6 +103,7 @@ inline TrainResult train(const GaussianVae& model, const ObjectiveSpec& obj,
     full_grad.set_size(p);
   }
   std::vector<double> part;
+  GradNorms norms;
   const double norm0 = std::sqrt(sum_sq(st.par0.memptr(), p));
 
   TrainResult res;
@@ -128,11 +128,13 @@ inline TrainResult train(const GaussianVae& model, const ObjectiveSpec& obj,
     const std::uint32_t* batch = perm.data() + ((it - 1) % per_epoch) * B;
     // grad is zero here: zeroed when made, and after each step below.
     const std::size_t K = objective_K(obj, it);
-    const ChunkSums s = engine.run(st.par.memptr(), batch, B, K, 1, Stream::train, it,
-                                   NoiseKey::position, grad.memptr());
     const double inv_B = 1.0 / double(B);
+    norms.scale = inv_B;
+    norms.split = pt;
+    const ChunkSums s = engine.run(st.par.memptr(), batch, B, K, 1, Stream::train, it,
+                                   NoiseKey::position, grad.memptr(), &norms);
     double g_theta, g_phi;
-    scaled_norms(parallel, grad.memptr(), p, pt, inv_B, part, g_theta, g_phi);
+    scaled_norms(parallel, grad.memptr(), p, norms, g_theta, g_phi);
     const double objective = s.objective / double(B);
     if (!std::isfinite(objective) || !std::isfinite(g_theta + g_phi)) {
       res.status = Status::diverged;
@@ -154,7 +156,7 @@ inline TrainResult train(const GaussianVae& model, const ObjectiveSpec& obj,
     // One pass over fixed blocks (each small enough to stay in cache):
     // grad /= B, the step, the squared distance from the initial weights when
     // the iteration is recorded, and grad = 0 for the next iteration.
-    part.assign(p / 32768 + 1, 0.0);
+    part.assign(n_param_blocks(p), 0.0);
     for_blocks(parallel, p, [&](std::size_t b, std::size_t begin, std::size_t end) {
       double* g = grad.memptr();
       part[b] = optimizer_step(opt, it, st.par.memptr(), g, st.opt, begin, end,
