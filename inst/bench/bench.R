@@ -101,7 +101,8 @@ cat("BLAS:     ", blas, "\n")
 cat("PyTorch:  ", torch_version[1], "(/usr/bin/python3, OPENBLAS_NUM_THREADS=1)\n")
 cat("vaeconv:  ", format(utils::packageVersion("vaeconv")), "at",
     dirname(system.file(package = "vaeconv")), "\n")
-cat("load avg: ", load_avg(), "at start\n\n")
+start_load <- load_avg()
+cat("load avg: ", start_load, "at start\n\n")
 
 # ---- FLOPs --------------------------------------------------------------------
 layers <- function(cf) {
@@ -335,4 +336,10 @@ if (opt$memory && "large" %in% names(configs)) {
     unlink(paste0(out, c(".R", ".pid", ".mem")))
   }
 }
-cat(sprintf("\nload avg: %s at the end\n", load_avg()))
+end_load <- load_avg()
+cat(sprintf("\nload avg: %s at the end\n", end_load))
+if (max(as.numeric(c(start_load, end_load))) > cores - 1 + 0.5) {
+  cat("Note: other processes were running (load average above", cores - 1,
+      "besides this benchmark);",
+      "absolute times are inflated and the 2-thread speed-up needs an idle machine.\n")
+}
