@@ -29,7 +29,9 @@
 #'   \eqn{E \|\nabla L(\theta_R, \phi_R)\|^2} with \eqn{R} uniform on the
 #'   iterations, which the running mean of `full_grad_norm_sq` estimates.
 #'
-#' @param fit A `vae_fit` from [fit_vae()].
+#' @param fit A `vae_fit` from [fit_vae()], or a `vae_fits` from
+#'   [fit_vae_replicates()], whose trajectories are stacked with an integer
+#'   `replicate` column first.
 #' @param ... Unused.
 #' @returns A tibble with the columns above.
 #' @family fitting
