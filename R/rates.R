@@ -56,9 +56,9 @@ rate_reference <- function(n) {
 #'   \eqn{\|\nabla L\|^2} plus the trace of the gradient estimator's
 #'   covariance, of order \eqn{1 / B}: a variance floor that does not vanish
 #'   as the parameters converge. Its running mean therefore levels off at
-#'   that floor and its log-log slope drifts towards 0; it bounds the
-#'   theorem's quantity from above and is cheap, but it is not what the
-#'   theorem bounds. The parts `grad_norm_sq_theta` (decoder) and
+#'   that floor and its log-log slope drifts towards 0. It is recorded at
+#'   no cost and its expectation exceeds the theorem's quantity, but it is
+#'   not what the theorem bounds. The parts `grad_norm_sq_theta` (decoder) and
 #'   `grad_norm_sq_phi` (encoder) behave alike.
 #'
 #' The theorem gives an upper bound, not a rate that must be attained: a run

@@ -37,7 +37,9 @@
 #' @param parallel Whether to run the replicates concurrently, each on one
 #'   thread (`TRUE`), or one after another, each with `n_threads` threads in
 #'   its minibatch computation (`FALSE`).
-#' @param n_threads Threads to use. `NULL` takes
+#' @param n_threads Threads to use: with `parallel = TRUE`, the number of
+#'   replicates run at once (at most `replicates`), otherwise the threads of
+#'   each fit's minibatch computation. `NULL` takes
 #'   `getOption("vaeconv.n_threads")`, else 2 capped by the available cores.
 #'   The results do not depend on it.
 #' @param progress Whether to show a progress bar.

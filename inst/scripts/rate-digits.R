@@ -7,16 +7,19 @@
 #   Rscript inst/scripts/rate-digits.R [plot.png]
 # or, from an installed package:
 #   Rscript "$(Rscript -e 'cat(system.file("scripts", "rate-digits.R", package = "vaeconv"))')"
-# With a file name, the rate plots are saved there (needs ggplot2).
-# About a minute on 2 cores.
+# With a file name, the plot of the full-data rate is saved there (needs
+# ggplot2). The environment variables VAECONV_RATE_LR (Adam's lr, default
+# 0.01) and VAECONV_RATE_OBS_SD (the model's obs_sd, default 1) vary the
+# set-up. About a minute on 2 cores.
 
 library(vaeconv)
 
 args <- commandArgs(trailingOnly = TRUE)
 lr <- as.numeric(Sys.getenv("VAECONV_RATE_LR", "0.01"))
+obs_sd <- as.numeric(Sys.getenv("VAECONV_RATE_OBS_SD", "1"))
 
 x <- as.matrix(digits[, 1:64]) / 16
-model <- gaussian_vae(latent_dim = 4, hidden = c(64, 64))
+model <- gaussian_vae(latent_dim = 4, hidden = c(64, 64), obs_sd = obs_sd)
 
 cat("Fitting 4 replicates, 2000 iterations each, on 2 threads ...\n")
 elapsed <- system.time(
