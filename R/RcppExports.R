@@ -9,6 +9,14 @@ cpp_blas_threads <- function() {
     .Call(`_vaeconv_cpp_blas_threads`)
 }
 
+cpp_activation <- function(activation, x) {
+    .Call(`_vaeconv_cpp_activation`, activation, x)
+}
+
+cpp_optimizer_step <- function(optimizer, n, par, grad, m, v) {
+    .Call(`_vaeconv_cpp_optimizer_step`, optimizer, n, par, grad, m, v)
+}
+
 cpp_layout <- function(model, dx) {
     .Call(`_vaeconv_cpp_layout`, model, dx)
 }

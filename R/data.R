@@ -6,15 +6,13 @@
 #' 0 to 16. A small, real data set on which a variational autoencoder trains
 #' in seconds.
 #'
-#' @format A data frame with 1797 rows (one per image) and 65 columns:
-#' \describe{
-#'   \item{`r1c1`, `r1c2`, ..., `r8c8`}{64 integer pixel intensities in
-#'     0..16. `r<i>c<j>` is the pixel in row `i` and column `j` of the image;
-#'     the columns run row by row, so `digits[, 1:64]` is the image unrolled
-#'     row by row and `matrix(unlist(digits[k, 1:64]), 8, 8, byrow = TRUE)`
-#'     is image `k`.}
-#'   \item{`label`}{The digit shown, an integer from 0 to 9 (not a factor).}
-#' }
+#' @format A data frame with 1797 rows (one per image) and 65 columns. The
+#'   first 64, `r1c1`, `r1c2`, ..., `r8c8`, are integer pixel intensities in
+#'   0..16: `r<i>c<j>` is the pixel in row `i` and column `j` of the image,
+#'   and the columns run row by row, so `digits[, 1:64]` is the image unrolled
+#'   row by row and `matrix(unlist(digits[k, 1:64]), 8, 8, byrow = TRUE)` is
+#'   image `k`. The last, `label`, is the digit shown, an integer from 0 to 9
+#'   (not a factor).
 #'
 #' @source UCI Machine Learning Repository: E. Alpaydin and C. Kaynak (1998),
 #'   "Optical Recognition of Handwritten Digits", the test set

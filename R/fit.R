@@ -87,6 +87,15 @@ fit_vae <- function(x, model, objective = elbo(), optimizer = adam(),
                     batch_size = 64, iterations = 1000, seed = NULL,
                     n_threads = NULL, record_every = 1, eval_every = 0,
                     eval_samples = 1, init = NULL, progress = interactive()) {
+  if (!is.null(init)) {
+    # Here, where missing() tells what the caller gave.
+    check_fit(init, arg = "init")
+    if (missing(model)) model <- init$model
+    if (missing(objective)) objective <- init$objective
+    if (missing(optimizer)) optimizer <- init$optimizer
+    if (missing(batch_size)) batch_size <- init$batch_size
+    if (missing(seed)) seed <- init$seed
+  }
   args <- fit_setup(x, model, objective, optimizer, batch_size, iterations,
                     seed, n_threads, record_every, eval_every, eval_samples,
                     init, progress)
@@ -102,26 +111,26 @@ fit_vae <- function(x, model, objective = elbo(), optimizer = adam(),
 #'
 #' Takes the arguments of [fit_vae()] (its formals, with the same defaults,
 #' are set below) and returns them validated in a list, with `x` as a double
-#' matrix, `n_threads` resolved, the defaults taken from `init` when it is
-#' given and `state`, the state to continue from (`NULL` for a new fit).
-#' `seed` stays `NULL` when it was: the caller draws it. Errors name `call`.
+#' matrix, `n_threads` resolved and `state`, the state to continue from
+#' (`NULL` for a new fit). `init` must be `NULL` or a `vae_fit`, and the
+#' arguments that default to those of `init` must have been filled in by
+#' the caller (missing() does not see through arguments passed on with
+#' defaults). `seed` stays `NULL` when it was: the caller draws it. Errors
+#' name `call`.
 #' @noRd
 fit_setup <- function() {
-  if (!is.null(init)) {
-    check_fit(init, arg = "init", call = call)
-    if (missing(model)) model <- init$model
-    if (missing(objective)) objective <- init$objective
-    if (missing(optimizer)) optimizer <- init$optimizer
-    if (missing(batch_size)) batch_size <- init$batch_size
-    if (missing(seed)) seed <- init$seed
-  } else {
-    check_required(model, call = call)
-  }
+  check_required(model, call = call)
   check_model(model, call = call)
   check_objective(objective, call = call)
   check_optimizer(optimizer, call = call)
   x <- check_data(x, min_rows = 2, call = call)
-  batch_size <- check_whole(batch_size, max = nrow(x), call = call)
+  batch_size <- check_whole(batch_size, call = call)
+  if (batch_size > nrow(x)) {
+    abort_input(
+      "{.arg batch_size} must be at most the number of rows of {.arg x} ({nrow(x)}), not {batch_size}.",
+      arg = "batch_size", call = call
+    )
+  }
   iterations <- check_whole(iterations, call = call)
   seed <- check_seed(seed, call = call)
   n_threads <- resolve_threads(check_n_threads(n_threads, call = call))

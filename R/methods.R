@@ -4,7 +4,8 @@
 #' recorded values; `summary()` returns a one-row tibble of the fit's key
 #' figures; `plot()` draws the trajectory with base graphics and
 #' `autoplot()` with ggplot2: the objective (and the full-data objective when
-#' evaluated) and the squared gradient norm on a log scale.
+#' evaluated) and the squared gradient norm (log10), against the iteration on
+#' a log scale.
 #'
 #' @param x,object A `vae_fit` from [fit_vae()].
 #' @param ... Unused.
@@ -105,26 +106,30 @@ autoplot.vae_fit <- function(object, ...) {
 #' @noRd
 plot_trajectory <- function(tr) {
   replicate <- if (is.null(tr[["replicate"]])) rep(1L, nrow(tr)) else tr[["replicate"]]
-  long <- function(col, panel, source) {
+  long <- function(col, panel, source, transform = identity) {
     keep <- !is.na(tr[[col]])
-    data.frame(iteration = tr$iteration[keep], value = tr[[col]][keep],
+    data.frame(iteration = tr$iteration[keep], value = transform(tr[[col]][keep]),
                panel = rep(panel, sum(keep)), source = rep(source, sum(keep)),
                replicate = replicate[keep])
   }
+  objective <- "objective (nats per point)"
+  gradient <- "log10 squared gradient norm"
   d <- rbind(
-    long("objective", "objective (nats per point)", "minibatch"),
-    long("full_objective", "objective (nats per point)", "full data"),
-    long("grad_norm_sq", "squared gradient norm", "minibatch"),
-    long("full_grad_norm_sq", "squared gradient norm", "full data")
+    long("objective", objective, "minibatch"),
+    long("full_objective", objective, "full data"),
+    long("grad_norm_sq", gradient, "minibatch", log10),
+    long("full_grad_norm_sq", gradient, "full data", log10)
   )
+  d$panel <- factor(d$panel, levels = c(objective, gradient))
   d$line <- interaction(d$source, d$replicate, drop = TRUE)
   several <- length(unique(replicate)) > 1
   ggplot2::ggplot(d, ggplot2::aes(.data$iteration, .data$value,
                                   colour = .data$source, group = .data$line)) +
     ggplot2::geom_line(alpha = if (several) 0.6 else 1) +
     ggplot2::facet_wrap(~panel, scales = "free_y", ncol = 1) +
+    ggplot2::scale_x_log10() +
     ggplot2::scale_colour_manual(values = c(minibatch = "grey50", `full data` = "firebrick")) +
-    ggplot2::labs(x = "iteration", y = NULL, colour = NULL) +
+    ggplot2::labs(x = "iteration (log scale)", y = NULL, colour = NULL) +
     ggplot2::theme_minimal()
 }
 

@@ -3,4 +3,5 @@
 #' @importFrom Rcpp sourceCpp
 #' @importFrom RcppParallel RcppParallelLibs
 #' @importFrom rlang .data
+#' @importFrom stats coef
 "_PACKAGE"

@@ -35,6 +35,32 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
+// cpp_activation
+Rcpp::List cpp_activation(const Rcpp::List& activation, const Rcpp::NumericVector& x);
+RcppExport SEXP _vaeconv_cpp_activation(SEXP activationSEXP, SEXP xSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< const Rcpp::List& >::type activation(activationSEXP);
+    Rcpp::traits::input_parameter< const Rcpp::NumericVector& >::type x(xSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_activation(activation, x));
+    return rcpp_result_gen;
+END_RCPP
+}
+// cpp_optimizer_step
+Rcpp::List cpp_optimizer_step(const Rcpp::List& optimizer, double n, const Rcpp::NumericVector& par, const Rcpp::NumericVector& grad, const Rcpp::NumericVector& m, const Rcpp::NumericVector& v);
+RcppExport SEXP _vaeconv_cpp_optimizer_step(SEXP optimizerSEXP, SEXP nSEXP, SEXP parSEXP, SEXP gradSEXP, SEXP mSEXP, SEXP vSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< const Rcpp::List& >::type optimizer(optimizerSEXP);
+    Rcpp::traits::input_parameter< double >::type n(nSEXP);
+    Rcpp::traits::input_parameter< const Rcpp::NumericVector& >::type par(parSEXP);
+    Rcpp::traits::input_parameter< const Rcpp::NumericVector& >::type grad(gradSEXP);
+    Rcpp::traits::input_parameter< const Rcpp::NumericVector& >::type m(mSEXP);
+    Rcpp::traits::input_parameter< const Rcpp::NumericVector& >::type v(vSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_optimizer_step(optimizer, n, par, grad, m, v));
+    return rcpp_result_gen;
+END_RCPP
+}
 // cpp_layout
 Rcpp::DataFrame cpp_layout(const Rcpp::List& model, int dx);
 RcppExport SEXP _vaeconv_cpp_layout(SEXP modelSEXP, SEXP dxSEXP) {
@@ -133,6 +159,8 @@ END_RCPP
 static const R_CallMethodDef CallEntries[] = {
     {"_vaeconv_cpp_fit", (DL_FUNC) &_vaeconv_cpp_fit, 6},
     {"_vaeconv_cpp_blas_threads", (DL_FUNC) &_vaeconv_cpp_blas_threads, 0},
+    {"_vaeconv_cpp_activation", (DL_FUNC) &_vaeconv_cpp_activation, 2},
+    {"_vaeconv_cpp_optimizer_step", (DL_FUNC) &_vaeconv_cpp_optimizer_step, 6},
     {"_vaeconv_cpp_layout", (DL_FUNC) &_vaeconv_cpp_layout, 2},
     {"_vaeconv_cpp_init", (DL_FUNC) &_vaeconv_cpp_init, 3},
     {"_vaeconv_cpp_encode", (DL_FUNC) &_vaeconv_cpp_encode, 3},

@@ -26,12 +26,17 @@ vaeconv::ModelSpec model_spec(const Rcpp::List& model, std::size_t dx) {
   m.min_var = num(model, "min_var");
   const Rcpp::IntegerVector hidden = model["hidden"];
   for (int h : hidden) m.hidden.push_back(std::size_t(h));
-  const Rcpp::List act = model["activation"];
-  m.act.kind = vaeconv::activation_kind(str(act, "name"));
-  m.act.s = num(act, "s");
-  m.act.s1 = num(act, "s1");
-  m.act.s2 = num(act, "s2");
+  m.act = activation_spec(model["activation"]);
   return m;
+}
+
+vaeconv::Activation activation_spec(const Rcpp::List& activation) {
+  vaeconv::Activation a;
+  a.kind = vaeconv::activation_kind(str(activation, "name"));
+  a.s = num(activation, "s");
+  a.s1 = num(activation, "s1");
+  a.s2 = num(activation, "s2");
+  return a;
 }
 
 vaeconv::ObjectiveSpec objective_spec(const Rcpp::List& objective) {

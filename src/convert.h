@@ -8,6 +8,7 @@
 namespace vaeconv_glue {
 
 vaeconv::ModelSpec model_spec(const Rcpp::List& model, std::size_t dx);
+vaeconv::Activation activation_spec(const Rcpp::List& activation);
 vaeconv::ObjectiveSpec objective_spec(const Rcpp::List& objective);
 vaeconv::OptimizerSpec optimizer_spec(const Rcpp::List& optimizer);
 

@@ -72,3 +72,35 @@ test_that("activations print", {
     as_activation("relu")
   })
 })
+
+# The C++ activations ---------------------------------------------------------
+
+test_that("the C++ activations and derivatives match their definitions", {
+  x <- c(-3, -1.2, -0.4, 0.3, 0.9, 1.7, 4)
+  for (act in list(soft_clip(), soft_clip(s = 3, s1 = -1, s2 = 1), "tanh", "softplus",
+                   "sigmoid", "relu", "identity")) {
+    a <- vaeconv:::as_activation(act)
+    got <- vaeconv:::cpp_activation(a, x)
+    f <- r_activation(a)
+    expect_equal(got$value, f(x), tolerance = 1e-13, label = a$name)
+    fd <- (f(x + 1e-6) - f(x - 1e-6)) / 2e-6
+    expect_equal(got$derivative, fd, tolerance = 1e-8, label = a$name)
+  }
+})
+
+test_that("soft-clipping is stable and bounded for large |s x|", {
+  a <- soft_clip(s = 50, s1 = -1, s2 = 2)
+  x <- c(-1e300, -1e8, -30, -1, 0.5, 2, 30, 1e8, 1e300)
+  got <- vaeconv:::cpp_activation(a, x)
+  expect_true(all(is.finite(got$value)))
+  expect_true(all(got$value >= -1 & got$value <= 2))
+  expect_equal(got$value[c(1, 2, 8, 9)], c(-1, -1, 2, 2))
+  expect_true(all(got$derivative >= 0 & got$derivative <= 1))
+  # Far inside the bounds it is the identity; past them, the bound.
+  expect_equal(got$value[5], 0.5, tolerance = 1e-12)
+  # The default soft_clip(s2 = 50) is the identity's positive part with a
+  # smooth elbow at 0.
+  d <- vaeconv:::cpp_activation(soft_clip(), c(-40, 0, 10))
+  expect_equal(d$value, c(log1p(exp(-40)), log(2) - log1p(exp(-50)), 10 + log1p(exp(-10)) - log1p(exp(-40))),
+               tolerance = 1e-12)
+})

@@ -145,3 +145,58 @@ test_that("optimizers print", {
     rmsprop(lr = 0.01)
   })
 })
+
+# The C++ optimiser steps -----------------------------------------------------
+
+step <- function(opt, n, par, grad, m = 0 * par, v = 0 * par) {
+  vaeconv:::cpp_optimizer_step(opt, n, par, grad, m, v)
+}
+
+test_that("the step size is lr * n^(-decay)", {
+  for (n in c(1, 2, 10, 1000)) {
+    expect_equal(step(sgd(lr = 0.3, decay = 0.5), n, 1, 1)$lr, 0.3 / sqrt(n))
+    expect_equal(step(sgd(lr = 0.3, decay = 0), n, 1, 1)$lr, 0.3)
+    expect_equal(step(adam(lr = 0.3, decay = 1), n, 1, 1)$lr, 0.3 / n)
+  }
+})
+
+test_that("each optimiser's step matches a hand computation", {
+  w <- c(0.5, -1, 2)
+  g <- c(0.1, -0.4, 3)
+  m <- c(0.02, 0.1, -0.3)
+  v <- c(0.5, 0.01, 2)
+  n <- 4
+  gam <- 0.1 / sqrt(n)
+
+  s <- step(sgd(lr = 0.1), n, w, g, m, v)
+  expect_equal(s$par, w - gam * g)
+
+  s <- step(sgd(lr = 0.1, momentum = 0.9), n, w, g, m, v)
+  expect_equal(s$m, 0.9 * m + g)
+  expect_equal(s$par, w - gam * (0.9 * m + g))
+
+  s <- step(adam(lr = 0.1, beta1 = 0.8, beta2 = 0.99, eps = 1e-3), n, w, g, m, v)
+  m1 <- 0.8 * m + 0.2 * g
+  v1 <- 0.99 * v + 0.01 * g^2
+  expect_equal(s$m, m1)
+  expect_equal(s$v, v1)
+  expect_equal(s$par, w - gam * (m1 / (1 - 0.8^n)) / (sqrt(v1 / (1 - 0.99^n)) + 1e-3))
+
+  s <- step(adagrad(lr = 0.1, eps = 1e-3), n, w, g, m, v)
+  expect_equal(s$v, v + g^2)
+  expect_equal(s$par, w - gam * g / (sqrt(v + g^2) + 1e-3))
+
+  s <- step(rmsprop(lr = 0.1, rho = 0.9, eps = 1e-3), n, w, g, m, v)
+  expect_equal(s$v, 0.9 * v + 0.1 * g^2)
+  expect_equal(s$par, w - gam * g / (sqrt(0.9 * v + 0.1 * g^2) + 1e-3))
+})
+
+test_that("the projection keeps every parameter in [-bound, bound]", {
+  w <- c(0.5, -1, 2)
+  g <- c(-10, 10, 0.1)
+  s <- step(sgd(lr = 1, decay = 0, bound = 1.5), 1, w, g)
+  expect_equal(s$par, c(1.5, -1.5, 1.5))
+  s <- step(adam(lr = 0.01, decay = 0, bound = 1), 1, w, g)
+  expect_equal(s$par, pmin(1, pmax(-1, w - 0.01 * sign(g) / (1 + 1e-8 / abs(g)))), tolerance = 1e-12)
+  expect_equal(step(sgd(lr = 1, decay = 0), 1, w, g)$par, w - g)
+})

@@ -124,7 +124,7 @@ test_that("the running mean skips missing values and sorts by iteration", {
 })
 
 test_that("rate_compare() takes a vae_fit, a vae_fits or a trajectory", {
-  x <- as.matrix(digits[1:200, 1:64]) / 16
+  x <- digits_x(200)
   model <- gaussian_vae(latent_dim = 2, hidden = 8)
   fits <- fit_vae_replicates(x, model, iterations = 40, eval_every = 10,
                              seeds = 1:2, n_threads = 2, progress = FALSE)

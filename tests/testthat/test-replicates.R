@@ -1,9 +1,9 @@
-x_digits <- as.matrix(digits[1:300, 1:64]) / 16
+x_digits <- digits_x(300)
 small_vae <- gaussian_vae(latent_dim = 2, hidden = 8)
 
 # A fit without its timings, the only part that may differ between runs.
 untimed <- function(fit) {
-  fit$trajectory$seconds <- NULL
+  fit$trajectory <- without_seconds(fit$trajectory)
   fit$state$seconds <- NULL
   fit
 }

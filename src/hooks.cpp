@@ -1,0 +1,40 @@
+// Small entry points into the core, used by the tests to check pieces
+// (activations, one optimiser step) against hand computations.
+#include <RcppArmadillo.h>
+
+#include "convert.h"
+
+// f(x) and f'(x) of an activation given as the R list of soft_clip() etc.
+// [[Rcpp::export(rng = false)]]
+Rcpp::List cpp_activation(const Rcpp::List& activation, const Rcpp::NumericVector& x) {
+  vaeconv::Activation act = vaeconv_glue::activation_spec(activation);
+  Rcpp::NumericVector value(x.size()), derivative(x.size());
+  for (R_xlen_t i = 0; i < x.size(); ++i) {
+    value[i] = act.value(x[i]);
+    derivative[i] = act.derivative(x[i], value[i]);
+  }
+  return Rcpp::List::create(Rcpp::Named("value") = value,
+                            Rcpp::Named("derivative") = derivative);
+}
+
+// One optimiser step at iteration n along the loss gradient g; returns the
+// new parameters and optimiser state.
+// [[Rcpp::export(rng = false)]]
+Rcpp::List cpp_optimizer_step(const Rcpp::List& optimizer, double n,
+                              const Rcpp::NumericVector& par, const Rcpp::NumericVector& grad,
+                              const Rcpp::NumericVector& m, const Rcpp::NumericVector& v) {
+  const vaeconv::OptimizerSpec spec = vaeconv_glue::optimizer_spec(optimizer);
+  const std::size_t p = par.size();
+  if (std::size_t(grad.size()) != p || std::size_t(m.size()) != p || std::size_t(v.size()) != p)
+    Rcpp::stop("par, grad, m and v must have the same length");
+  arma::vec w(par.begin(), p);
+  vaeconv::OptimizerState st;
+  st.m = arma::vec(m.begin(), p);
+  st.v = arma::vec(v.begin(), p);
+  vaeconv::optimizer_step(spec, std::uint64_t(n), w.memptr(), grad.begin(), st, p);
+  return Rcpp::List::create(
+      Rcpp::Named("par") = Rcpp::NumericVector(w.begin(), w.end()),
+      Rcpp::Named("m") = Rcpp::NumericVector(st.m.begin(), st.m.end()),
+      Rcpp::Named("v") = Rcpp::NumericVector(st.v.begin(), st.v.end()),
+      Rcpp::Named("lr") = vaeconv::step_size(spec, std::uint64_t(n)));
+}
