@@ -1,48 +1,16 @@
 // Glue for fit_vae(): conversion, threads, progress and interruption.
-#include <RcppArmadillo.h>
+#include "fit.h"
+
 #include <R_ext/Utils.h>
 #include <cli/progress.h>
 
-#include <chrono>
-
-#include "convert.h"
 #include "threads.h"
+
+namespace vaeconv_glue {
 
 namespace {
 
 void check_interrupt(void*) { R_CheckUserInterrupt(); }
-
-// Progress through a cli bar and interruption through R, asked at most every
-// 100 ms and only from the main thread (the loop calls it between iterations).
-class RMonitor : public vaeconv::Monitor {
- public:
-  RMonitor(bool progress, double total) {
-    if (progress) {
-      Rcpp::List config = Rcpp::List::create(Rcpp::Named("name") = "Fitting");
-      bar_ = cli_progress_bar(total, config);
-    }
-  }
-  ~RMonitor() {
-    if (bar_ != R_NilValue) cli_progress_done(bar_);
-  }
-  void progress(std::uint64_t done, std::uint64_t) override {
-    if (!due()) return;
-    if (bar_ != R_NilValue) cli_progress_set(bar_, double(done));
-    interrupted_ = R_ToplevelExec(check_interrupt, nullptr) == FALSE;
-  }
-  bool stop_requested() override { return interrupted_; }
-
- private:
-  bool due() {
-    const auto now = std::chrono::steady_clock::now();
-    if (now - last_ < std::chrono::milliseconds(100)) return false;
-    last_ = now;
-    return true;
-  }
-  Rcpp::RObject bar_ = R_NilValue;
-  bool interrupted_ = false;
-  std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
-};
 
 Rcpp::NumericVector as_numeric(const std::vector<double>& x) {
   return Rcpp::NumericVector(x.begin(), x.end());
@@ -68,13 +36,27 @@ const char* status_name(vaeconv::Status s) {
 
 }  // namespace
 
-// [[Rcpp::export(rng = false)]]
-Rcpp::List cpp_fit(const Rcpp::NumericMatrix& x, const Rcpp::List& model,
-                   const Rcpp::List& objective, const Rcpp::List& optimizer,
-                   const Rcpp::List& control, const Rcpp::Nullable<Rcpp::List>& state) {
-  const vaeconv::GaussianVae vae(vaeconv_glue::model_spec(model, x.ncol()));
-  const vaeconv::ObjectiveSpec obj = vaeconv_glue::objective_spec(objective);
-  const vaeconv::OptimizerSpec opt = vaeconv_glue::optimizer_spec(optimizer);
+RProgress::RProgress(bool show, double total) {
+  if (show) {
+    Rcpp::List config = Rcpp::List::create(Rcpp::Named("name") = "Fitting");
+    bar_ = cli_progress_bar(total, config);
+  }
+}
+
+RProgress::~RProgress() {
+  if (bar_ != R_NilValue) cli_progress_done(bar_);
+}
+
+bool RProgress::poll(double done) {
+  const auto now = std::chrono::steady_clock::now();
+  if (now - last_ < std::chrono::milliseconds(100)) return interrupted_;
+  last_ = now;
+  if (bar_ != R_NilValue) cli_progress_set(bar_, done);
+  if (R_ToplevelExec(check_interrupt, nullptr) == FALSE) interrupted_ = true;
+  return interrupted_;
+}
+
+vaeconv::TrainSpec train_spec(const Rcpp::List& control) {
   vaeconv::TrainSpec spec;
   spec.batch_size = std::size_t(Rcpp::as<double>(control["batch_size"]));
   spec.iterations = std::uint64_t(Rcpp::as<double>(control["iterations"]));
@@ -84,10 +66,11 @@ Rcpp::List cpp_fit(const Rcpp::NumericMatrix& x, const Rcpp::List& model,
   spec.chunk_rows = std::size_t(Rcpp::as<double>(control["chunk_rows"]));
   if (control.containsElementNamed("loglik_optimum"))
     spec.loglik_optimum = Rcpp::as<double>(control["loglik_optimum"]);
-  const std::uint64_t seed = std::uint64_t(Rcpp::as<double>(control["seed"]));
-  const int n_threads = Rcpp::as<int>(control["n_threads"]);
-  const bool progress = Rcpp::as<bool>(control["progress"]);
+  return spec;
+}
 
+vaeconv::TrainState start_state(const vaeconv::GaussianVae& vae, std::uint64_t seed,
+                                const Rcpp::Nullable<Rcpp::List>& state) {
   const std::size_t p = vae.n_params();
   vaeconv::TrainState st;
   if (state.isNull()) {
@@ -107,15 +90,10 @@ Rcpp::List cpp_fit(const Rcpp::NumericMatrix& x, const Rcpp::List& model,
         st.opt.v.n_elem != p)
       Rcpp::stop("the state to continue from does not match the model");
   }
-  const arma::mat xt = vaeconv_glue::columns_of(x);
+  return st;
+}
 
-  vaeconv::TrainResult res;
-  {
-    vaeconv_glue::BlasThreadsGuard blas;
-    std::unique_ptr<vaeconv::Parallel> parallel = vaeconv_glue::make_parallel(n_threads);
-    RMonitor monitor(progress, double(spec.iterations));
-    res = vaeconv::train(vae, obj, opt, spec, xt, seed, st, *parallel, monitor);
-  }
+Rcpp::List fit_result(const vaeconv::TrainResult& res, const vaeconv::TrainState& st) {
   const vaeconv::Trajectory& tr = res.trajectory;
   Rcpp::List traj = Rcpp::List::create(
       Rcpp::Named("iteration") = as_numeric(tr.iteration),
@@ -140,6 +118,49 @@ Rcpp::List cpp_fit(const Rcpp::NumericMatrix& x, const Rcpp::List& model,
                             Rcpp::Named("trajectory") = traj,
                             Rcpp::Named("status") = status_name(res.status),
                             Rcpp::Named("last_iteration") = double(res.last_iteration));
+}
+
+}  // namespace vaeconv_glue
+
+namespace {
+
+// Progress and interruption of one fit through R: the training loop calls
+// it between iterations on the main thread.
+class RMonitor : public vaeconv::Monitor {
+ public:
+  RMonitor(bool progress, double total) : r_(progress, total) {}
+  void progress(std::uint64_t done, std::uint64_t) override { r_.poll(double(done)); }
+  bool stop_requested() override { return r_.interrupted(); }
+
+ private:
+  vaeconv_glue::RProgress r_;
+};
+
+}  // namespace
+
+// [[Rcpp::export(rng = false)]]
+Rcpp::List cpp_fit(const Rcpp::NumericMatrix& x, const Rcpp::List& model,
+                   const Rcpp::List& objective, const Rcpp::List& optimizer,
+                   const Rcpp::List& control, const Rcpp::Nullable<Rcpp::List>& state) {
+  const vaeconv::GaussianVae vae(vaeconv_glue::model_spec(model, x.ncol()));
+  const vaeconv::ObjectiveSpec obj = vaeconv_glue::objective_spec(objective);
+  const vaeconv::OptimizerSpec opt = vaeconv_glue::optimizer_spec(optimizer);
+  const vaeconv::TrainSpec spec = vaeconv_glue::train_spec(control);
+  const std::uint64_t seed = std::uint64_t(Rcpp::as<double>(control["seed"]));
+  const int n_threads = Rcpp::as<int>(control["n_threads"]);
+  const bool progress = Rcpp::as<bool>(control["progress"]);
+
+  vaeconv::TrainState st = vaeconv_glue::start_state(vae, seed, state);
+  const arma::mat xt = vaeconv_glue::columns_of(x);
+
+  vaeconv::TrainResult res;
+  {
+    vaeconv_glue::BlasThreadsGuard blas;
+    std::unique_ptr<vaeconv::Parallel> parallel = vaeconv_glue::make_parallel(n_threads);
+    RMonitor monitor(progress, double(spec.iterations));
+    res = vaeconv::train(vae, obj, opt, spec, xt, seed, st, *parallel, monitor);
+  }
+  return vaeconv_glue::fit_result(res, st);
 }
 
 // [[Rcpp::export(rng = false)]]
