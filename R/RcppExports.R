@@ -73,3 +73,7 @@ cpp_normals <- function(seed, stream, iteration, first, n, dim) {
     .Call(`_vaeconv_cpp_normals`, seed, stream, iteration, first, n, dim)
 }
 
+cpp_fit_replicates <- function(x, model, objective, optimizer, control, seeds) {
+    .Call(`_vaeconv_cpp_fit_replicates`, x, model, objective, optimizer, control, seeds)
+}
+

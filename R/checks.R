@@ -250,6 +250,13 @@ check_whole_vector <- function(x, arg = rlang::caller_arg(x), min = 1,
   bad <- is.na(x) | !is.finite(x) | x != trunc(x) | x < min |
     x > .Machine$integer.max
   bad[is.na(bad)] <- TRUE
+  abort_bad_element(x, bad, what, arg = arg, call = call)
+  as.integer(x)
+}
+
+#' Abort naming the first element of `x` that `bad` flags, if any
+#' @noRd
+abort_bad_element <- function(x, bad, what, arg, call) {
   if (any(bad)) {
     i <- which(bad)[[1]]
     abort_input(
@@ -258,7 +265,25 @@ check_whole_vector <- function(x, arg = rlang::caller_arg(x), min = 1,
       arg = arg, call = call
     )
   }
-  as.integer(x)
+  invisible()
+}
+
+#' Check a non-empty vector of finite numbers
+#'
+#' @param lower The smallest allowed value.
+#' @param what The description of an allowed value, for the message.
+#' @returns `x` as a double vector without attributes.
+#' @noRd
+check_number_vector <- function(x, arg = rlang::caller_arg(x), lower = -Inf,
+                                what = "a vector of finite numbers",
+                                call = rlang::caller_env()) {
+  if (!is.numeric(x) || is.object(x) || !is.null(dim(x)) || length(x) == 0) {
+    abort_input("{.arg {arg}} must be {what}, not {describe_value(x)}.",
+                arg = arg, call = call)
+  }
+  bad <- is.na(x) | !is.finite(x) | x < lower
+  abort_bad_element(x, bad, what, arg = arg, call = call)
+  as.double(x)
 }
 
 # Other scalars ------------------------------------------------------------------

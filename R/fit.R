@@ -40,8 +40,11 @@
 #' @section Stopping early:
 #' If the objective or its gradient becomes non-finite, the fit stops before
 #' taking that step, warns, and returns the fit up to the previous iteration
-#' with `status = "diverged"`. An interrupt (Ctrl-C) stops the fit between
-#' two iterations and returns it with `status = "interrupted"`.
+#' with `status = "diverged"`. An interrupt (Ctrl-C) or a time limit set with
+#' [setTimeLimit()] stops the fit within about a tenth of a second, between
+#' two iterations, with no thread left working, and returns it with
+#' `status = "interrupted"` and a warning (R prints the time limit's own
+#' message first); `init = fit` continues it as if it had never stopped.
 #'
 #' @param x A numeric matrix or a data frame of numeric columns, one row per
 #'   observation.
@@ -95,58 +98,96 @@ fit_vae <- function(x, model, objective = elbo(), optimizer = adam(),
                     n_threads = NULL, record_every = 1, eval_every = 0,
                     eval_samples = 1, init = NULL, progress = interactive()) {
   if (!is.null(init)) {
+    # Here, where missing() tells what the caller gave.
     check_fit(init, arg = "init")
     if (missing(model)) model <- init$model
     if (missing(objective)) objective <- init$objective
     if (missing(optimizer)) optimizer <- init$optimizer
     if (missing(batch_size)) batch_size <- init$batch_size
     if (missing(seed)) seed <- init$seed
-  } else {
-    check_required(model)
   }
-  check_model(model)
-  check_objective(objective)
-  check_optimizer(optimizer)
-  x <- check_data(x, min_rows = 2)
-  batch_size <- check_batch_size(batch_size, x)
-  iterations <- check_whole(iterations)
-  seed <- check_seed(seed)
-  n_threads <- resolve_threads(check_n_threads(n_threads))
-  record_every <- check_whole(record_every)
-  eval_every <- check_whole(eval_every, min = 0)
-  eval_samples <- check_whole(eval_samples)
-  progress <- check_flag(progress)
-  check_combination(model, objective)
+  args <- fit_setup(x, model, objective, optimizer, batch_size, iterations,
+                    seed, n_threads, record_every, eval_every, eval_samples,
+                    init, progress)
+  if (is.null(args$seed)) args$seed <- draw_seed()
+  res <- cpp_fit(args$x, args$model, args$objective, args$optimizer,
+                 fit_control(args), args$state)
+  fit <- new_vae_fit(args, res)
+  warn_status(res$status, res$last_iteration)
+  fit
+}
+
+#' Validate the arguments of a fit
+#'
+#' Takes the arguments of [fit_vae()] (its formals, with the same defaults,
+#' are set below) and returns them validated in a list, with `x` as a double
+#' matrix, `n_threads` resolved and `state`, the state to continue from
+#' (`NULL` for a new fit). `init` must be `NULL` or a `vae_fit`, and the
+#' arguments that default to those of `init` must have been filled in by
+#' the caller (missing() does not see through arguments passed on with
+#' defaults). `seed` stays `NULL` when it was: the caller draws it. Errors
+#' name `call`.
+#' @noRd
+fit_setup <- function() {
+  check_required(model, call = call)
+  check_model(model, call = call)
+  check_objective(objective, call = call)
+  check_optimizer(optimizer, call = call)
+  x <- check_data(x, min_rows = 2, call = call)
+  batch_size <- check_batch_size(batch_size, x, call = call)
+  iterations <- check_whole(iterations, call = call)
+  seed <- check_seed(seed, call = call)
+  n_threads <- resolve_threads(check_n_threads(n_threads, call = call))
+  record_every <- check_whole(record_every, call = call)
+  eval_every <- check_whole(eval_every, min = 0, call = call)
+  eval_samples <- check_whole(eval_samples, call = call)
+  progress <- check_flag(progress, call = call)
+  check_combination(model, objective, call = call)
   state <- NULL
   if (!is.null(init)) {
-    check_continuation(init, model, x)
+    check_continuation(init, model, x, call = call)
     state <- init$state
   }
-  if (is.null(seed)) seed <- draw_seed()
-
-  control <- list(
+  list(
+    x = x, model = model, objective = objective, optimizer = optimizer,
     batch_size = batch_size, iterations = iterations, seed = seed,
     n_threads = n_threads, record_every = record_every,
-    eval_every = eval_every, eval_samples = eval_samples,
-    chunk_rows = chunk_rows(), progress = progress
+    eval_every = eval_every, eval_samples = eval_samples, init = init,
+    state = state, progress = progress
   )
-  control$loglik_optimum <- loglik_optimum(x, model, eval_every)
-  res <- cpp_fit(x, model, objective, optimizer, control, state)
+}
+# The same arguments and defaults as fit_vae(), and the call to blame.
+formals(fit_setup) <- c(formals(fit_vae), alist(call = rlang::caller_env()))
 
+#' The control list of cpp_fit() from validated arguments
+#' @noRd
+fit_control <- function(args) {
+  list(
+    batch_size = args$batch_size, iterations = args$iterations,
+    seed = args$seed, n_threads = args$n_threads,
+    record_every = args$record_every, eval_every = args$eval_every,
+    eval_samples = args$eval_samples, chunk_rows = chunk_rows(),
+    progress = args$progress,
+    loglik_optimum = loglik_optimum(args$x, args$model, args$eval_every)
+  )
+}
+
+#' A vae_fit from validated arguments and what cpp_fit() returned
+#' @noRd
+new_vae_fit <- function(args, res) {
   traj <- as_trajectory(res$trajectory)
-  if (!is.null(init)) traj <- stack_trajectories(init$trajectory, traj)
-  fit <- structure(
+  if (!is.null(args$init)) traj <- stack_trajectories(args$init$trajectory, traj)
+  x <- args$x
+  structure(
     list(
-      model = model, objective = objective, optimizer = optimizer,
-      state = res$state, trajectory = traj, status = res$status,
-      seed = seed, batch_size = batch_size, n_obs = nrow(x),
-      n_features = ncol(x), feature_names = colnames(x),
-      eval_samples = eval_samples
+      model = args$model, objective = args$objective,
+      optimizer = args$optimizer, state = res$state, trajectory = traj,
+      status = res$status, seed = args$seed, batch_size = args$batch_size,
+      n_obs = nrow(x), n_features = ncol(x), feature_names = colnames(x),
+      eval_samples = args$eval_samples
     ),
     class = "vae_fit"
   )
-  warn_status(res$status, res$last_iteration)
-  fit
 }
 
 #' The trajectory list from C++ as a tibble
@@ -181,8 +222,8 @@ check_batch_size <- function(batch_size, x, call = rlang::caller_env()) {
 
 #' Draw a seed from R's generator: exactly one uniform draw
 #' @noRd
-draw_seed <- function() {
-  as.integer(floor(stats::runif(1) * 2147483647))
+draw_seed <- function(n = 1L) {
+  as.integer(floor(stats::runif(n) * 2147483647))
 }
 
 #' Rows per chunk of the minibatch: fixed, never tied to the thread count

@@ -98,11 +98,19 @@ plot.vae_fit <- function(x, y, ...) {
 #' @exportS3Method ggplot2::autoplot
 autoplot.vae_fit <- function(object, ...) {
   rlang::check_installed("ggplot2", reason = "to plot a fit.")
-  tr <- object$trajectory
+  plot_trajectory(object$trajectory)
+}
+
+#' The ggplot of a trajectory: objective and squared gradient norm, minibatch
+#' and full data, one line per replicate when there is a `replicate` column
+#' @noRd
+plot_trajectory <- function(tr) {
+  replicate <- if (is.null(tr[["replicate"]])) rep(1L, nrow(tr)) else tr[["replicate"]]
   long <- function(col, panel, source, transform = identity) {
     keep <- !is.na(tr[[col]])
     data.frame(iteration = tr$iteration[keep], value = transform(tr[[col]][keep]),
-               panel = rep(panel, sum(keep)), source = rep(source, sum(keep)))
+               panel = rep(panel, sum(keep)), source = rep(source, sum(keep)),
+               replicate = replicate[keep])
   }
   objective <- "objective (nats per point)"
   gradient <- "log10 squared gradient norm"
@@ -113,8 +121,11 @@ autoplot.vae_fit <- function(object, ...) {
     long("full_grad_norm_sq", gradient, "full data", log10)
   )
   d$panel <- factor(d$panel, levels = c(objective, gradient))
-  ggplot2::ggplot(d, ggplot2::aes(.data$iteration, .data$value, colour = .data$source)) +
-    ggplot2::geom_line() +
+  d$line <- interaction(d$source, d$replicate, drop = TRUE)
+  several <- length(unique(replicate)) > 1
+  ggplot2::ggplot(d, ggplot2::aes(.data$iteration, .data$value,
+                                  colour = .data$source, group = .data$line)) +
+    ggplot2::geom_line(alpha = if (several) 0.6 else 1) +
     ggplot2::facet_wrap(~panel, scales = "free_y", ncol = 1) +
     ggplot2::scale_x_log10() +
     ggplot2::scale_colour_manual(values = c(minibatch = "grey50", `full data` = "firebrick")) +

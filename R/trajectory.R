@@ -36,7 +36,9 @@
 #'   the probabilistic PCA optimum of [ppca()] (the optimum minus
 #'   `full_loglik`: non-negative, 0 at the optimum).
 #'
-#' @param fit A `vae_fit` from [fit_vae()].
+#' @param fit A `vae_fit` from [fit_vae()], or a `vae_fits` from
+#'   [fit_vae_replicates()], whose trajectories are stacked with an integer
+#'   `replicate` column first.
 #' @param ... Unused.
 #' @returns A tibble with the columns above.
 #' @family fitting

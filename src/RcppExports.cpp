@@ -255,6 +255,21 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
+// cpp_fit_replicates
+Rcpp::List cpp_fit_replicates(const Rcpp::NumericMatrix& x, const Rcpp::List& model, const Rcpp::List& objective, const Rcpp::List& optimizer, const Rcpp::List& control, const Rcpp::NumericVector& seeds);
+RcppExport SEXP _vaeconv_cpp_fit_replicates(SEXP xSEXP, SEXP modelSEXP, SEXP objectiveSEXP, SEXP optimizerSEXP, SEXP controlSEXP, SEXP seedsSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< const Rcpp::NumericMatrix& >::type x(xSEXP);
+    Rcpp::traits::input_parameter< const Rcpp::List& >::type model(modelSEXP);
+    Rcpp::traits::input_parameter< const Rcpp::List& >::type objective(objectiveSEXP);
+    Rcpp::traits::input_parameter< const Rcpp::List& >::type optimizer(optimizerSEXP);
+    Rcpp::traits::input_parameter< const Rcpp::List& >::type control(controlSEXP);
+    Rcpp::traits::input_parameter< const Rcpp::NumericVector& >::type seeds(seedsSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_fit_replicates(x, model, objective, optimizer, control, seeds));
+    return rcpp_result_gen;
+END_RCPP
+}
 
 static const R_CallMethodDef CallEntries[] = {
     {"_vaeconv_cpp_bench_gemm", (DL_FUNC) &_vaeconv_cpp_bench_gemm, 8},
@@ -275,6 +290,7 @@ static const R_CallMethodDef CallEntries[] = {
     {"_vaeconv_cpp_decode", (DL_FUNC) &_vaeconv_cpp_decode, 4},
     {"_vaeconv_cpp_objective", (DL_FUNC) &_vaeconv_cpp_objective, 8},
     {"_vaeconv_cpp_normals", (DL_FUNC) &_vaeconv_cpp_normals, 6},
+    {"_vaeconv_cpp_fit_replicates", (DL_FUNC) &_vaeconv_cpp_fit_replicates, 6},
     {NULL, NULL, 0}
 };
 

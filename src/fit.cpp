@@ -1,50 +1,22 @@
 // Glue for fit_vae(): conversion, threads, progress and interruption.
-#include <RcppArmadillo.h>
+#include "fit.h"
+
 #include <R_ext/Utils.h>
 #include <cli/progress.h>
 
-#include <chrono>
-
-#include "convert.h"
 #include "threads.h"
+
+namespace vaeconv_glue {
 
 namespace {
 
 void check_interrupt(void*) { R_CheckUserInterrupt(); }
 
-// Progress through a cli bar and interruption through R, asked at most every
-// 100 ms and only from the main thread (the loop calls it between iterations).
-class RMonitor : public vaeconv::Monitor {
- public:
-  RMonitor(bool progress, double total) {
-    if (progress) {
-      Rcpp::List config = Rcpp::List::create(Rcpp::Named("name") = "Fitting");
-      bar_ = cli_progress_bar(total, config);
-    }
-  }
-  ~RMonitor() {
-    if (bar_ != R_NilValue) cli_progress_done(bar_);
-  }
-  void progress(std::uint64_t done, std::uint64_t) override {
-    if (!due()) return;
-    if (bar_ != R_NilValue) cli_progress_set(bar_, double(done));
-    interrupted_ = R_ToplevelExec(check_interrupt, nullptr) == FALSE;
-  }
-  bool stop_requested() override { return interrupted_; }
-
- private:
-  bool due() {
-    const auto now = std::chrono::steady_clock::now();
-    if (now - last_ < std::chrono::milliseconds(100)) return false;
-    last_ = now;
-    return true;
-  }
-  Rcpp::RObject bar_ = R_NilValue;
-  bool interrupted_ = false;
-  std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
-};
-
 Rcpp::NumericVector as_numeric(const std::vector<double>& x) {
+  return Rcpp::NumericVector(x.begin(), x.end());
+}
+
+Rcpp::NumericVector as_numeric(const arma::vec& x) {
   return Rcpp::NumericVector(x.begin(), x.end());
 }
 
@@ -65,13 +37,27 @@ const char* status_name(vaeconv::Status s) {
 
 }  // namespace
 
-// [[Rcpp::export(rng = false)]]
-Rcpp::List cpp_fit(const Rcpp::NumericMatrix& x, const Rcpp::List& model,
-                   const Rcpp::List& objective, const Rcpp::List& optimizer,
-                   const Rcpp::List& control, const Rcpp::Nullable<Rcpp::List>& state) {
-  const vaeconv::GaussianVae vae(vaeconv_glue::model_spec(model, x.ncol()));
-  const vaeconv::ObjectiveSpec obj = vaeconv_glue::objective_spec(objective);
-  const vaeconv::OptimizerSpec opt = vaeconv_glue::optimizer_spec(optimizer);
+RProgress::RProgress(bool show, double total) {
+  if (show) {
+    Rcpp::List config = Rcpp::List::create(Rcpp::Named("name") = "Fitting");
+    bar_ = cli_progress_bar(total, config);
+  }
+}
+
+RProgress::~RProgress() {
+  if (bar_ != R_NilValue) cli_progress_done(bar_);
+}
+
+bool RProgress::poll(double done) {
+  const auto now = std::chrono::steady_clock::now();
+  if (now - last_ < std::chrono::milliseconds(100)) return interrupted_;
+  last_ = now;
+  if (bar_ != R_NilValue) cli_progress_set(bar_, done);
+  if (R_ToplevelExec(check_interrupt, nullptr) == FALSE) interrupted_ = true;
+  return interrupted_;
+}
+
+vaeconv::TrainSpec train_spec(const Rcpp::List& control) {
   vaeconv::TrainSpec spec;
   spec.batch_size = std::size_t(Rcpp::as<double>(control["batch_size"]));
   spec.iterations = std::uint64_t(Rcpp::as<double>(control["iterations"]));
@@ -81,47 +67,48 @@ Rcpp::List cpp_fit(const Rcpp::NumericMatrix& x, const Rcpp::List& model,
   spec.chunk_rows = std::size_t(Rcpp::as<double>(control["chunk_rows"]));
   if (control.containsElementNamed("loglik_optimum"))
     spec.loglik_optimum = Rcpp::as<double>(control["loglik_optimum"]);
-  const std::uint64_t seed = std::uint64_t(Rcpp::as<double>(control["seed"]));
-  const int n_threads = Rcpp::as<int>(control["n_threads"]);
-  const bool progress = Rcpp::as<bool>(control["progress"]);
+  return spec;
+}
 
-  // The state lives in the R vectors that are returned (no copy at the end).
+vaeconv::TrainState start_state(const vaeconv::GaussianVae& vae, std::uint64_t seed,
+                                const Rcpp::Nullable<Rcpp::List>& state, RState* in_r) {
   const std::size_t p = vae.n_params();
-  Rcpp::NumericVector par(p), par0(p), opt_m(p), opt_v(p);  // zero-filled
-  double iteration = 0.0, seconds = 0.0;
+  vaeconv::TrainState st;
+  if (in_r != nullptr) {
+    // Zero-filled R vectors, adopted by the state's arma::vecs (no copy).
+    in_r->par = Rcpp::NumericVector(p);
+    in_r->par0 = Rcpp::NumericVector(p);
+    in_r->opt_m = Rcpp::NumericVector(p);
+    in_r->opt_v = Rcpp::NumericVector(p);
+    st.par = r_memory(in_r->par);
+    st.par0 = r_memory(in_r->par0);
+    st.opt.m = r_memory(in_r->opt_m);
+    st.opt.v = r_memory(in_r->opt_v);
+  } else {
+    st.par.set_size(p);
+    st.par0.set_size(p);
+    st.opt.reset(p);
+  }
   if (state.isNull()) {
-    vae.init(par.begin(), vaeconv::KeyedRng(seed));
-    std::copy(par.begin(), par.end(), par0.begin());
+    vae.init(st.par.memptr(), vaeconv::KeyedRng(seed));
+    st.par0 = st.par;
   } else {
     const Rcpp::List s(state.get());
     const Rcpp::NumericVector from[] = {s["par"], s["par0"], s["opt_m"], s["opt_v"]};
-    Rcpp::NumericVector* to[] = {&par, &par0, &opt_m, &opt_v};
+    arma::vec* to[] = {&st.par, &st.par0, &st.opt.m, &st.opt.v};
     for (int k = 0; k < 4; ++k) {
       if (std::size_t(from[k].size()) != p)
         Rcpp::stop("the state to continue from does not match the model");
       std::copy(from[k].begin(), from[k].end(), to[k]->begin());
     }
-    iteration = Rcpp::as<double>(s["iteration"]);
-    seconds = Rcpp::as<double>(s["seconds"]);
+    st.iteration = std::uint64_t(Rcpp::as<double>(s["iteration"]));
+    st.seconds = Rcpp::as<double>(s["seconds"]);
   }
-  vaeconv::TrainState st;
-  st.par = r_memory(par);
-  st.par0 = r_memory(par0);
-  st.opt.m = r_memory(opt_m);
-  st.opt.v = r_memory(opt_v);
-  st.iteration = std::uint64_t(iteration);
-  st.seconds = seconds;
-  // The rows of x are read in place.
-  const vaeconv::DataView data =
-      vaeconv::DataView::rows(x.begin(), std::size_t(x.nrow()), std::size_t(x.ncol()));
+  return st;
+}
 
-  vaeconv::TrainResult res;
-  {
-    vaeconv_glue::BlasThreadsGuard blas;
-    std::unique_ptr<vaeconv::Parallel> parallel = vaeconv_glue::make_parallel(n_threads);
-    RMonitor monitor(progress, double(spec.iterations));
-    res = vaeconv::train(vae, obj, opt, spec, data, seed, st, *parallel, monitor);
-  }
+Rcpp::List fit_result(const vaeconv::TrainResult& res, const vaeconv::TrainState& st,
+                      const RState* in_r) {
   const vaeconv::Trajectory& tr = res.trajectory;
   Rcpp::List traj = Rcpp::List::create(
       Rcpp::Named("iteration") = as_numeric(tr.iteration),
@@ -138,14 +125,69 @@ Rcpp::List cpp_fit(const Rcpp::NumericMatrix& x, const Rcpp::List& model,
       Rcpp::Named("full_grad_norm_sq") = as_numeric(tr.full_grad_norm_sq),
       Rcpp::Named("full_loglik") = as_numeric(tr.full_loglik),
       Rcpp::Named("loglik_gap") = as_numeric(tr.loglik_gap));
-  Rcpp::List out_state = Rcpp::List::create(
-      Rcpp::Named("par") = par, Rcpp::Named("par0") = par0, Rcpp::Named("opt_m") = opt_m,
-      Rcpp::Named("opt_v") = opt_v, Rcpp::Named("iteration") = double(st.iteration),
-      Rcpp::Named("seconds") = st.seconds);
+  Rcpp::List out_state =
+      in_r != nullptr
+          ? Rcpp::List::create(Rcpp::Named("par") = in_r->par,
+                               Rcpp::Named("par0") = in_r->par0,
+                               Rcpp::Named("opt_m") = in_r->opt_m,
+                               Rcpp::Named("opt_v") = in_r->opt_v)
+          : Rcpp::List::create(Rcpp::Named("par") = as_numeric(st.par),
+                               Rcpp::Named("par0") = as_numeric(st.par0),
+                               Rcpp::Named("opt_m") = as_numeric(st.opt.m),
+                               Rcpp::Named("opt_v") = as_numeric(st.opt.v));
+  out_state["iteration"] = double(st.iteration);
+  out_state["seconds"] = st.seconds;
   return Rcpp::List::create(Rcpp::Named("state") = out_state,
                             Rcpp::Named("trajectory") = traj,
                             Rcpp::Named("status") = status_name(res.status),
                             Rcpp::Named("last_iteration") = double(res.last_iteration));
+}
+
+}  // namespace vaeconv_glue
+
+namespace {
+
+// Progress and interruption of one fit through R: the training loop calls
+// it between iterations on the main thread.
+class RMonitor : public vaeconv::Monitor {
+ public:
+  RMonitor(bool progress, double total) : r_(progress, total) {}
+  void progress(std::uint64_t done, std::uint64_t) override { r_.poll(double(done)); }
+  bool stop_requested() override { return r_.interrupted(); }
+
+ private:
+  vaeconv_glue::RProgress r_;
+};
+
+}  // namespace
+
+// [[Rcpp::export(rng = false)]]
+Rcpp::List cpp_fit(const Rcpp::NumericMatrix& x, const Rcpp::List& model,
+                   const Rcpp::List& objective, const Rcpp::List& optimizer,
+                   const Rcpp::List& control, const Rcpp::Nullable<Rcpp::List>& state) {
+  const vaeconv::GaussianVae vae(vaeconv_glue::model_spec(model, x.ncol()));
+  const vaeconv::ObjectiveSpec obj = vaeconv_glue::objective_spec(objective);
+  const vaeconv::OptimizerSpec opt = vaeconv_glue::optimizer_spec(optimizer);
+  const vaeconv::TrainSpec spec = vaeconv_glue::train_spec(control);
+  const std::uint64_t seed = std::uint64_t(Rcpp::as<double>(control["seed"]));
+  const int n_threads = Rcpp::as<int>(control["n_threads"]);
+  const bool progress = Rcpp::as<bool>(control["progress"]);
+
+  // The state lives in the R vectors that are returned, and the rows of x
+  // are read in place: a fit copies neither.
+  vaeconv_glue::RState in_r;
+  vaeconv::TrainState st = vaeconv_glue::start_state(vae, seed, state, &in_r);
+  const vaeconv::DataView data =
+      vaeconv::DataView::rows(x.begin(), std::size_t(x.nrow()), std::size_t(x.ncol()));
+
+  vaeconv::TrainResult res;
+  {
+    vaeconv_glue::BlasThreadsGuard blas;
+    std::unique_ptr<vaeconv::Parallel> parallel = vaeconv_glue::make_parallel(n_threads);
+    RMonitor monitor(progress, double(spec.iterations));
+    res = vaeconv::train(vae, obj, opt, spec, data, seed, st, *parallel, monitor);
+  }
+  return vaeconv_glue::fit_result(res, st, &in_r);
 }
 
 // [[Rcpp::export(rng = false)]]

@@ -9,7 +9,9 @@ test_that("print() shows the model, the status and the last values", {
   expect_match(out[1], "<vae_fit> Gaussian VAE: latent_dim 2, hidden 4")
   expect_true(any(grepl("completed after 20 iterations", out)))
   expect_true(any(grepl("full data:", out)))
-  expect_invisible(print(fit))
+  capture.output(vis <- withVisible(print(fit)))
+  expect_false(vis$visible)
+  expect_identical(vis$value, fit)
 })
 
 test_that("summary() is a one-row tibble of the key figures", {

@@ -1,0 +1,53 @@
+// Glue shared by the fitting entry points: the training specification and
+// state from R lists, the result as an R list, and progress and interruption.
+#pragma once
+
+#include <RcppArmadillo.h>
+
+#include <chrono>
+#include <cstdint>
+
+#include "convert.h"
+
+namespace vaeconv_glue {
+
+// A cli progress bar and R's interrupt check, polled at most every 100 ms.
+// Main thread only.
+class RProgress {
+ public:
+  RProgress(bool show, double total);
+  ~RProgress();
+  RProgress(const RProgress&) = delete;
+  RProgress& operator=(const RProgress&) = delete;
+  // When 100 ms have passed since the last poll, sets the bar to `done` and
+  // checks for an interrupt. Returns whether an interrupt has been seen.
+  bool poll(double done);
+  bool interrupted() const { return interrupted_; }
+
+ private:
+  Rcpp::RObject bar_ = R_NilValue;
+  bool interrupted_ = false;
+  std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
+};
+
+// The training specification from fit_vae()'s control list.
+vaeconv::TrainSpec train_spec(const Rcpp::List& control);
+
+// R vectors that a state's par, par0, opt_m and opt_v live in.
+struct RState {
+  Rcpp::NumericVector par, par0, opt_m, opt_v;
+};
+
+// A new state (weights initialised from the seed) when `state` is NULL, else
+// a copy of the state to continue from. With in_r, the state's vectors are
+// views of new R vectors in *in_r (so the result needs no copy of them).
+vaeconv::TrainState start_state(const vaeconv::GaussianVae& vae, std::uint64_t seed,
+                                const Rcpp::Nullable<Rcpp::List>& state,
+                                RState* in_r = nullptr);
+
+// list(state, trajectory, status, last_iteration), as fit_vae() reads it;
+// with in_r (the vectors st lives in), the state's vectors are not copied.
+Rcpp::List fit_result(const vaeconv::TrainResult& res, const vaeconv::TrainState& st,
+                      const RState* in_r = nullptr);
+
+}  // namespace vaeconv_glue
