@@ -60,7 +60,7 @@ inline void dense_backward(const double* par, const Dense& L, const arma::mat& i
   const std::size_t n = dout.n_cols;
   gemm(false, true, L.out, L.in, n, 1.0, dout.memptr(), L.out, in.memptr(), L.in, 1.0,
        grad + L.w, L.out);
-  for (std::size_t j = 0; j < n; ++j) vmath::add_to(grad + L.b, dout.colptr(j), L.out);
+  vmath::add_row_sums(dout.memptr(), L.out, n, grad + L.b);
   if (din != nullptr) {
     if (!add_din) din->set_size(L.in, n);
     gemm(true, false, L.in, n, L.out, 1.0, par + L.w, L.out, dout.memptr(), L.out,

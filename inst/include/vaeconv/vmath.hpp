@@ -366,6 +366,34 @@ inline void add_to(double* y, const double* x, std::size_t n) {
   for (; i < n; ++i) y[i] += x[i];
 }
 
+// out[i] += sum_j d[i + j rows] for the rows x cols matrix d: eight rows at a
+// time (a cache line), each row's sum formed over j in a register and then
+// added to out[i]. A fixed order, whatever the alignment.
+inline void add_row_sums(const double* d, std::size_t rows, std::size_t cols, double* out) {
+  typedef Base L;
+  constexpr std::size_t W = L::width, R = 4 * W;
+  std::size_t i = 0;
+  for (; i + R <= rows; i += R) {
+    L::vd a0 = splat<L>(0.0), a1 = a0, a2 = a0, a3 = a0;
+    const double* c = d + i;
+    for (std::size_t j = 0; j < cols; ++j, c += rows) {
+      a0 += load<L>(c);
+      a1 += load<L>(c + W);
+      a2 += load<L>(c + 2 * W);
+      a3 += load<L>(c + 3 * W);
+    }
+    store<L>(out + i, load<L>(out + i) + a0);
+    store<L>(out + i + W, load<L>(out + i + W) + a1);
+    store<L>(out + i + 2 * W, load<L>(out + i + 2 * W) + a2);
+    store<L>(out + i + 3 * W, load<L>(out + i + 3 * W) + a3);
+  }
+  for (; i < rows; ++i) {
+    double a = 0.0;
+    for (std::size_t j = 0; j < cols; ++j) a += d[i + j * rows];
+    out[i] += a;
+  }
+}
+
 // Every column of the rows x cols matrix out set to b.
 inline void broadcast_columns(const double* b, std::size_t rows, std::size_t cols,
                               double* out) {
