@@ -358,14 +358,6 @@ VAECONV_INLINE void scale_by(const double* x, double* g, std::size_t n, const F&
 }
 
 
-// y[i] += x[i], two lanes at a time.
-inline void add_to(double* y, const double* x, std::size_t n) {
-  typedef Base L;
-  std::size_t i = 0;
-  for (; i + L::width <= n; i += L::width) store<L>(y + i, load<L>(y + i) + load<L>(x + i));
-  for (; i < n; ++i) y[i] += x[i];
-}
-
 // out[i] += sum_j d[i + j rows] for the rows x cols matrix d: eight rows at a
 // time (a cache line), each row's sum formed over j in a register and then
 // added to out[i]. A fixed order, whatever the alignment.
