@@ -1,10 +1,12 @@
 #' The ELBO beside the sum of three entropies
 #'
 #' `entropy_sum()` sets the ELBO of a fitted Gaussian VAE beside the "three
-#' entropies" of Damm et al. (2023), which it equals at every stationary point
-#' of the ELBO when the decoder's standard deviation \eqn{c} is learned
-#' (`learn_obs_sd = TRUE` in [linear_vae()] or [gaussian_vae()]). Their
-#' relative difference shows how close a fit is to stationarity.
+#' entropies" of Damm et al. (2023), which it equals at stationary points of
+#' the ELBO under their conditions: the decoder's standard deviation \eqn{c}
+#' is learned (`learn_obs_sd = TRUE` in [linear_vae()] or [gaussian_vae()])
+#' and the encoder's variances can be rescaled by a common factor by moving
+#' the parameters. Their relative difference shows how close a fit is to
+#' stationarity.
 #'
 #' @details
 #' For data \eqn{x_1, \dots, x_N}{x_1, ..., x_N} of dimension \eqn{D} the sum
@@ -27,7 +29,12 @@
 #' The equality ELBO = entropy sum holds at stationary points of the ELBO of
 #' the data `x` in all the parameters, \eqn{c} included (with \eqn{c} fixed
 #' it does not hold in general), so evaluate it on the data the model was
-#' fitted on. The relative difference is
+#' fitted on. The linear VAE meets the second condition exactly (its
+#' variances are \eqn{\exp} of free parameters). The variance head of
+#' [gaussian_vae()], `min_var + softplus(.)`, cannot in general rescale all
+#' the variances by one factor, so for the deep model the equality is an
+#' approximation whose quality the relative difference measures, not a
+#' guarantee. The relative difference is
 #' \eqn{(\mathrm{ELBO} - \mathrm{entropy\ sum}) / |\mathrm{ELBO}|}{(ELBO - entropy sum) / |ELBO|}:
 #' positive when the ELBO is above the entropy sum, and 0 at a stationary
 #' point.

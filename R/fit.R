@@ -35,8 +35,11 @@
 #' @section Stopping early:
 #' If the objective or its gradient becomes non-finite, the fit stops before
 #' taking that step, warns, and returns the fit up to the previous iteration
-#' with `status = "diverged"`. An interrupt (Ctrl-C) stops the fit between
-#' two iterations and returns it with `status = "interrupted"`.
+#' with `status = "diverged"`. An interrupt (Ctrl-C) or a time limit set with
+#' [setTimeLimit()] stops the fit within about a tenth of a second, between
+#' two iterations, with no thread left working, and returns it with
+#' `status = "interrupted"` and a warning (R prints the time limit's own
+#' message first); `init = fit` continues it as if it had never stopped.
 #'
 #' @param x A numeric matrix or a data frame of numeric columns, one row per
 #'   observation.

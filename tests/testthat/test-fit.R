@@ -304,3 +304,61 @@ test_that("fit_vae() rejects the exact ELBO for a deep model", {
             iterations = 1, n_threads = 1)
   )
 })
+
+test_that("a time limit stops a long fit promptly and keeps what it had", {
+  skip_on_cran()
+  x <- digits_x(500)
+  model <- gaussian_vae(latent_dim = 2, hidden = c(32, 32))
+  start <- Sys.time()
+  expect_warning(
+    fit <- local({
+      setTimeLimit(elapsed = 1, transient = TRUE)
+      on.exit(setTimeLimit(), add = TRUE)
+      # The time limit's own message goes to the console; silence it here.
+      utils::capture.output(
+        res <- fit_vae(x, model, iterations = 1e7, seed = 1, n_threads = 2),
+        type = "message"
+      )
+      res
+    }),
+    class = "vaeconv_warning_interrupted"
+  )
+  expect_lt(as.numeric(difftime(Sys.time(), start, units = "secs")), 10)
+  expect_identical(fit$status, "interrupted")
+  tr <- trajectory(fit)
+  n <- fit$state$iteration
+  expect_gt(n, 0)
+  expect_identical(tr$iteration, seq_len(n))
+  # What it kept is the same as a fit of that many iterations, and it goes on.
+  same <- fit_vae(x, model, iterations = n, seed = 1, n_threads = 1)
+  expect_identical(fit$state$par, same$state$par)
+  more <- fit_vae(x, init = fit, iterations = 3, n_threads = 1)
+  expect_identical(more$state$iteration, n + 3)
+})
+
+test_that("an interrupt (SIGINT) stops a fit cleanly and returns it", {
+  skip_on_cran()
+  skip_on_os("windows")
+  skip_if_not_installed("callr")
+  p <- callr::r_bg(function() {
+    x <- as.matrix(vaeconv::digits[1:500, 1:64]) / 16
+    fit <- withCallingHandlers(
+      vaeconv::fit_vae(x, vaeconv::gaussian_vae(2, hidden = c(32, 32)),
+                       iterations = 1e7, seed = 1, n_threads = 2),
+      vaeconv_warning_interrupted = function(w) invokeRestart("muffleWarning")
+    )
+    list(status = fit$status, iteration = fit$state$iteration,
+         rows = nrow(vaeconv::trajectory(fit)), finite = all(is.finite(fit$state$par)))
+  })
+  on.exit(p$kill(), add = TRUE)
+  Sys.sleep(3)
+  expect_true(p$is_alive())
+  p$interrupt()
+  p$wait(10000)
+  expect_false(p$is_alive())
+  res <- p$get_result()
+  expect_identical(res$status, "interrupted")
+  expect_gt(res$iteration, 0)
+  expect_identical(res$rows, as.integer(res$iteration))
+  expect_true(res$finite)
+})
