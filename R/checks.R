@@ -420,13 +420,15 @@ check_data <- function(x, arg = rlang::caller_arg(x), min_rows = 1,
     x <- matrix(as.double(unlist(x, use.names = FALSE)), nrow = nrow(x),
                 ncol = length(x), dimnames = list(NULL, names(x)))
   } else if (is.matrix(x) && is.numeric(x) && !is.object(x)) {
-    storage.mode(x) <- "double"
-    dimnames(x) <- list(NULL, colnames(x))
+    # Only modify (and so copy) x when it needs it: a fit reads a double
+    # matrix in place.
+    if (!is.double(x)) storage.mode(x) <- "double"
+    if (!is.null(rownames(x))) dimnames(x) <- list(NULL, colnames(x))
   } else {
     abort_input("{.arg {arg}} must be {what}, not {describe_value(x)}.",
                 arg = arg, call = call)
   }
-  if (is.null(colnames(x))) {
+  if (is.null(colnames(x)) && !is.null(dimnames(x))) {
     dimnames(x) <- NULL
   }
 
@@ -454,7 +456,8 @@ check_data <- function(x, arg = rlang::caller_arg(x), min_rows = 1,
       arg = arg, call = call
     )
   }
-  if (any(is.infinite(x))) {
+  # min() and max() allocate nothing; is.infinite() only on the error path.
+  if (length(x) > 0 && (!is.finite(min(x)) || !is.finite(max(x)))) {
     abort_input(
       c("{.arg {arg}} must not contain infinite values.",
         x = locate_cells(is.infinite(x), "infinite")),

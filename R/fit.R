@@ -13,6 +13,11 @@
 #' and the index of the draw, and the minibatch is cut into chunks of a fixed
 #' number of rows whose gradients are summed in chunk order. The same `seed`
 #' therefore gives the same trajectory to the last bit for any `n_threads`.
+#' The rows per chunk depend only on the model and the draws per row: about
+#' \eqn{2^{16}}{2^16} values per layer and chunk, between 1 and 64 rows (64
+#' for one draw per row up to width 1024, 13 for 50 importance samples at
+#' width 100); `options(vaeconv.chunk_rows = n)` fixes them instead. Chunks
+#' are what threads share, so a minibatch of one chunk runs on one thread.
 #' With `seed = NULL` the seed is one draw from R's generator, so
 #' [set.seed()] reproduces the fit; R's random stream is not touched
 #' otherwise.
@@ -224,7 +229,9 @@ draw_seed <- function(n = 1L) {
 #' Rows per chunk of the minibatch: fixed, never tied to the thread count
 #' @noRd
 chunk_rows <- function() {
-  check_whole(getOption("vaeconv.chunk_rows", 32L), arg = "vaeconv.chunk_rows")
+  rows <- getOption("vaeconv.chunk_rows")
+  if (is.null(rows)) return(0L)  # the core chooses
+  check_whole(rows, arg = "vaeconv.chunk_rows")
 }
 
 #' The number of threads a fit uses

@@ -11,6 +11,23 @@ Rcpp::Rostream<true>&  Rcpp::Rcout = Rcpp::Rcpp_cout_get();
 Rcpp::Rostream<false>& Rcpp::Rcerr = Rcpp::Rcpp_cerr_get();
 #endif
 
+// cpp_bench_gemm
+Rcpp::NumericVector cpp_bench_gemm(const Rcpp::IntegerVector& m, const Rcpp::IntegerVector& n, const Rcpp::IntegerVector& k, const Rcpp::LogicalVector& trans_a, const Rcpp::LogicalVector& trans_b, const Rcpp::NumericVector& beta, int reps, int blocks);
+RcppExport SEXP _vaeconv_cpp_bench_gemm(SEXP mSEXP, SEXP nSEXP, SEXP kSEXP, SEXP trans_aSEXP, SEXP trans_bSEXP, SEXP betaSEXP, SEXP repsSEXP, SEXP blocksSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< const Rcpp::IntegerVector& >::type m(mSEXP);
+    Rcpp::traits::input_parameter< const Rcpp::IntegerVector& >::type n(nSEXP);
+    Rcpp::traits::input_parameter< const Rcpp::IntegerVector& >::type k(kSEXP);
+    Rcpp::traits::input_parameter< const Rcpp::LogicalVector& >::type trans_a(trans_aSEXP);
+    Rcpp::traits::input_parameter< const Rcpp::LogicalVector& >::type trans_b(trans_bSEXP);
+    Rcpp::traits::input_parameter< const Rcpp::NumericVector& >::type beta(betaSEXP);
+    Rcpp::traits::input_parameter< int >::type reps(repsSEXP);
+    Rcpp::traits::input_parameter< int >::type blocks(blocksSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_bench_gemm(m, n, k, trans_a, trans_b, beta, reps, blocks));
+    return rcpp_result_gen;
+END_RCPP
+}
 // cpp_log_likelihood
 Rcpp::List cpp_log_likelihood(const Rcpp::List& model, const Rcpp::NumericVector& par, const Rcpp::NumericMatrix& x, int samples, double seed, int n_threads);
 RcppExport SEXP _vaeconv_cpp_log_likelihood(SEXP modelSEXP, SEXP parSEXP, SEXP xSEXP, SEXP samplesSEXP, SEXP seedSEXP, SEXP n_threadsSEXP) {
@@ -120,6 +137,28 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< const Rcpp::NumericVector& >::type m(mSEXP);
     Rcpp::traits::input_parameter< const Rcpp::NumericVector& >::type v(vSEXP);
     rcpp_result_gen = Rcpp::wrap(cpp_optimizer_step(optimizer, n, par, grad, m, v));
+    return rcpp_result_gen;
+END_RCPP
+}
+// cpp_activation_kernels
+Rcpp::NumericVector cpp_activation_kernels(const Rcpp::List& activation, const Rcpp::NumericVector& x, bool derivative, int simd);
+RcppExport SEXP _vaeconv_cpp_activation_kernels(SEXP activationSEXP, SEXP xSEXP, SEXP derivativeSEXP, SEXP simdSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< const Rcpp::List& >::type activation(activationSEXP);
+    Rcpp::traits::input_parameter< const Rcpp::NumericVector& >::type x(xSEXP);
+    Rcpp::traits::input_parameter< bool >::type derivative(derivativeSEXP);
+    Rcpp::traits::input_parameter< int >::type simd(simdSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_activation_kernels(activation, x, derivative, simd));
+    return rcpp_result_gen;
+END_RCPP
+}
+// cpp_simd_level
+int cpp_simd_level();
+RcppExport SEXP _vaeconv_cpp_simd_level() {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    rcpp_result_gen = Rcpp::wrap(cpp_simd_level());
     return rcpp_result_gen;
 END_RCPP
 }
@@ -233,6 +272,7 @@ END_RCPP
 }
 
 static const R_CallMethodDef CallEntries[] = {
+    {"_vaeconv_cpp_bench_gemm", (DL_FUNC) &_vaeconv_cpp_bench_gemm, 8},
     {"_vaeconv_cpp_log_likelihood", (DL_FUNC) &_vaeconv_cpp_log_likelihood, 6},
     {"_vaeconv_cpp_gradient_draws", (DL_FUNC) &_vaeconv_cpp_gradient_draws, 10},
     {"_vaeconv_cpp_objective_K", (DL_FUNC) &_vaeconv_cpp_objective_K, 2},
@@ -241,6 +281,8 @@ static const R_CallMethodDef CallEntries[] = {
     {"_vaeconv_cpp_blas_threads", (DL_FUNC) &_vaeconv_cpp_blas_threads, 0},
     {"_vaeconv_cpp_activation", (DL_FUNC) &_vaeconv_cpp_activation, 2},
     {"_vaeconv_cpp_optimizer_step", (DL_FUNC) &_vaeconv_cpp_optimizer_step, 6},
+    {"_vaeconv_cpp_activation_kernels", (DL_FUNC) &_vaeconv_cpp_activation_kernels, 4},
+    {"_vaeconv_cpp_simd_level", (DL_FUNC) &_vaeconv_cpp_simd_level, 0},
     {"_vaeconv_cpp_ppca_loglik", (DL_FUNC) &_vaeconv_cpp_ppca_loglik, 4},
     {"_vaeconv_cpp_layout", (DL_FUNC) &_vaeconv_cpp_layout, 2},
     {"_vaeconv_cpp_init", (DL_FUNC) &_vaeconv_cpp_init, 3},

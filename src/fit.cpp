@@ -20,9 +20,10 @@ Rcpp::NumericVector as_numeric(const arma::vec& x) {
   return Rcpp::NumericVector(x.begin(), x.end());
 }
 
-arma::vec as_vec(SEXP x) {
-  const Rcpp::NumericVector v(x);
-  return arma::vec(v.begin(), v.size());
+// A vector that works in the memory of x (Armadillo's move assignment
+// adopts it).
+arma::vec r_memory(Rcpp::NumericVector& x) {
+  return arma::vec(x.begin(), std::size_t(x.size()), false, true);
 }
 
 const char* status_name(vaeconv::Status s) {
@@ -70,30 +71,44 @@ vaeconv::TrainSpec train_spec(const Rcpp::List& control) {
 }
 
 vaeconv::TrainState start_state(const vaeconv::GaussianVae& vae, std::uint64_t seed,
-                                const Rcpp::Nullable<Rcpp::List>& state) {
+                                const Rcpp::Nullable<Rcpp::List>& state, RState* in_r) {
   const std::size_t p = vae.n_params();
   vaeconv::TrainState st;
-  if (state.isNull()) {
+  if (in_r != nullptr) {
+    // Zero-filled R vectors, adopted by the state's arma::vecs (no copy).
+    in_r->par = Rcpp::NumericVector(p);
+    in_r->par0 = Rcpp::NumericVector(p);
+    in_r->opt_m = Rcpp::NumericVector(p);
+    in_r->opt_v = Rcpp::NumericVector(p);
+    st.par = r_memory(in_r->par);
+    st.par0 = r_memory(in_r->par0);
+    st.opt.m = r_memory(in_r->opt_m);
+    st.opt.v = r_memory(in_r->opt_v);
+  } else {
     st.par.set_size(p);
+    st.par0.set_size(p);
+    st.opt.reset(p);
+  }
+  if (state.isNull()) {
     vae.init(st.par.memptr(), vaeconv::KeyedRng(seed));
     st.par0 = st.par;
-    st.opt.reset(p);
   } else {
     const Rcpp::List s(state.get());
-    st.par = as_vec(s["par"]);
-    st.par0 = as_vec(s["par0"]);
-    st.opt.m = as_vec(s["opt_m"]);
-    st.opt.v = as_vec(s["opt_v"]);
+    const Rcpp::NumericVector from[] = {s["par"], s["par0"], s["opt_m"], s["opt_v"]};
+    arma::vec* to[] = {&st.par, &st.par0, &st.opt.m, &st.opt.v};
+    for (int k = 0; k < 4; ++k) {
+      if (std::size_t(from[k].size()) != p)
+        Rcpp::stop("the state to continue from does not match the model");
+      std::copy(from[k].begin(), from[k].end(), to[k]->begin());
+    }
     st.iteration = std::uint64_t(Rcpp::as<double>(s["iteration"]));
     st.seconds = Rcpp::as<double>(s["seconds"]);
-    if (st.par.n_elem != p || st.par0.n_elem != p || st.opt.m.n_elem != p ||
-        st.opt.v.n_elem != p)
-      Rcpp::stop("the state to continue from does not match the model");
   }
   return st;
 }
 
-Rcpp::List fit_result(const vaeconv::TrainResult& res, const vaeconv::TrainState& st) {
+Rcpp::List fit_result(const vaeconv::TrainResult& res, const vaeconv::TrainState& st,
+                      const RState* in_r) {
   const vaeconv::Trajectory& tr = res.trajectory;
   Rcpp::List traj = Rcpp::List::create(
       Rcpp::Named("iteration") = as_numeric(tr.iteration),
@@ -110,10 +125,18 @@ Rcpp::List fit_result(const vaeconv::TrainResult& res, const vaeconv::TrainState
       Rcpp::Named("full_grad_norm_sq") = as_numeric(tr.full_grad_norm_sq),
       Rcpp::Named("full_loglik") = as_numeric(tr.full_loglik),
       Rcpp::Named("loglik_gap") = as_numeric(tr.loglik_gap));
-  Rcpp::List out_state = Rcpp::List::create(
-      Rcpp::Named("par") = as_numeric(st.par), Rcpp::Named("par0") = as_numeric(st.par0),
-      Rcpp::Named("opt_m") = as_numeric(st.opt.m), Rcpp::Named("opt_v") = as_numeric(st.opt.v),
-      Rcpp::Named("iteration") = double(st.iteration), Rcpp::Named("seconds") = st.seconds);
+  Rcpp::List out_state =
+      in_r != nullptr
+          ? Rcpp::List::create(Rcpp::Named("par") = in_r->par,
+                               Rcpp::Named("par0") = in_r->par0,
+                               Rcpp::Named("opt_m") = in_r->opt_m,
+                               Rcpp::Named("opt_v") = in_r->opt_v)
+          : Rcpp::List::create(Rcpp::Named("par") = as_numeric(st.par),
+                               Rcpp::Named("par0") = as_numeric(st.par0),
+                               Rcpp::Named("opt_m") = as_numeric(st.opt.m),
+                               Rcpp::Named("opt_v") = as_numeric(st.opt.v));
+  out_state["iteration"] = double(st.iteration);
+  out_state["seconds"] = st.seconds;
   return Rcpp::List::create(Rcpp::Named("state") = out_state,
                             Rcpp::Named("trajectory") = traj,
                             Rcpp::Named("status") = status_name(res.status),
@@ -150,17 +173,21 @@ Rcpp::List cpp_fit(const Rcpp::NumericMatrix& x, const Rcpp::List& model,
   const int n_threads = Rcpp::as<int>(control["n_threads"]);
   const bool progress = Rcpp::as<bool>(control["progress"]);
 
-  vaeconv::TrainState st = vaeconv_glue::start_state(vae, seed, state);
-  const arma::mat xt = vaeconv_glue::columns_of(x);
+  // The state lives in the R vectors that are returned, and the rows of x
+  // are read in place: a fit copies neither.
+  vaeconv_glue::RState in_r;
+  vaeconv::TrainState st = vaeconv_glue::start_state(vae, seed, state, &in_r);
+  const vaeconv::DataView data =
+      vaeconv::DataView::rows(x.begin(), std::size_t(x.nrow()), std::size_t(x.ncol()));
 
   vaeconv::TrainResult res;
   {
     vaeconv_glue::BlasThreadsGuard blas;
     std::unique_ptr<vaeconv::Parallel> parallel = vaeconv_glue::make_parallel(n_threads);
     RMonitor monitor(progress, double(spec.iterations));
-    res = vaeconv::train(vae, obj, opt, spec, xt, seed, st, *parallel, monitor);
+    res = vaeconv::train(vae, obj, opt, spec, data, seed, st, *parallel, monitor);
   }
-  return vaeconv_glue::fit_result(res, st);
+  return vaeconv_glue::fit_result(res, st, &in_r);
 }
 
 // [[Rcpp::export(rng = false)]]

@@ -33,12 +33,21 @@ class RProgress {
 // The training specification from fit_vae()'s control list.
 vaeconv::TrainSpec train_spec(const Rcpp::List& control);
 
-// A new state (weights initialised from the seed) when `state` is NULL, else
-// the state to continue from.
-vaeconv::TrainState start_state(const vaeconv::GaussianVae& vae, std::uint64_t seed,
-                                const Rcpp::Nullable<Rcpp::List>& state);
+// R vectors that a state's par, par0, opt_m and opt_v live in.
+struct RState {
+  Rcpp::NumericVector par, par0, opt_m, opt_v;
+};
 
-// list(state, trajectory, status, last_iteration), as fit_vae() reads it.
-Rcpp::List fit_result(const vaeconv::TrainResult& res, const vaeconv::TrainState& st);
+// A new state (weights initialised from the seed) when `state` is NULL, else
+// a copy of the state to continue from. With in_r, the state's vectors are
+// views of new R vectors in *in_r (so the result needs no copy of them).
+vaeconv::TrainState start_state(const vaeconv::GaussianVae& vae, std::uint64_t seed,
+                                const Rcpp::Nullable<Rcpp::List>& state,
+                                RState* in_r = nullptr);
+
+// list(state, trajectory, status, last_iteration), as fit_vae() reads it;
+// with in_r (the vectors st lives in), the state's vectors are not copied.
+Rcpp::List fit_result(const vaeconv::TrainResult& res, const vaeconv::TrainState& st,
+                      const RState* in_r = nullptr);
 
 }  // namespace vaeconv_glue

@@ -38,3 +38,29 @@ Rcpp::List cpp_optimizer_step(const Rcpp::List& optimizer, double n,
       Rcpp::Named("v") = Rcpp::NumericVector(st.v.begin(), st.v.end()),
       Rcpp::Named("lr") = vaeconv::step_size(spec, std::uint64_t(n)));
 }
+
+// The activation (its derivative with derivative = TRUE) at x through the
+// core's array kernels, the vector width capped by simd: 0 the base
+// (2-wide) kernels, 1 AVX2 + FMA, -1 the widest the CPU has. For tests.
+// [[Rcpp::export(rng = false)]]
+Rcpp::NumericVector cpp_activation_kernels(const Rcpp::List& activation,
+                                           const Rcpp::NumericVector& x, bool derivative,
+                                           int simd) {
+  const vaeconv::Activation a = vaeconv_glue::activation_spec(activation);
+  const std::size_t n = x.size();
+  Rcpp::NumericVector y(n);
+  const int previous = vaeconv::vmath::simd_override();
+  vaeconv::vmath::simd_override() = simd;
+  a.apply(x.begin(), y.begin(), n);
+  if (derivative) {
+    Rcpp::NumericVector g(n, 1.0);
+    a.backward(x.begin(), y.begin(), g.begin(), n);
+    y = g;
+  }
+  vaeconv::vmath::simd_override() = previous;
+  return y;
+}
+
+// The vector kernels in use: 0 base, 1 AVX2 + FMA, 2 AVX-512.
+// [[Rcpp::export(rng = false)]]
+int cpp_simd_level() { return vaeconv::vmath::simd_level(); }

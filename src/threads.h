@@ -13,7 +13,8 @@ namespace vaeconv_glue {
 
 class ArenaParallel : public vaeconv::Parallel {
  public:
-  explicit ArenaParallel(int n_threads) : arena_(n_threads) {}
+  explicit ArenaParallel(int n_threads) : arena_(n_threads), n_threads_(n_threads) {}
+  std::size_t concurrency() const override { return std::size_t(n_threads_); }
   void run(std::size_t n, const std::function<void(std::size_t)>& f) override {
     if (n == 1) {
       f(0);
@@ -29,6 +30,7 @@ class ArenaParallel : public vaeconv::Parallel {
 
  private:
   tbb::task_arena arena_;
+  int n_threads_;
 };
 
 // Serial for one thread, a TBB arena otherwise.

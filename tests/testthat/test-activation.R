@@ -104,3 +104,53 @@ test_that("soft-clipping is stable and bounded for large |s x|", {
   expect_equal(d$value, c(log1p(exp(-40)), log(2) - log1p(exp(-50)), 10 + log1p(exp(-10)) - log1p(exp(-40))),
                tolerance = 1e-12)
 })
+test_that("the core's activation kernels match R's functions to a few ulp", {
+  # Every kernel width: the base (2-wide) kernels, and the AVX2 + FMA (4-wide)
+  # and AVX-512 (8-wide) ones where the CPU has them (simd caps the level).
+  # Scalar and array evaluations share the kernels.
+  x <- c(-1e300, -800, -750, -709, -40, -22.5, -22, -5, -0.7, -0.625, -0.6,
+         -1e-3, -1e-300, 0, 1e-300, 1e-8, 0.3, 0.625, 0.7, 1, 5, 20, 22.5, 40,
+         709, 750, 1e300, seq(-30, 30, length.out = 2001))
+  softplus <- function(u) pmax(u, 0) + log1p(exp(-abs(u)))
+  sigmoid <- function(u) stats::plogis(u)
+  rel <- function(a, b) max(abs(a - b) / pmax(abs(b), .Machine$double.xmin))
+  for (simd in c(0L, 1L, -1L)) {
+    y <- cpp_activation_kernels(as_activation("tanh"), x, FALSE, simd)
+    expect_lte(rel(y, tanh(x)), 4 * .Machine$double.eps)
+    expect_identical(sign(y), sign(tanh(x)))
+    expect_lte(rel(cpp_activation_kernels(as_activation("sigmoid"), x, FALSE, simd), sigmoid(x)),
+               4 * .Machine$double.eps)
+    keep <- x > -700  # below, sigmoid(x) is subnormal; the kernel returns ~0
+    expect_lte(rel(cpp_activation_kernels(as_activation("softplus"), x, FALSE, simd)[keep],
+                   softplus(x)[keep]), 4 * .Machine$double.eps)
+    expect_lte(rel(cpp_activation_kernels(as_activation("softplus"), x, TRUE, simd), sigmoid(x)),
+               4 * .Machine$double.eps)
+    expect_equal(cpp_activation_kernels(as_activation("tanh"), x, TRUE, simd),
+                 1 - tanh(x)^2, tolerance = 1e-14)
+    for (act in list(soft_clip(), soft_clip(s = 3, s1 = -1, s2 = 2),
+                     soft_clip(s = 50, s1 = -5, s2 = 5))) {
+      a <- act$s * (x - act$s1)
+      b <- act$s * (x - act$s2)
+      low <- x <= (act$s1 + act$s2) / 2
+      f <- ifelse(low, act$s1 + (softplus(a) - softplus(b)) / act$s,
+                  act$s2 + (softplus(-a) - softplus(-b)) / act$s)
+      df <- ifelse(low, sigmoid(a) - sigmoid(b), sigmoid(-b) - sigmoid(-a))
+      scale <- max(1, abs(act$s1), abs(act$s2))
+      expect_lte(max(abs(cpp_activation_kernels(act, x, FALSE, simd) - f)),
+                 8 * scale * .Machine$double.eps)
+      expect_lte(max(abs(cpp_activation_kernels(act, x, TRUE, simd) - df)),
+                 8 * .Machine$double.eps)
+    }
+    # Non-finite input propagates as the functions' limits.
+    special <- c(-Inf, Inf, NaN)
+    expect_identical(cpp_activation_kernels(as_activation("tanh"), special, FALSE, simd),
+                     c(-1, 1, NaN))
+    expect_identical(cpp_activation_kernels(as_activation("sigmoid"), special, FALSE, simd),
+                     c(0, 1, NaN))
+  }
+  # A value does not depend on its position in the array (tails are padded).
+  for (n in 1:17) {
+    expect_identical(cpp_activation_kernels(soft_clip(), x[seq_len(n)], FALSE, -1L),
+                     cpp_activation_kernels(soft_clip(), x, FALSE, -1L)[seq_len(n)])
+  }
+})

@@ -1,12 +1,29 @@
 // Batched forward and backward passes of dense layers over a chunk of
-// columns (one column per sample): matrix-matrix products, no per-sample loop.
+// columns (one column per sample): one BLAS matrix product per step, no
+// temporaries, no per-sample loop.
 #pragma once
 
 #include <armadillo>
+#include <cstddef>
 
+#include "activation.hpp"
 #include "layout.hpp"
 
 namespace vaeconv {
+
+// C = alpha op(A) op(B) + beta C for column-major matrices, op(A) m x k and
+// op(B) k x n, straight through the BLAS dgemm.
+inline void gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k,
+                 double alpha, const double* A, std::size_t lda, const double* B,
+                 std::size_t ldb, double beta, double* C, std::size_t ldc) {
+  if (m == 0 || n == 0) return;
+  const arma::blas_int bm = arma::blas_int(m), bn = arma::blas_int(n),
+                       bk = arma::blas_int(k), blda = arma::blas_int(lda > 0 ? lda : 1),
+                       bldb = arma::blas_int(ldb > 0 ? ldb : 1),
+                       bldc = arma::blas_int(ldc > 0 ? ldc : 1);
+  arma::blas::gemm<double>(trans_a ? "T" : "N", trans_b ? "T" : "N", &bm, &bn, &bk, &alpha, A,
+                           &blda, B, &bldb, &beta, C, &bldc);
+}
 
 // Read-only and writable views of parameter blocks (no copy).
 inline const arma::mat weight_view(const double* par, const Dense& L) {
@@ -16,28 +33,38 @@ inline const arma::vec bias_view(const double* par, const Dense& L) {
   return arma::vec(const_cast<double*>(par + L.b), L.out, false, true);
 }
 
-// out = W in + b
-inline void dense_forward(const double* par, const Dense& L,
-                          const arma::mat& in, arma::mat& out) {
-  const arma::mat W = weight_view(par, L);
-  out.set_size(L.out, in.n_cols);
-  out = W * in;
-  out.each_col() += bias_view(par, L);
+// out = W in + b: out starts as the bias in every column and the product is
+// added to it (beta = 1 spares the BLAS a pass that zeroes out).
+inline void dense_forward(const double* par, const Dense& L, const arma::mat& in,
+                          arma::mat& out) {
+  const std::size_t n = in.n_cols;
+  out.set_size(L.out, n);
+  vmath::broadcast_columns(par + L.b, L.out, n, out.memptr());
+  gemm(false, false, L.out, n, L.in, 1.0, par + L.w, L.out, in.memptr(), L.in, 1.0,
+       out.memptr(), L.out);
+}
+
+// pre = W in + b and act = f(pre).
+inline void dense_forward(const double* par, const Dense& L, const arma::mat& in,
+                          arma::mat& pre, arma::mat& act, const Activation& f) {
+  dense_forward(par, L, in, pre);
+  act.set_size(pre.n_rows, pre.n_cols);
+  f.apply(pre.memptr(), act.memptr(), pre.n_elem);
 }
 
 // Accumulates dW += dout in', db += rowsums(dout) into grad and, when din is
-// given, sets din = W' dout.
-inline void dense_backward(const double* par, const Dense& L,
-                           const arma::mat& in, const arma::mat& dout,
-                           double* grad, arma::mat* din) {
-  arma::mat dW(grad + L.w, L.out, L.in, false, true);
-  arma::vec db(grad + L.b, L.out, false, true);
-  dW += dout * in.t();
-  db += arma::sum(dout, 1);
+// given, sets din = W' dout (adds it to din, already sized, with add_din).
+inline void dense_backward(const double* par, const Dense& L, const arma::mat& in,
+                           const arma::mat& dout, double* grad, arma::mat* din,
+                           bool add_din = false) {
+  const std::size_t n = dout.n_cols;
+  gemm(false, true, L.out, L.in, n, 1.0, dout.memptr(), L.out, in.memptr(), L.in, 1.0,
+       grad + L.w, L.out);
+  for (std::size_t j = 0; j < n; ++j) vmath::add_to(grad + L.b, dout.colptr(j), L.out);
   if (din != nullptr) {
-    const arma::mat W = weight_view(par, L);
-    din->set_size(L.in, dout.n_cols);
-    *din = W.t() * dout;
+    if (!add_din) din->set_size(L.in, n);
+    gemm(true, false, L.in, n, L.out, 1.0, par + L.w, L.out, dout.memptr(), L.out,
+         add_din ? 1.0 : 0.0, din->memptr(), L.in);
   }
 }
 

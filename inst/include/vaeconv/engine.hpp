@@ -4,12 +4,14 @@
 // number of threads.
 #pragma once
 
+#include <algorithm>
 #include <armadillo>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <vector>
 
+#include "data.hpp"
 #include "model.hpp"
 #include "objective.hpp"
 #include "rng.hpp"
@@ -17,10 +19,13 @@
 namespace vaeconv {
 
 // Runs f(0), ..., f(n - 1), possibly concurrently; implemented by the glue.
+// concurrency() is how many run at once (it may size work queues, never the
+// way work is split).
 class Parallel {
  public:
   virtual ~Parallel() = default;
   virtual void run(std::size_t n, const std::function<void(std::size_t)>& f) = 0;
+  virtual std::size_t concurrency() const { return 1; }
 };
 
 class Serial : public Parallel {
@@ -30,18 +35,59 @@ class Serial : public Parallel {
   }
 };
 
+// Runs f(b, begin, end) over the fixed blocks [begin, end) of 0..n, in
+// parallel; the blocks depend on n only, never on the thread count. (The
+// task reaches Parallel::run through std::ref: a std::function holds a
+// reference inline, so nothing is allocated per call.)
+constexpr std::size_t param_block = 32768;  // 256 KiB of doubles
+
+inline std::size_t n_param_blocks(std::size_t n) {
+  return (n + param_block - 1) / param_block;
+}
+
+template <class F>
+inline void for_blocks(Parallel& parallel, std::size_t n, const F& f) {
+  constexpr std::size_t block = param_block;
+  const std::size_t n_blocks = n_param_blocks(n);
+  const auto task = [&](std::size_t b) { f(b, b * block, std::min(n, (b + 1) * block)); };
+  parallel.run(n_blocks, std::cref(task));
+}
+
+// Sums of squares of scale * g over [begin, min(end, split)) and the rest of
+// block b, into part[2b] and part[2b + 1].
+inline void block_sq_sums(const double* g, std::size_t b, std::size_t begin, std::size_t end,
+                          std::size_t split, double scale, double* part) {
+  const std::size_t mid = std::min(end, std::max(begin, split));
+  part[2 * b] = vmath::sum_sq_scaled(g + begin, mid - begin, scale);
+  part[2 * b + 1] = vmath::sum_sq_scaled(g + mid, end - mid, scale);
+}
+
+// The squared norms of scale * grad over [0, split) and [split, p) by
+// parameter block (part: 2 per block), made by Engine::run in its last pass
+// over grad when there is one (more than one chunk); made = false otherwise.
+struct GradNorms {
+  double scale = 1.0;
+  std::size_t split = 0;
+  std::vector<double> part;
+  bool made = false;
+};
+
 // How the noise of a data column is keyed: by its position in the set
 // (minibatch slot) or by its row in the data.
 enum class NoiseKey { position, row };
 
 class Engine {
  public:
-  // Chunks handled per parallel round; a constant, not a thread count.
+  // At most this many chunks are in flight (each with its workspace and
+  // gradient buffer). A round holds min(chunks_per_round, concurrency)
+  // chunks: since each chunk's gradient is summed into grad in chunk order
+  // whatever the rounds, the result does not depend on it.
   static constexpr std::size_t chunks_per_round = 16;
 
-  Engine(const GaussianVae& model, const ObjectiveSpec& obj, const arma::mat& xt,
+  // chunk_rows: rows per chunk, or 0 to choose them (rows_per_chunk()).
+  Engine(const GaussianVae& model, const ObjectiveSpec& obj, DataView data,
          const KeyedRng& rng, Parallel& parallel, std::size_t chunk_rows)
-      : model_(model), obj_(obj), xt_(xt), rng_(rng), parallel_(parallel),
+      : model_(model), obj_(obj), data_(data), rng_(rng), parallel_(parallel),
         chunk_rows_(chunk_rows), ws_(chunks_per_round), grads_(chunks_per_round),
         sums_(chunks_per_round) {}
 
@@ -49,53 +95,92 @@ class Engine {
   // `samples` replicates of the objective's K draws per column (K given
   // explicitly, so that it may follow a schedule), keyed by (stream,
   // iteration, key); adds the gradient of minus the sum to grad when given.
+  //
+  // The first chunk adds its gradient straight into grad; every other chunk
+  // fills a zeroed buffer of its own, and the buffers are added to grad in
+  // chunk order (in parallel over fixed blocks of parameters) and zeroed
+  // again. Each element of grad is therefore ((grad + g_0) + g_1) + ...,
+  // whatever the threads.
   ChunkSums run(const double* par, const std::uint32_t* idx, std::size_t count,
                 std::size_t K, std::size_t samples, Stream stream,
-                std::uint64_t iteration, NoiseKey key, double* grad) {
+                std::uint64_t iteration, NoiseKey key, double* grad,
+                GradNorms* norms = nullptr) {
     const std::size_t p = model_.n_params();
-    const std::size_t n_chunks = (count + chunk_rows_ - 1) / chunk_rows_;
+    if (norms != nullptr) {
+      norms->made = false;
+      norms->part.assign(2 * n_param_blocks(p), 0.0);
+    }
     const std::size_t S = draws_per_point(obj_, K, samples);
+    const std::size_t rows = rows_per_chunk(S);
+    const std::size_t n_chunks = (count + rows - 1) / rows;
     const std::size_t dz = model_.spec().dz;
+    const std::size_t per_round =
+        std::max<std::size_t>(1, std::min(chunks_per_round, parallel_.concurrency()));
     ChunkSums total;
-    for (std::size_t first = 0; first < n_chunks; first += chunks_per_round) {
-      const std::size_t round = std::min(chunks_per_round, n_chunks - first);
-      parallel_.run(round, [&](std::size_t k) {
+    for (std::size_t first = 0; first < n_chunks; first += per_round) {
+      const std::size_t round = std::min(per_round, n_chunks - first);
+      const auto task = [&](std::size_t k) {
         const std::size_t c = first + k;
-        const std::size_t begin = c * chunk_rows_;
-        const std::size_t m = std::min(chunk_rows_, count - begin);
+        const std::size_t begin = c * rows;
+        const std::size_t m = std::min(rows, count - begin);
         Workspace& ws = ws_[k];
-        ws.x.set_size(xt_.n_rows, m);
+        ws.x.set_size(data_.d(), m);
+        data_.gather(idx + begin, m, ws.x.memptr());
         ws.eps.set_size(dz, m * S);
         for (std::size_t i = 0; i < m; ++i) {
           const std::size_t pos = begin + i;
-          const std::uint32_t row = idx[pos];
-          std::copy(xt_.colptr(row), xt_.colptr(row) + xt_.n_rows, ws.x.colptr(i));
-          const std::uint64_t id = key == NoiseKey::row ? row : pos;
-          for (std::size_t s = 0; s < S; ++s)
-            rng_.normals(stream, iteration, id * S + s, ws.eps.colptr(i * S + s), dz);
+          const std::uint64_t id = key == NoiseKey::row ? idx[pos] : pos;
+          rng_.normals(stream, iteration, id * S, S, ws.eps.colptr(i * S), dz);
         }
         double* g = nullptr;
         if (grad != nullptr) {
-          grads_[k].zeros(p);
-          g = grads_[k].memptr();
+          if (c == 0) {
+            g = grad;
+          } else {
+            if (grads_[k].n_elem != p) grads_[k].zeros(p);  // kept zero after use
+            g = grads_[k].memptr();
+          }
         }
         sums_[k] = chunk_objective(model_, obj_, par, K, samples, ws, g);
-      });
-      for (std::size_t k = 0; k < round; ++k) {
-        total += sums_[k];
-        if (grad != nullptr) {
-          const double* gk = grads_[k].memptr();
-          for (std::size_t i = 0; i < p; ++i) grad[i] += gk[i];
-        }
+      };
+      parallel_.run(round, std::cref(task));
+      for (std::size_t k = 0; k < round; ++k) total += sums_[k];
+      const std::size_t k0 = first == 0 ? 1 : 0;
+      if (grad != nullptr && round > k0) {
+        const bool last = first + round >= n_chunks && norms != nullptr;
+        for_blocks(parallel_, p, [&](std::size_t blk, std::size_t b, std::size_t e) {
+          for (std::size_t k = k0; k < round; ++k) {
+            double* gk = grads_[k].memptr();
+            for (std::size_t i = b; i < e; ++i) grad[i] += gk[i];
+            std::fill(gk + b, gk + e, 0.0);
+          }
+          if (last) block_sq_sums(grad, blk, b, e, norms->split, norms->scale, norms->part.data());
+        });
+        if (last) norms->made = true;
       }
     }
     return total;
   }
 
+  // Rows per chunk for S draws per row: chunk_rows when set (non-zero);
+  // else chunks of about 2^16 values in the matrices of the widest layer,
+  // between 1 and 64 rows: 64 rows for one draw per row up to width 1024,
+  // 13 rows for 50 draws at width 100 (where per-chunk matrices stay in
+  // the core's cache). A function of the model and S only, never of the
+  // threads.
+  std::size_t rows_per_chunk(std::size_t S) const {
+    if (chunk_rows_ > 0) return chunk_rows_;
+    const ModelSpec& m = model_.spec();
+    std::size_t width = std::max(m.dx, m.dz);
+    for (std::size_t h : m.hidden) width = std::max(width, h);
+    const std::size_t rows = (std::size_t(1) << 16) / (std::max<std::size_t>(S, 1) * width);
+    return std::min<std::size_t>(64, std::max<std::size_t>(1, rows));
+  }
+
  private:
   const GaussianVae& model_;
   const ObjectiveSpec& obj_;
-  const arma::mat& xt_;
+  DataView data_;
   const KeyedRng& rng_;
   Parallel& parallel_;
   std::size_t chunk_rows_;

@@ -52,7 +52,7 @@ inline void log_weights(const GaussianVae& model, const double* par, std::size_t
   ws.lw.set_size(m * S);
   for (std::size_t i = 0; i < m; ++i) {
     double log_sd = 0.0;
-    for (std::size_t j = 0; j < dz; ++j) log_sd += 0.5 * std::log(ws.var(j, i));
+    for (std::size_t j = 0; j < dz; ++j) log_sd += 0.5 * ws.log_var(j, i);
     for (std::size_t s = 0; s < S; ++s) {
       const std::size_t col = i * S + s;
       const double* z = ws.z.colptr(col);
@@ -119,10 +119,10 @@ inline ChunkSums vr_iwae(const GaussianVae& model, const double* par, std::size_
     const double* xi = ws.x.colptr(i);
     for (std::size_t s = 0; s < S; ++s) {
       const std::size_t col = i * S + s;
-      const double v = ws.wbar[col] * inv_r;
+      const double v = ws.wbar[col] * inv_r, vc = v / c2;
       const double* xh = ws.xhat.colptr(col);
       double* gc = gx.colptr(col);
-      for (std::size_t k = 0; k < dx; ++k) gc[k] = v * (xh[k] - xi[k]) / c2;
+      for (std::size_t k = 0; k < dx; ++k) gc[k] = vc * (xh[k] - xi[k]);
       d_log_c += v * (double(dx) - ws.rss[col] / c2);
     }
   }
@@ -152,9 +152,8 @@ inline ChunkSums vr_iwae(const GaussianVae& model, const double* par, std::size_
           dsd += t * e;
         }
       }
-      const double var = ws.var(j, i);
       ws.d_mu(j, i) = dmu;
-      ws.d_u(j, i) = dsd / (2.0 * sd) * model.dvar_du(ws.u(j, i), var);
+      ws.d_u(j, i) = dsd / (2.0 * sd) * ws.dvar(j, i);
     }
   model.backward_encoder(par, ws, grad);
   return sums;

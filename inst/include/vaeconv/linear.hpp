@@ -22,6 +22,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "data.hpp"
 #include "model.hpp"
 
 namespace vaeconv {
@@ -111,15 +112,15 @@ inline ChunkSums linear_elbo_exact(const GaussianVae& model, const double* par,
   return sums;
 }
 
-// Mean over the columns of xt (dx x n) of log N(x; mu, W W' + c^2 I), by the
+// Mean over the observations x of log N(x; mu, W W' + c^2 I), by the
 // determinant lemma and Woodbury with M = W'W + c^2 I = L L':
 //   log det(W W' + c^2 I) = (dx - dz) log c^2 + 2 sum log diag(L),
 //   r' (W W' + c^2 I)^-1 r = ||r - W a||^2 / c^2 + ||a||^2,  a = M^-1 W' r,
 // a sum of two non-negative terms (no cancellation however small c is).
 // Columns are handled in blocks, so no copy of the data is made.
-inline double ppca_loglik(const arma::mat& xt, const arma::mat& W, const arma::vec& mu,
+inline double ppca_loglik(const DataView& x, const arma::mat& W, const arma::vec& mu,
                           double c) {
-  const std::size_t dx = xt.n_rows, n = xt.n_cols, dz = W.n_cols;
+  const std::size_t dx = x.d(), n = x.n(), dz = W.n_cols;
   if (W.n_rows != dx || mu.n_elem != dx) throw std::invalid_argument("dimensions differ");
   if (n == 0 || !(c > 0.0)) return NAN;
   const double c2 = c * c;
@@ -134,7 +135,8 @@ inline double ppca_loglik(const arma::mat& xt, const arma::mat& W, const arma::v
   double quad = 0.0;
   for (std::size_t first = 0; first < n; first += block) {
     const std::size_t last = std::min(n, first + block) - 1;
-    R = xt.cols(first, last);
+    R.set_size(dx, last - first + 1);
+    x.columns(first, last - first + 1, R.memptr());
     R.each_col() -= mu;
     A = arma::solve(arma::trimatu(L.t()), arma::solve(arma::trimatl(L), W.t() * R));
     quad += arma::accu(arma::square(A));
@@ -144,11 +146,11 @@ inline double ppca_loglik(const arma::mat& xt, const arma::mat& W, const arma::v
   return -0.5 * (double(dx) * log_2pi + log_det) - 0.5 * quad / double(n);
 }
 
-// The exact log-likelihood (mean over the columns of xt) of a linear VAE.
+// The exact log-likelihood (mean over the observations) of a linear VAE.
 inline double linear_loglik(const GaussianVae& model, const double* par,
-                            const arma::mat& xt) {
+                            const DataView& x) {
   const LinearDecoder d = linear_decoder(model, par);
-  return ppca_loglik(xt, d.W, d.mu, d.c);
+  return ppca_loglik(x, d.W, d.mu, d.c);
 }
 
 }  // namespace vaeconv

@@ -37,6 +37,7 @@ struct Workspace {
   arma::mat x;                             // dx x m
   std::vector<arma::mat> enc_pre, enc_act;  // encoder hidden layers, h x m
   arma::mat mu, u, var, sd;                // dz x m
+  arma::mat log_var, dvar;                 // log var and d var / d u, dz x m
   arma::mat eps, z;                        // dz x mS, column i * S + s
   std::vector<arma::mat> dec_pre, dec_act;  // decoder hidden layers, h x mS
   arma::mat xhat;                          // dx x mS
@@ -133,25 +134,29 @@ class GaussianVae {
     ws.enc_act.resize(encoder_.size());
     const arma::mat* h = &ws.x;
     for (std::size_t l = 0; l < encoder_.size(); ++l) {
-      dense_forward(par, encoder_[l], *h, ws.enc_pre[l]);
-      ws.enc_act[l].set_size(ws.enc_pre[l].n_rows, m);
-      spec_.act.apply(ws.enc_pre[l].memptr(), ws.enc_act[l].memptr(), ws.enc_pre[l].n_elem);
+      dense_forward(par, encoder_[l], *h, ws.enc_pre[l], ws.enc_act[l], spec_.act);
       h = &ws.enc_act[l];
     }
     dense_forward(par, mean_, *h, ws.mu);
-    ws.var.set_size(spec_.dz, m);
-    ws.sd.set_size(spec_.dz, m);
+    const std::size_t n = spec_.dz * m;
+    for (arma::mat* a : {&ws.var, &ws.sd, &ws.log_var, &ws.dvar}) a->set_size(spec_.dz, m);
+    typedef vmath::Base L;
     if (spec_.linear) {
       ws.u.set_size(spec_.dz, m);
       for (std::size_t i = 0; i < m; ++i)
         for (std::size_t j = 0; j < spec_.dz; ++j) ws.u(j, i) = par[var_.b + j];
-      for (std::size_t k = 0; k < ws.u.n_elem; ++k) ws.var[k] = std::exp(ws.u[k]);
+      for (std::size_t k = 0; k < n; ++k) ws.var[k] = std::exp(ws.u[k]);
+      ws.log_var = ws.u;
+      ws.dvar = ws.var;
     } else {
+      // var = min_var + softplus(u), d var / d u = sigmoid(u)
       dense_forward(par, var_, *h, ws.u);
-      for (std::size_t k = 0; k < ws.u.n_elem; ++k)
-        ws.var[k] = spec_.min_var + softplus(ws.u[k]);
+      vmath::map<L>(ws.u.memptr(), ws.var.memptr(), n, detail::Softplus<L>());
+      for (std::size_t k = 0; k < n; ++k) ws.var[k] += spec_.min_var;
+      vmath::map<L>(ws.u.memptr(), ws.dvar.memptr(), n, detail::Sigmoid<L>());
+      log_positive(ws.var.memptr(), ws.log_var.memptr(), n);
     }
-    for (std::size_t k = 0; k < ws.var.n_elem; ++k) ws.sd[k] = std::sqrt(ws.var[k]);
+    vmath::map<L>(ws.var.memptr(), ws.sd.memptr(), n, detail::Sqrt<L>());
   }
 
   // The decoder mean G(z) for the columns of z: fills ws.xhat.
@@ -161,9 +166,7 @@ class GaussianVae {
     ws.dec_act.resize(L - 1);
     const arma::mat* h = &z;
     for (std::size_t l = 0; l + 1 < L; ++l) {
-      dense_forward(par, decoder_[l], *h, ws.dec_pre[l]);
-      ws.dec_act[l].set_size(ws.dec_pre[l].n_rows, z.n_cols);
-      spec_.act.apply(ws.dec_pre[l].memptr(), ws.dec_act[l].memptr(), ws.dec_pre[l].n_elem);
+      dense_forward(par, decoder_[l], *h, ws.dec_pre[l], ws.dec_act[l], spec_.act);
       h = &ws.dec_act[l];
     }
     dense_forward(par, decoder_[L - 1], *h, ws.xhat);
@@ -184,22 +187,56 @@ class GaussianVae {
   // log p(x_i | z_c) for every draw c = i * S + s; fills ws.rss with the
   // squared residual norms and returns the normalising constant's part.
   double gaussian_loglik_terms(const double* par, std::size_t S, Workspace& ws) const {
+    residuals(S, ws, 0.0, nullptr);
+    return log_norm(par);
+  }
+
+  // -dx/2 log(2 pi c^2): the normalising constant of log p(x | z).
+  double log_norm(const double* par) const {
+    return -0.5 * double(spec_.dx) * (log_2pi + 2.0 * std::log(obs_sd(par)));
+  }
+
+  // ws.rss[c] = ||xhat_c - x_i||^2 for every draw c = i * S + s and, when
+  // out is given, out = scale * (xhat - x) (dx x mS) in the same pass.
+  void residuals(std::size_t S, Workspace& ws, double scale, arma::mat* out) const {
     const std::size_t m = ws.x.n_cols, dx = spec_.dx;
     ws.rss.set_size(m * S);
+    if (out != nullptr) out->set_size(dx, m * S);
     for (std::size_t i = 0; i < m; ++i) {
       const double* xi = ws.x.colptr(i);
       for (std::size_t s = 0; s < S; ++s) {
-        const double* xh = ws.xhat.colptr(i * S + s);
-        double r = 0.0;
-        for (std::size_t k = 0; k < dx; ++k) {
-          const double d = xh[k] - xi[k];
-          r += d * d;
+        const std::size_t col = i * S + s;
+        const double* xh = ws.xhat.colptr(col);
+        double r0 = 0.0, r1 = 0.0;  // two chains: half the latency
+        std::size_t k = 0;
+        if (out != nullptr) {
+          double* g = out->colptr(col);
+          for (; k + 1 < dx; k += 2) {
+            const double d0 = xh[k] - xi[k], d1 = xh[k + 1] - xi[k + 1];
+            r0 += d0 * d0;
+            r1 += d1 * d1;
+            g[k] = scale * d0;
+            g[k + 1] = scale * d1;
+          }
+          if (k < dx) {
+            const double d = xh[k] - xi[k];
+            r0 += d * d;
+            g[k] = scale * d;
+          }
+        } else {
+          for (; k + 1 < dx; k += 2) {
+            const double d0 = xh[k] - xi[k], d1 = xh[k + 1] - xi[k + 1];
+            r0 += d0 * d0;
+            r1 += d1 * d1;
+          }
+          if (k < dx) {
+            const double d = xh[k] - xi[k];
+            r0 += d * d;
+          }
         }
-        ws.rss[i * S + s] = r;
+        ws.rss[col] = r0 + r1;
       }
     }
-    const double c = obs_sd(par);
-    return -0.5 * double(dx) * (log_2pi + 2.0 * std::log(c));
   }
 
   // KL(q(z|x_i) || N(0, I)) in closed form.
@@ -207,7 +244,7 @@ class GaussianVae {
     double kl = 0.0;
     for (std::size_t j = 0; j < spec_.dz; ++j) {
       const double v = ws.var(j, i), mu = ws.mu(j, i);
-      kl += v + mu * mu - 1.0 - std::log(v);
+      kl += v + mu * mu - 1.0 - ws.log_var(j, i);
     }
     return 0.5 * kl;
   }
@@ -221,12 +258,14 @@ class GaussianVae {
     encode(par, ws);
     sample_z(S, ws);
     decode(par, ws.z, ws);
-    const double log_norm = gaussian_loglik_terms(par, S, ws);
     const double c = obs_sd(par), c2 = c * c;
+    // d(-rec)/d xhat = (xhat - x) / (c^2 S), made with the squared residuals
+    residuals(S, ws, 1.0 / (c2 * double(S)), grad == nullptr ? nullptr : &ws.d_a);
+    const double ln = log_norm(par);
     ChunkSums sums;
     for (std::size_t i = 0; i < m; ++i) {
       double rec = 0.0;
-      for (std::size_t s = 0; s < S; ++s) rec += log_norm - 0.5 * ws.rss[i * S + s] / c2;
+      for (std::size_t s = 0; s < S; ++s) rec += ln - 0.5 * ws.rss[i * S + s] / c2;
       rec /= double(S);
       const double kl = kl_column(ws, i);
       sums.reconstruction += rec;
@@ -235,17 +274,6 @@ class GaussianVae {
     }
     if (grad == nullptr) return sums;
 
-    // d(-rec)/d xhat = (xhat - x) / (c^2 S)
-    arma::mat& g = ws.d_a;
-    g.set_size(spec_.dx, m * S);
-    for (std::size_t i = 0; i < m; ++i)
-      for (std::size_t s = 0; s < S; ++s) {
-        const std::size_t col = i * S + s;
-        const double* xi = ws.x.colptr(i);
-        const double* xh = ws.xhat.colptr(col);
-        double* gc = g.colptr(col);
-        for (std::size_t k = 0; k < spec_.dx; ++k) gc[k] = (xh[k] - xi[k]) / (c2 * double(S));
-      }
     if (spec_.learn_obs_sd) {
       double d = 0.0;  // d(-rec)/d log c = (dx - rss / c^2) / S per draw
       for (std::size_t k = 0; k < m * S; ++k) d += double(spec_.dx) - ws.rss[k] / c2;
@@ -267,13 +295,13 @@ class GaussianVae {
         const double v = ws.var(j, i);
         ws.d_mu(j, i) = dmu + beta * ws.mu(j, i);
         const double dvar = dsd / (2.0 * ws.sd(j, i)) + beta * 0.5 * (1.0 - 1.0 / v);
-        ws.d_u(j, i) = dvar * dvar_du(ws.u(j, i), v);
+        ws.d_u(j, i) = dvar * ws.dvar(j, i);
       }
     backward_encoder(par, ws, grad);
     return sums;
   }
 
-  // d var / d u for the variance link.
+  // d var / d u for the variance link (encode() stores it in ws.dvar).
   double dvar_du(double u, double var) const {
     return spec_.linear ? var : sigmoid(u);
   }
@@ -303,11 +331,7 @@ class GaussianVae {
       for (std::size_t i = 0; i < ws.d_u.n_cols; ++i)
         for (std::size_t j = 0; j < spec_.dz; ++j) grad[var_.b + j] += ws.d_u(j, i);
     } else {
-      arma::mat dW(grad + var_.w, var_.out, var_.in, false, true);
-      arma::vec db(grad + var_.b, var_.out, false, true);
-      dW += ws.d_u * h.t();
-      db += arma::sum(ws.d_u, 1);
-      if (dh != nullptr) *dh += weight_view(par, var_).t() * ws.d_u;
+      dense_backward(par, var_, h, ws.d_u, grad, dh, true);
     }
     for (std::size_t l = H; l-- > 0;) {
       spec_.act.backward(ws.enc_pre[l].memptr(), ws.enc_act[l].memptr(),

@@ -5,7 +5,10 @@
 
 #include <cmath>
 #include <cstddef>
+#include <algorithm>
 #include <cstdint>
+
+#include "vmath.hpp"
 
 namespace vaeconv {
 
@@ -57,17 +60,62 @@ class KeyedRng {
 
   // Fills out[0..n) with standard normals for (stream, iteration, sample):
   // coordinate j is the cos (j even) or sin (j odd) half of a Box-Muller
-  // pair drawn from counter block j / 2.
+  // pair drawn from counter block j / 2: with u1 in (0, 1] and u2 in
+  // [0, 1) from the block, sqrt(-2 log u1) (cos, sin)(2 pi u2). The
+  // logarithm, cosine and sine are vmath's vector kernels, a few pairs at a
+  // time; every pair goes through the same operations, so a shorter draw is
+  // a prefix of a longer one.
   void normals(Stream stream, std::uint64_t iteration, std::uint64_t sample,
                double* out, std::size_t n) const {
-    for (std::size_t j = 0; j < n; j += 2) {
-      const Philox::Block b = block(stream, iteration, sample, j / 2);
-      const double u1 = 1.0 - to_unit(b.v[0], b.v[1]);  // (0, 1]
-      const double u2 = to_unit(b.v[2], b.v[3]);
-      const double r = std::sqrt(-2.0 * std::log(u1));
-      const double t = 6.283185307179586476925 * u2;
-      out[j] = r * std::cos(t);
-      if (j + 1 < n) out[j + 1] = r * std::sin(t);
+    normals(stream, iteration, sample, 1, out, n);
+  }
+
+  // The same for samples first, ..., first + count - 1, each of dimension
+  // n, into the columns of out (n x count): sample first + c in column c.
+  void normals(Stream stream, std::uint64_t iteration, std::uint64_t first,
+               std::size_t count, double* out, std::size_t n) const {
+    typedef vmath::Base L;
+    constexpr std::size_t group = 8 * L::width;  // pairs per pass
+    const std::size_t per = (n + 1) / 2;         // pairs per sample
+    const std::size_t total = per * count;
+    double u1[group], u2[group], r[group], c[group], s[group];
+    std::size_t sample = 0, pair = 0;  // of the next pair to draw
+    for (std::size_t g0 = 0; g0 < total; g0 += group) {
+      const std::size_t pairs = std::min(group, total - g0);
+      const std::size_t sample0 = sample, pair0 = pair;
+      for (std::size_t k = 0; k < pairs; ++k) {
+        const Philox::Block b = block(stream, iteration, first + sample, pair);
+        u1[k] = 1.0 - to_unit(b.v[0], b.v[1]);  // (0, 1]
+        u2[k] = to_unit(b.v[2], b.v[3]);
+        if (++pair == per) {
+          pair = 0;
+          ++sample;
+        }
+      }
+      const std::size_t used = (pairs + L::width - 1) / L::width * L::width;
+      for (std::size_t k = pairs; k < used; ++k) {
+        u1[k] = 1.0;
+        u2[k] = 0.0;
+      }
+      for (std::size_t k = 0; k < used; k += L::width) {
+        const L::vd lg = vmath::log_normal<L>(vmath::load<L>(u1 + k));
+        vmath::store<L>(r + k, vmath::sqrt<L>(vmath::splat<L>(-2.0) * lg));
+        L::vd cv, sv;
+        vmath::sincos_turns<L>(vmath::load<L>(u2 + k), cv, sv);
+        vmath::store<L>(c + k, cv);
+        vmath::store<L>(s + k, sv);
+      }
+      std::size_t si = sample0, pi = pair0;
+      for (std::size_t k = 0; k < pairs; ++k) {
+        double* o = out + si * n;
+        const std::size_t j = 2 * pi;
+        o[j] = r[k] * c[k];
+        if (j + 1 < n) o[j + 1] = r[k] * s[k];
+        if (++pi == per) {
+          pi = 0;
+          ++si;
+        }
+      }
     }
   }
 

@@ -35,7 +35,7 @@ struct TrainSpec {
   std::uint64_t record_every = 1;
   std::uint64_t eval_every = 0;  // 0: never
   std::size_t eval_samples = 1;
-  std::size_t chunk_rows = 32;
+  std::size_t chunk_rows = 0;  // 0: the engine chooses (Engine::rows_per_chunk)
   double loglik_optimum = NAN;  // linear VAE: the pPCA optimum's log-likelihood
 };
 
@@ -61,33 +61,63 @@ struct TrainResult {
   Trajectory trajectory;
 };
 
-inline double sum_sq(const double* x, std::size_t n) {
-  double s = 0.0;
-  for (std::size_t i = 0; i < n; ++i) s += x[i] * x[i];
-  return s;
+inline double sum_sq(const double* x, std::size_t n) { return vmath::sum_sq(x, n); }
+
+// The squared norms of scale * g over [0, split) and [split, p) (g is not
+// changed): made by the engine's last pass over g, or here in parallel over
+// the fixed blocks of for_blocks(); block sums are added in block order.
+inline void scaled_norms(Parallel& parallel, const double* g, std::size_t p,
+                         GradNorms& norms, double& theta, double& phi) {
+  if (!norms.made) {
+    norms.part.assign(2 * n_param_blocks(p), 0.0);
+    for_blocks(parallel, p, [&](std::size_t b, std::size_t begin, std::size_t end) {
+      block_sq_sums(g, b, begin, end, norms.split, norms.scale, norms.part.data());
+    });
+  }
+  theta = phi = 0.0;
+  for (std::size_t b = 0; 2 * b < norms.part.size(); ++b) {
+    theta += norms.part[2 * b];
+    phi += norms.part[2 * b + 1];
+  }
 }
 
 inline TrainResult train(const GaussianVae& model, const ObjectiveSpec& obj,
                          const OptimizerSpec& opt, const TrainSpec& spec,
-                         const arma::mat& xt, std::uint64_t seed, TrainState& st,
+                         const DataView& data, std::uint64_t seed, TrainState& st,
                          Parallel& parallel, Monitor& monitor) {
   using clock = std::chrono::steady_clock;
   const auto start = clock::now();
-  const std::size_t n = xt.n_cols, B = spec.batch_size, p = model.n_params(),
+  const std::size_t n = data.n(), B = spec.batch_size, p = model.n_params(),
                     pt = model.n_theta();
   const std::uint64_t per_epoch = n / B;
   if (obj.exact && !model.spec().linear)
     throw std::invalid_argument("the exact ELBO needs a linear VAE");
   const KeyedRng rng(seed);
-  Engine engine(model, obj, xt, rng, parallel, spec.chunk_rows);
-  std::vector<std::uint32_t> perm(n), all(n);
-  std::iota(all.begin(), all.end(), 0u);
+  Engine engine(model, obj, data, rng, parallel, spec.chunk_rows);
+  std::vector<std::uint32_t> perm(n), all;
   std::uint64_t epoch = UINT64_MAX;
-  arma::vec grad(p), full_grad(p);
+  arma::vec grad(p, arma::fill::zeros), full_grad;
+  if (spec.eval_every > 0) {
+    all.resize(n);
+    std::iota(all.begin(), all.end(), 0u);
+    full_grad.set_size(p);
+  }
+  std::vector<double> part;
+  GradNorms norms;
   const double norm0 = std::sqrt(sum_sq(st.par0.memptr(), p));
 
   TrainResult res;
   Trajectory& tr = res.trajectory;
+  {
+    std::size_t rows = std::size_t(spec.iterations / spec.record_every);
+    if (spec.eval_every > 0) rows += std::size_t(spec.iterations / spec.eval_every);
+    for (std::vector<double>* col :
+         {&tr.iteration, &tr.objective, &tr.reconstruction, &tr.kl, &tr.grad_norm_sq,
+          &tr.grad_norm_sq_theta, &tr.grad_norm_sq_phi, &tr.lr, &tr.seconds,
+          &tr.weight_change, &tr.full_objective, &tr.full_grad_norm_sq, &tr.full_loglik,
+          &tr.loglik_gap})
+      col->reserve(rows + 1);
+  }
   for (std::uint64_t t = 0; t < spec.iterations; ++t) {
     const std::uint64_t it = st.iteration + 1;
     const std::uint64_t e = (it - 1) / per_epoch;
@@ -96,13 +126,15 @@ inline TrainResult train(const GaussianVae& model, const ObjectiveSpec& obj,
       epoch = e;
     }
     const std::uint32_t* batch = perm.data() + ((it - 1) % per_epoch) * B;
-    grad.zeros();
+    // grad is zero here: zeroed when made, and after each step below.
     const std::size_t K = objective_K(obj, it);
+    const double inv_B = 1.0 / double(B);
+    norms.scale = inv_B;
+    norms.split = pt;
     const ChunkSums s = engine.run(st.par.memptr(), batch, B, K, 1, Stream::train, it,
-                                   NoiseKey::position, grad.memptr());
-    grad /= double(B);
-    const double g_theta = sum_sq(grad.memptr(), pt);
-    const double g_phi = sum_sq(grad.memptr() + pt, p - pt);
+                                   NoiseKey::position, grad.memptr(), &norms);
+    double g_theta, g_phi;
+    scaled_norms(parallel, grad.memptr(), p, norms, g_theta, g_phi);
     const double objective = s.objective / double(B);
     if (!std::isfinite(objective) || !std::isfinite(g_theta + g_phi)) {
       res.status = Status::diverged;
@@ -118,13 +150,24 @@ inline TrainResult train(const GaussianVae& model, const ObjectiveSpec& obj,
                                      Stream::eval, it, NoiseKey::row, full_grad.memptr());
       full_obj = f.objective / double(n);
       full_g = sum_sq(full_grad.memptr(), p) / (double(n) * double(n));
-      if (model.spec().linear) full_ll = linear_loglik(model, st.par.memptr(), xt);
+      if (model.spec().linear) full_ll = linear_loglik(model, st.par.memptr(), data);
     }
     const double lr = step_size(opt, it);
-    optimizer_step(opt, it, st.par.memptr(), grad.memptr(), st.opt, p);
+    // One pass over fixed blocks (each small enough to stay in cache):
+    // grad /= B, the step, the squared distance from the initial weights when
+    // the iteration is recorded, and grad = 0 for the next iteration.
+    part.assign(n_param_blocks(p), 0.0);
+    for_blocks(parallel, p, [&](std::size_t b, std::size_t begin, std::size_t end) {
+      double* g = grad.memptr();
+      part[b] = optimizer_step(opt, it, st.par.memptr(), g, st.opt, begin, end,
+                               record ? st.par0.memptr() : nullptr, inv_B);
+      std::fill(g + begin, g + end, 0.0);
+    });
     st.iteration = it;
     const double secs = st.seconds + std::chrono::duration<double>(clock::now() - start).count();
     if (record) {
+      double d = 0.0;
+      for (double x : part) d += x;
       tr.iteration.push_back(double(it));
       tr.objective.push_back(objective);
       tr.reconstruction.push_back(s.reconstruction / double(B));
@@ -134,11 +177,6 @@ inline TrainResult train(const GaussianVae& model, const ObjectiveSpec& obj,
       tr.grad_norm_sq_phi.push_back(g_phi);
       tr.lr.push_back(lr);
       tr.seconds.push_back(secs);
-      double d = 0.0;
-      for (std::size_t i = 0; i < p; ++i) {
-        const double di = st.par[i] - st.par0[i];
-        d += di * di;
-      }
       tr.weight_change.push_back(norm0 > 0.0 ? std::sqrt(d) / norm0 : NAN);
       tr.full_objective.push_back(full_obj);
       tr.full_grad_norm_sq.push_back(full_g);

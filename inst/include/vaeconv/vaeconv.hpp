@@ -2,6 +2,7 @@
 #pragma once
 
 #include "activation.hpp"
+#include "data.hpp"
 #include "dense.hpp"
 #include "diagnostics.hpp"
 #include "engine.hpp"
@@ -12,4 +13,5 @@
 #include "objective.hpp"
 #include "optimizer.hpp"
 #include "rng.hpp"
+#include "vmath.hpp"
 #include "trainer.hpp"

@@ -1,0 +1,64 @@
+// A view of the data a fit reads: no copy, either layout.
+#pragma once
+
+#include <algorithm>
+#include <armadillo>
+#include <cstddef>
+#include <cstdint>
+
+namespace vaeconv {
+
+// The data: n observations of dimension d, read in place either from the
+// columns of a d x n matrix or from the rows of a column-major n x d matrix
+// (R's layout, so a fit needs no transposed copy of its data).
+class DataView {
+ public:
+  DataView(const arma::mat& xt)  // NOLINT: implicit, columns are observations
+      : ptr_(xt.memptr()), n_(xt.n_cols), d_(xt.n_rows), by_row_(false) {}
+  static DataView rows(const double* x, std::size_t n, std::size_t d) {
+    return DataView(x, n, d);
+  }
+  std::size_t n() const { return n_; }
+  std::size_t d() const { return d_; }
+
+  // Observations first, ..., first + m - 1 into the columns of out (d x m).
+  void columns(std::size_t first, std::size_t m, double* out) const {
+    if (!by_row_) {
+      std::copy(ptr_ + first * d_, ptr_ + (first + m) * d_, out);
+      return;
+    }
+    for (std::size_t k = 0; k < d_; ++k) {
+      const double* src = ptr_ + k * n_ + first;
+      for (std::size_t i = 0; i < m; ++i) out[i * d_ + k] = src[i];
+    }
+  }
+
+  // Observations idx[0..m) into the columns of out (d x m).
+  void gather(const std::uint32_t* idx, std::size_t m, double* out) const {
+    if (!by_row_) {
+      for (std::size_t i = 0; i < m; ++i)
+        std::copy(ptr_ + std::size_t(idx[i]) * d_, ptr_ + (std::size_t(idx[i]) + 1) * d_,
+                  out + i * d_);
+      return;
+    }
+    // Eight columns of x at a time: one cache line of out per observation.
+    constexpr std::size_t tile = 8;
+    for (std::size_t k0 = 0; k0 < d_; k0 += tile) {
+      const std::size_t k1 = std::min(d_, k0 + tile);
+      for (std::size_t i = 0; i < m; ++i) {
+        const double* src = ptr_ + idx[i];
+        double* dst = out + i * d_;
+        for (std::size_t k = k0; k < k1; ++k) dst[k] = src[k * n_];
+      }
+    }
+  }
+
+ private:
+  DataView(const double* x, std::size_t n, std::size_t d)
+      : ptr_(x), n_(n), d_(d), by_row_(true) {}
+  const double* ptr_;
+  std::size_t n_, d_;
+  bool by_row_;
+};
+
+}  // namespace vaeconv
