@@ -88,17 +88,23 @@ test_that("continuing a fit is the same as fitting in one go", {
   x <- digits_x(200)
   model <- gaussian_vae(latent_dim = 2, hidden = 8)
   opt <- adam(lr = 0.01)
-  # 200 rows, batches of 64: epochs of 3 iterations, so the split falls
-  # inside an epoch.
-  whole <- fit_vae(x, model, optimizer = opt, iterations = 40, seed = 9, n_threads = 1,
-                   eval_every = 4)
-  first <- fit_vae(x, model, optimizer = opt, iterations = 17, seed = 9, n_threads = 1,
-                   eval_every = 4)
-  both <- fit_vae(x, init = first, iterations = 23, n_threads = 2, eval_every = 4)
-  expect_identical(both$state$par, whole$state$par)
-  expect_identical(both$state$opt_m, whole$state$opt_m)
-  expect_identical(without_seconds(trajectory(both)), without_seconds(trajectory(whole)))
-  expect_identical(both$state$iteration, 40)
+  check_split <- function(first_n, total) {
+    whole <- fit_vae(x, model, optimizer = opt, iterations = total, seed = 9,
+                     n_threads = 1, eval_every = 4)
+    first <- fit_vae(x, model, optimizer = opt, iterations = first_n, seed = 9,
+                     n_threads = 1, eval_every = 4)
+    both <- fit_vae(x, init = first, iterations = total - first_n, n_threads = 2,
+                    eval_every = 4)
+    expect_identical(both$state$par, whole$state$par)
+    expect_identical(both$state$opt_m, whole$state$opt_m)
+    expect_identical(both$state$opt_v, whole$state$opt_v)
+    expect_identical(without_seconds(trajectory(both)), without_seconds(trajectory(whole)))
+    expect_identical(both$state$iteration, as.double(total))
+  }
+  # 100 + 100 = 200; and a split inside an epoch (200 rows, batches of 64:
+  # epochs of 3 iterations).
+  check_split(100, 200)
+  check_split(17, 40)
 })
 
 test_that("fits survive saveRDS() and readRDS() and continue from them", {
@@ -349,7 +355,7 @@ test_that("an interrupt (SIGINT) stops a fit cleanly and returns it", {
     )
     list(status = fit$status, iteration = fit$state$iteration,
          rows = nrow(vaeconv::trajectory(fit)), finite = all(is.finite(fit$state$par)))
-  })
+  }, libpath = c(dirname(getNamespaceInfo("vaeconv", "path")), .libPaths()))
   on.exit(p$kill(), add = TRUE)
   Sys.sleep(3)
   expect_true(p$is_alive())
