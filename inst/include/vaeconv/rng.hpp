@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 
 #include "vmath.hpp"
 
@@ -48,6 +49,91 @@ class Philox {
   }
 };
 
+namespace detail {
+
+// Philox4x32-10 on L::width counter blocks at once (one per lane, 32-bit
+// words held in 64-bit lanes), then the Box-Muller pair of each block:
+// r = sqrt(-2 log u1), c = cos(2 pi u2), s = sin(2 pi u2) with u1 and u2
+// formed from the block as to_unit() does. Integer arithmetic is exact, so
+// the blocks equal Philox::draw()'s.
+template <class L>
+VAECONV_INLINE void philox_box_muller(const std::uint32_t* c0, const std::uint32_t* c1,
+                                      std::uint32_t c2, const std::uint32_t* c3,
+                                      std::uint32_t k0, std::uint32_t k1, double* r, double* c,
+                                      double* s) {
+  typedef typename L::vu vu;
+  typedef typename L::vd vd;
+  constexpr std::size_t W = L::width;
+  std::uint64_t a0[W], a1[W], a2[W], a3[W];
+  for (std::size_t i = 0; i < W; ++i) {
+    a0[i] = c0[i];
+    a1[i] = c1[i];
+    a2[i] = c2;
+    a3[i] = c3[i];
+  }
+  vu x0, x1, x2, x3;
+  std::memcpy(&x0, a0, sizeof x0);
+  std::memcpy(&x1, a1, sizeof x1);
+  std::memcpy(&x2, a2, sizeof x2);
+  std::memcpy(&x3, a3, sizeof x3);
+  const std::uint64_t low = 0xffffffffULL;
+  for (int round = 0; round < 10; ++round) {
+    const vu p0 = x0 * std::uint64_t(0xD2511F53u);
+    const vu p1 = x2 * std::uint64_t(0xCD9E8D57u);
+    const vu y0 = (p1 >> 32) ^ x1 ^ std::uint64_t(k0);
+    const vu y2 = (p0 >> 32) ^ x3 ^ std::uint64_t(k1);
+    x0 = y0;
+    x1 = p1 & low;
+    x2 = y2;
+    x3 = p0 & low;
+    k0 += 0x9E3779B9u;
+    k1 += 0xBB67AE85u;
+  }
+  // to_unit(a, b) = ((a >> 5) 2^26 + (b >> 6)) 2^-53, the integers made
+  // doubles exactly (2^52 + v has v in its low bits).
+  const vu magic = vu{} + 0x4330000000000000ULL;
+  const vd two52 = vmath::splat<L>(4503599627370496.0);
+  auto to_unit = [&](const vu& a, const vu& b) {
+    const vd da = vmath::from_bits<L>((a >> 5) | magic) - two52;
+    const vd db = vmath::from_bits<L>((b >> 6) | magic) - two52;
+    return (da * vmath::splat<L>(67108864.0) + db) * vmath::splat<L>(1.0 / 9007199254740992.0);
+  };
+  const vd u1 = vmath::splat<L>(1.0) - to_unit(x0, x1);  // (0, 1]
+  const vd u2 = to_unit(x2, x3);
+  vmath::store<L>(r, vmath::sqrt<L>(vmath::splat<L>(-2.0) * vmath::log_normal<L>(u1)));
+  vd cv, sv;
+  vmath::sincos_turns<L>(u2, cv, sv);
+  vmath::store<L>(c, cv);
+  vmath::store<L>(s, sv);
+}
+
+// The same over n lanes (a multiple of the width), at the widest vector
+// width the CPU runs.
+template <class L>
+VAECONV_INLINE void philox_box_muller_n(std::size_t n, const std::uint32_t* c0,
+                                        const std::uint32_t* c1, std::uint32_t c2,
+                                        const std::uint32_t* c3, std::uint32_t k0,
+                                        std::uint32_t k1, double* r, double* c, double* s) {
+  for (std::size_t i = 0; i < n; i += L::width)
+    philox_box_muller<L>(c0 + i, c1 + i, c2, c3 + i, k0, k1, r + i, c + i, s + i);
+}
+#if defined(VAECONV_AVX2)
+VAECONV_TARGET_AVX512 inline void philox_box_muller_avx512(
+    std::size_t n, const std::uint32_t* c0, const std::uint32_t* c1, std::uint32_t c2,
+    const std::uint32_t* c3, std::uint32_t k0, std::uint32_t k1, double* r, double* c,
+    double* s) {
+  philox_box_muller_n<vmath::Lanes<8>>(n, c0, c1, c2, c3, k0, k1, r, c, s);
+}
+VAECONV_TARGET_AVX2 inline void philox_box_muller_avx2(
+    std::size_t n, const std::uint32_t* c0, const std::uint32_t* c1, std::uint32_t c2,
+    const std::uint32_t* c3, std::uint32_t k0, std::uint32_t k1, double* r, double* c,
+    double* s) {
+  philox_box_muller_n<vmath::Lanes<4>>(n, c0, c1, c2, c3, k0, k1, r, c, s);
+}
+#endif
+
+}  // namespace detail
+
 // A uniform on [0, 1) with 53 random bits from two 32-bit words.
 inline double to_unit(std::uint32_t a, std::uint32_t b) {
   return ((a >> 5) * 67108864.0 + (b >> 6)) * (1.0 / 9007199254740992.0);
@@ -72,39 +158,47 @@ class KeyedRng {
 
   // The same for samples first, ..., first + count - 1, each of dimension
   // n, into the columns of out (n x count): sample first + c in column c.
+  // The pairs go through Philox and Box-Muller a group at a time, on the
+  // widest vectors the CPU runs (padding lanes are drawn and dropped).
   void normals(Stream stream, std::uint64_t iteration, std::uint64_t first,
                std::size_t count, double* out, std::size_t n) const {
-    typedef vmath::Base L;
-    constexpr std::size_t group = 8 * L::width;  // pairs per pass
-    const std::size_t per = (n + 1) / 2;         // pairs per sample
+    constexpr std::size_t group = 32;  // pairs per pass, a multiple of every width
+    const std::size_t per = (n + 1) / 2;  // pairs per sample
     const std::size_t total = per * count;
-    double u1[group], u2[group], r[group], c[group], s[group];
+    std::uint32_t c0[group], c1[group], c3[group];
+    double r[group], c[group], s[group];
+    const std::uint32_t c2 = std::uint32_t(iteration);
+    const std::uint32_t c3_base = (std::uint32_t(stream) << 24) ^ std::uint32_t(iteration >> 32);
+    const int level = vmath::simd_level();
+    const std::size_t width = level == 2 ? 8 : level == 1 ? 4 : vmath::Base::width;
     std::size_t sample = 0, pair = 0;  // of the next pair to draw
     for (std::size_t g0 = 0; g0 < total; g0 += group) {
       const std::size_t pairs = std::min(group, total - g0);
       const std::size_t sample0 = sample, pair0 = pair;
-      for (std::size_t k = 0; k < pairs; ++k) {
-        const Philox::Block b = block(stream, iteration, first + sample, pair);
-        u1[k] = 1.0 - to_unit(b.v[0], b.v[1]);  // (0, 1]
-        u2[k] = to_unit(b.v[2], b.v[3]);
-        if (++pair == per) {
+      const std::size_t lanes = (pairs + width - 1) / width * width;
+      for (std::size_t k = 0; k < lanes; ++k) {
+        // Counter words as in block(); lanes past the last pair repeat it.
+        const std::uint64_t smp = first + sample, pr = pair;
+        c0[k] = std::uint32_t(pr);
+        c1[k] = std::uint32_t(smp);
+        c3[k] = c3_base ^ (std::uint32_t(smp >> 32) << 12) ^ std::uint32_t(pr >> 32);
+        if (k + 1 < pairs && ++pair == per) {
           pair = 0;
           ++sample;
         }
       }
-      const std::size_t used = (pairs + L::width - 1) / L::width * L::width;
-      for (std::size_t k = pairs; k < used; ++k) {
-        u1[k] = 1.0;
-        u2[k] = 0.0;
+      if (pairs > 0 && ++pair == per) {  // step past the group's last pair
+        pair = 0;
+        ++sample;
       }
-      for (std::size_t k = 0; k < used; k += L::width) {
-        const L::vd lg = vmath::log_normal<L>(vmath::load<L>(u1 + k));
-        vmath::store<L>(r + k, vmath::sqrt<L>(vmath::splat<L>(-2.0) * lg));
-        L::vd cv, sv;
-        vmath::sincos_turns<L>(vmath::load<L>(u2 + k), cv, sv);
-        vmath::store<L>(c + k, cv);
-        vmath::store<L>(s + k, sv);
-      }
+#if defined(VAECONV_AVX2)
+      if (level == 2)
+        detail::philox_box_muller_avx512(lanes, c0, c1, c2, c3, k0_, k1_, r, c, s);
+      else if (level == 1)
+        detail::philox_box_muller_avx2(lanes, c0, c1, c2, c3, k0_, k1_, r, c, s);
+      else
+#endif
+        detail::philox_box_muller_n<vmath::Base>(lanes, c0, c1, c2, c3, k0_, k1_, r, c, s);
       std::size_t si = sample0, pi = pair0;
       for (std::size_t k = 0; k < pairs; ++k) {
         double* o = out + si * n;
