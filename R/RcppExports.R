@@ -45,6 +45,14 @@ cpp_simd_level <- function() {
     .Call(`_vaeconv_cpp_simd_level`)
 }
 
+cpp_simd_override <- function(level) {
+    .Call(`_vaeconv_cpp_simd_override`, level)
+}
+
+cpp_philox_block <- function(c, k) {
+    .Call(`_vaeconv_cpp_philox_block`, c, k)
+}
+
 cpp_ppca_loglik <- function(x, W, mu, obs_sd) {
     .Call(`_vaeconv_cpp_ppca_loglik`, x, W, mu, obs_sd)
 }

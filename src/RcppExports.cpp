@@ -162,6 +162,27 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
+// cpp_simd_override
+int cpp_simd_override(int level);
+RcppExport SEXP _vaeconv_cpp_simd_override(SEXP levelSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< int >::type level(levelSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_simd_override(level));
+    return rcpp_result_gen;
+END_RCPP
+}
+// cpp_philox_block
+Rcpp::NumericVector cpp_philox_block(const Rcpp::NumericVector& c, const Rcpp::NumericVector& k);
+RcppExport SEXP _vaeconv_cpp_philox_block(SEXP cSEXP, SEXP kSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< const Rcpp::NumericVector& >::type c(cSEXP);
+    Rcpp::traits::input_parameter< const Rcpp::NumericVector& >::type k(kSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_philox_block(c, k));
+    return rcpp_result_gen;
+END_RCPP
+}
 // cpp_ppca_loglik
 double cpp_ppca_loglik(const Rcpp::NumericMatrix& x, const Rcpp::NumericMatrix& W, const Rcpp::NumericVector& mu, double obs_sd);
 RcppExport SEXP _vaeconv_cpp_ppca_loglik(SEXP xSEXP, SEXP WSEXP, SEXP muSEXP, SEXP obs_sdSEXP) {
@@ -283,6 +304,8 @@ static const R_CallMethodDef CallEntries[] = {
     {"_vaeconv_cpp_optimizer_step", (DL_FUNC) &_vaeconv_cpp_optimizer_step, 6},
     {"_vaeconv_cpp_activation_kernels", (DL_FUNC) &_vaeconv_cpp_activation_kernels, 4},
     {"_vaeconv_cpp_simd_level", (DL_FUNC) &_vaeconv_cpp_simd_level, 0},
+    {"_vaeconv_cpp_simd_override", (DL_FUNC) &_vaeconv_cpp_simd_override, 1},
+    {"_vaeconv_cpp_philox_block", (DL_FUNC) &_vaeconv_cpp_philox_block, 2},
     {"_vaeconv_cpp_ppca_loglik", (DL_FUNC) &_vaeconv_cpp_ppca_loglik, 4},
     {"_vaeconv_cpp_layout", (DL_FUNC) &_vaeconv_cpp_layout, 2},
     {"_vaeconv_cpp_init", (DL_FUNC) &_vaeconv_cpp_init, 3},

@@ -64,3 +64,22 @@ Rcpp::NumericVector cpp_activation_kernels(const Rcpp::List& activation,
 // The vector kernels in use: 0 base, 1 AVX2 + FMA, 2 AVX-512.
 // [[Rcpp::export(rng = false)]]
 int cpp_simd_level() { return vaeconv::vmath::simd_level(); }
+
+// Caps the vector kernels at `level` (0 base, 1 AVX2, 2 AVX-512, -1 none) for
+// what runs next on this process; returns the previous cap. For tests.
+// [[Rcpp::export(rng = false)]]
+int cpp_simd_override(int level) {
+  const int previous = vaeconv::vmath::simd_override();
+  vaeconv::vmath::simd_override() = level;
+  return previous;
+}
+
+// One Philox4x32-10 block (the scalar reference) for counter words c and key
+// words k, as doubles. For tests.
+// [[Rcpp::export(rng = false)]]
+Rcpp::NumericVector cpp_philox_block(const Rcpp::NumericVector& c, const Rcpp::NumericVector& k) {
+  const vaeconv::Philox::Block b = vaeconv::Philox::draw(
+      std::uint32_t(c[0]), std::uint32_t(c[1]), std::uint32_t(c[2]), std::uint32_t(c[3]),
+      std::uint32_t(k[0]), std::uint32_t(k[1]));
+  return Rcpp::NumericVector::create(b.v[0], b.v[1], b.v[2], b.v[3]);
+}
