@@ -57,18 +57,6 @@ struct Lanes<1> {
   typedef std::uint64_t vu;
 };
 
-// 32-byte vectors are passed only between functions inlined into AVX2 code,
-// so GCC's note that their ABI differs without AVX does not apply. (It is
-// emitted at the end of the translation unit for template instances, so it
-// is silenced from here on rather than in a push/pop region.)
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wpsabi"
-#elif defined(__clang__) && defined(__has_warning)
-#if __has_warning("-Wpsabi")
-#pragma clang diagnostic ignored "-Wpsabi"
-#endif
-#endif
-
 #if defined(VAECONV_VECTOR_EXT)
 template <>
 struct Lanes<2> {
