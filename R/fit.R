@@ -43,8 +43,9 @@
 #' with `status = "diverged"`. An interrupt (Ctrl-C) or a time limit set with
 #' [setTimeLimit()] stops the fit within about a tenth of a second, between
 #' two iterations, with no thread left working, and returns it with
-#' `status = "interrupted"` and a warning (R prints the time limit's own
-#' message first); `init = fit` continues it as if it had never stopped.
+#' `status = "interrupted"` and a warning (the interrupt or the time limit's
+#' error is caught: R prints no message of its own); `init = fit` continues
+#' it as if it had never stopped.
 #'
 #' @param x A numeric matrix or a data frame of numeric columns, one row per
 #'   observation.

@@ -10,7 +10,29 @@ namespace vaeconv_glue {
 
 namespace {
 
-void check_interrupt(void*) { R_CheckUserInterrupt(); }
+// R's interrupt check, where an interrupt (Ctrl-C) or a time limit set by
+// setTimeLimit() raises a condition. The tryCatch() inside catches it, so R
+// prints no message of its own and *stopped is set; R_ToplevelExec() around
+// it keeps any other jump (and the handlers of the caller) away from the C++
+// frames.
+SEXP check_interrupt_body(void*) {
+  R_CheckUserInterrupt();
+  return R_NilValue;
+}
+
+SEXP on_interrupt(SEXP, void* stopped) {
+  *static_cast<bool*>(stopped) = true;
+  return R_NilValue;
+}
+
+void check_interrupt(void* stopped) {
+  SEXP conds = PROTECT(Rf_allocVector(STRSXP, 2));
+  SET_STRING_ELT(conds, 0, Rf_mkChar("interrupt"));
+  SET_STRING_ELT(conds, 1, Rf_mkChar("error"));  // the time limit's
+  R_tryCatch(check_interrupt_body, nullptr, conds, on_interrupt, stopped, nullptr,
+             nullptr);
+  UNPROTECT(1);
+}
 
 Rcpp::NumericVector as_numeric(const std::vector<double>& x) {
   return Rcpp::NumericVector(x.begin(), x.end());
@@ -53,7 +75,8 @@ bool RProgress::poll(double done) {
   if (now - last_ < std::chrono::milliseconds(100)) return interrupted_;
   last_ = now;
   if (bar_ != R_NilValue) cli_progress_set(bar_, done);
-  if (R_ToplevelExec(check_interrupt, nullptr) == FALSE) interrupted_ = true;
+  bool stopped = false;
+  if (R_ToplevelExec(check_interrupt, &stopped) == FALSE || stopped) interrupted_ = true;
   return interrupted_;
 }
 

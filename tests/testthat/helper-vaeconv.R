@@ -78,3 +78,14 @@ perturbed_par <- function(model, dx, seed = 1, scale = 0.3) {
 without_seconds <- function(tr) {
   tr[setdiff(names(tr), "seconds")]
 }
+
+# Runs f() under an elapsed time limit of `seconds`.
+with_time_limit <- function(seconds, f) {
+  setTimeLimit(elapsed = seconds, transient = TRUE)
+  on.exit(setTimeLimit(), add = TRUE)
+  f()
+}
+
+# CPU seconds used by this R process, all its threads together (getrusage()
+# on Unix, GetProcessTimes() on Windows).
+process_cpu <- function() sum(proc.time()[c("user.self", "sys.self")])
