@@ -144,3 +144,24 @@ test_that("bad input does not touch R's random stream", {
                class = "vaeconv_error_input")
   expect_identical(.Random.seed, before)
 })
+
+test_that("a time limit stops parallel replicates and leaves no thread working", {
+  skip_on_cran()
+  expect_warning(
+    fits <- with_time_limit(1, function() {
+      fit_vae_replicates(x_digits, small_vae, iterations = 1e7, seeds = 1:3,
+                         n_threads = 2, progress = FALSE)
+    }),
+    class = "vaeconv_warning_interrupted"
+  )
+  # Two workers took the first two seeds; the third never started.
+  expect_length(fits, 2)
+  expect_identical(summary(fits)$status, c("interrupted", "interrupted"))
+  for (fit in fits) {
+    expect_gt(fit$state$iteration, 0)
+    expect_identical(nrow(trajectory(fit)), as.integer(fit$state$iteration))
+  }
+  before <- process_cpu()
+  Sys.sleep(0.5)
+  expect_lt(process_cpu() - before, 0.1)
+})
