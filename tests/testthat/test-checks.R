@@ -255,3 +255,239 @@ test_that("check_data() messages are informative", {
   expect_snapshot(error = TRUE, fit(y))
   expect_snapshot(error = TRUE, fit(matrix(0, 3, 10), ncol = 64))
 })
+
+# Issue 7's table of bad inputs, for every exported function ----------------------
+
+# While alive (until `env` ends), every compiled entry point (cpp_*) errors with
+# class "vaeconv_test_compiled": an input that reaches compiled code cannot pass
+# for one rejected in R.
+local_no_compiled_code <- function(env = parent.frame()) {
+  ns <- asNamespace("vaeconv")
+  for (name in grep("^cpp_", names(ns), value = TRUE)) {
+    local({
+      name <- name
+      original <- get(name, envir = ns)
+      stub <- function(...) {
+        rlang::abort(paste(name, "ran"), class = "vaeconv_test_compiled")
+      }
+      unlockBinding(name, ns)
+      assign(name, stub, envir = ns)
+      withr::defer({
+        assign(name, original, envir = ns)
+        lockBinding(name, ns)
+      }, envir = env)
+    })
+  }
+}
+
+# Defects of a data matrix d that every function taking data rejects.
+data_defects <- function(d) {
+  first_column <- function(f) {
+    out <- as.data.frame(d)
+    out[[1]] <- f(out[[1]])
+    out
+  }
+  list(
+    "NA" = replace(d, 5, NA),
+    "NaN" = replace(d, 5, NaN),
+    "Inf" = replace(d, 5, Inf),
+    "character matrix" = array(as.character(d), dim(d)),
+    "character column" = first_column(as.character),
+    "factor column" = first_column(factor),
+    "string" = "x",
+    "zero rows" = d[0, , drop = FALSE]
+  )
+}
+
+# Bad values of a scalar argument of each kind (the table adds out-of-range
+# values argument by argument).
+bad_values <- list(
+  count = list(NA, 2.5, "2", c(2, 3)),
+  number = list(NA, "0.5"),
+  flag = list(NA, "TRUE"),
+  choice = list("nonsense", NA_character_),
+  seed = list(NA, -1, 1.5)
+)
+
+test_that("every exported function rejects issue 7's table of bad inputs before compiled code runs", {
+  x <- digits_x(60)
+  m <- gaussian_vae(2, hidden = 4)
+  fit <- fit_vae(x, m, batch_size = 20, iterations = 2, seed = 1, n_threads = 1)
+  xl <- simulate_ppca(n = 40, d = 5, scales = c(2, 1), seed = 1)
+  lin <- fit_vae(xl, linear_vae(2), elbo(exact = TRUE), batch_size = 20,
+                 iterations = 2, seed = 1, n_threads = 1)
+  tr <- as.data.frame(trajectory(fit))
+  z <- encode(fit, x[1:6, ])
+
+  # Each function with good arguments; `data` names its data argument and
+  # `fitted` whether the data's width is fixed by a fit; `rows` the fewest
+  # rows it takes, `batch` whether it has a batch size; then the scalar
+  # arguments by kind, with their out-of-range values.
+  table <- list(
+    fit_vae = list(
+      good = list(x = x, model = m, batch_size = 5, iterations = 1, seed = 1,
+                  n_threads = 1, progress = FALSE),
+      data = "x", rows = 2, batch = TRUE,
+      count = list(batch_size = 0, iterations = 0, record_every = 0,
+                   eval_every = NULL, eval_samples = 0, n_threads = 0),
+      seed = "seed", flag = "progress",
+      class = list(model = list("gaussian", elbo(), unclass(m)),
+                   objective = list("elbo", adam(), unclass(elbo())),
+                   optimizer = list("adam", elbo(), unclass(adam())),
+                   init = list(list(), m, unclass(fit)))
+    ),
+    fit_vae_replicates = list(
+      good = list(x = x, model = m, batch_size = 5, iterations = 1,
+                  replicates = 2, n_threads = 1, progress = FALSE),
+      data = "x", rows = 2, batch = TRUE,
+      count = list(batch_size = 0, iterations = 0, replicates = 0, n_threads = 0),
+      flag = c("parallel", "progress"),
+      class = list(model = list("gaussian", elbo()),
+                   objective = list("elbo", adam()),
+                   optimizer = list("adam", elbo()),
+                   seeds = list(c(1, NA), c(1, 1.5), c(1, -1), c("1", "2"),
+                                c(1, 1), numeric(0)))
+    ),
+    encode = list(good = list(fit = fit, x = x), data = "x", fitted = TRUE,
+                  choice = "type", class = list(fit = list(list(), m, x))),
+    decode = list(good = list(fit = fit, z = z), data = "z", fitted = TRUE,
+                  class = list(fit = list(list(), m))),
+    reconstruct = list(good = list(fit = fit, x = x), data = "x", fitted = TRUE,
+                       class = list(fit = list(list(), m))),
+    predict = list(good = list(object = fit, newdata = x), data = "newdata",
+                   fitted = TRUE, choice = "type"),
+    generate = list(good = list(fit = fit, n = 3, seed = 1),
+                    count = list(n = 0), seed = "seed", flag = "noise",
+                    class = list(fit = list(list(), m))),
+    log_likelihood = list(
+      good = list(fit = fit, x = x, samples = 10, seed = 1, n_threads = 1),
+      data = "x", fitted = TRUE,
+      count = list(samples = 1, n_threads = 0), seed = "seed", choice = "method",
+      class = list(fit = list(list(), m))
+    ),
+    gradient_snr = list(
+      good = list(fit = fit, x = x, batch_size = 5, draws = 5, seed = 1,
+                  n_threads = 1),
+      data = "x", fitted = TRUE, batch = TRUE,
+      count = list(batch_size = 0, draws = 1, n_threads = 0), seed = "seed",
+      class = list(fit = list(list(), m),
+                   objective = list("iwae", adam(), elbo(exact = TRUE)))
+    ),
+    entropy_sum = list(
+      good = list(fit = lin, x = xl, draws = 5, seed = 1, n_threads = 1),
+      data = "x", fitted = TRUE,
+      count = list(draws = 0, n_threads = 0), seed = "seed",
+      class = list(fit = list(list(), linear_vae(2)))
+    ),
+    ppca = list(good = list(x = xl, latent_dim = 2), data = "x", rows = 2,
+                count = list(latent_dim = c(0, 5))),
+    rate_compare = list(
+      good = list(fit = tr), number = list(tail = c(0, 1.5)), choice = "column",
+      class = list(fit = list(1:10, "tr", tr[, -1],
+                              replace(tr, "grad_norm_sq", list(c(-1, tr$grad_norm_sq[-1]))),
+                              replace(tr, "grad_norm_sq", list(c(Inf, tr$grad_norm_sq[-1]))),
+                              replace(tr, "iteration", list(tr$iteration + 0.5))))
+    ),
+    rate_reference = list(
+      good = list(n = c(1, 10)),
+      class = list(n = list(c(1, NA), c(1, NaN), c(1, Inf), c(1, 0.5), "10",
+                            list(10), numeric(0)))
+    ),
+    trajectory = list(good = list(fit = fit),
+                      class = list(fit = list(list(), m, "fit", tr))),
+    soft_clip = list(good = list(s = 1, s1 = 0, s2 = 50),
+                     number = list(s = c(0, -1, Inf), s1 = c(50, Inf), s2 = c(0, Inf))),
+    gaussian_vae = list(
+      good = list(latent_dim = 2, hidden = c(4, 3)),
+      count = list(latent_dim = 0),
+      number = list(obs_sd = c(0, -1, Inf), min_var = c(0, Inf)),
+      flag = "learn_obs_sd",
+      class = list(hidden = list(c(4, NA), c(4, 2.5), c(4, 0), c(4, Inf), "4", list(4)),
+                   activation = list("tanhh", elbo(), 1, NA))
+    ),
+    linear_vae = list(good = list(latent_dim = 2), count = list(latent_dim = 0),
+                      number = list(obs_sd = c(0, Inf)), flag = "learn_obs_sd"),
+    elbo = list(good = list(), number = list(beta = c(-1, Inf)), flag = "exact"),
+    iwae = list(good = list(K = 5), count = list(K = 0),
+                number = list(alpha = c(-0.1, 1)), choice = "estimator",
+                class = list(K = list(elbo(), list(start = 1)))),
+    k_schedule = list(good = list(start = 1, max = 10, every = 5),
+                      count = list(start = 0, max = NULL, every = 0), choice = "growth",
+                      class = list(max = list(0.5))),
+    sgd = list(good = list(lr = 0.1),
+               number = list(lr = c(0, Inf), decay = c(-0.1, 1.5),
+                             momentum = c(-0.1, 1), bound = c(0, -Inf))),
+    adam = list(good = list(),
+                number = list(lr = c(0, Inf), decay = c(-0.1, 1.5), beta1 = c(-0.1, 1),
+                              beta2 = c(0, 1), eps = c(0, Inf), bound = c(0, -Inf))),
+    adagrad = list(good = list(),
+                   number = list(lr = c(0, Inf), decay = c(-0.1, 1.5), eps = c(0, Inf),
+                                 bound = c(0, -Inf))),
+    rmsprop = list(good = list(),
+                   number = list(lr = c(0, Inf), decay = c(-0.1, 1.5), rho = c(-0.1, 1),
+                                 eps = c(0, Inf), bound = c(0, -Inf)))
+  )
+
+  # Every exported function is in the table (methods other than predict()
+  # are reached through it or through generics the package does not own).
+  exported <- setdiff(getNamespaceExports("vaeconv"), "digits")
+  expect_setequal(setdiff(names(table), "predict"), exported)
+
+  # The cases: a label and the arguments.
+  cases <- list()
+  add <- function(fn, label, args) {
+    cases[[length(cases) + 1]] <<- list(fn = fn, label = paste0(fn, ": ", label), args = args)
+  }
+  with_arg <- function(good, arg, value) {
+    good[arg] <- list(value)
+    good
+  }
+  for (fn in names(table)) {
+    t <- table[[fn]]
+    good <- t$good
+    if (!is.null(t$data)) {
+      d <- good[[t$data]]
+      defects <- data_defects(d)
+      if (isTRUE(t$fitted)) {
+        defects[["a column fewer"]] <- d[, -1, drop = FALSE]
+        defects[["a column more"]] <- cbind(d, 0)
+      }
+      if (!is.null(t$rows)) defects[["one row"]] <- d[1, , drop = FALSE]
+      if (isTRUE(t$batch)) {
+        defects[["fewer rows than the batch size"]] <- d[1:(good$batch_size - 1), ]
+      }
+      for (defect in names(defects)) {
+        add(fn, paste0(t$data, " with ", defect), with_arg(good, t$data, defects[[defect]]))
+      }
+    }
+    for (kind in c("count", "number")) {
+      for (arg in names(t[[kind]])) {
+        values <- c(bad_values[[kind]], as.list(t[[kind]][[arg]]))
+        for (v in values) add(fn, paste0(arg, " = ", deparse1(v)), with_arg(good, arg, v))
+      }
+    }
+    for (kind in c("seed", "flag", "choice")) {
+      for (arg in t[[kind]]) {
+        for (v in bad_values[[kind]]) add(fn, paste0(arg, " = ", deparse1(v)), with_arg(good, arg, v))
+      }
+    }
+    for (arg in names(t$class)) {
+      for (v in t$class[[arg]]) {
+        label <- if (is.list(v) && !is.data.frame(v)) class(v)[[1]] else deparse1(v, nlines = 1)
+        add(fn, paste0(arg, " = ", substr(label, 1, 40)), with_arg(good, arg, v))
+      }
+    }
+  }
+
+  # The good arguments run (so each case's error is due to its defect) ...
+  for (fn in names(table)) {
+    expect_no_error(suppressWarnings(do.call(fn, table[[fn]]$good)))
+  }
+  # ... and every bad one is rejected in R.
+  local_no_compiled_code()
+  for (case in cases) {
+    expect_error(do.call(case$fn, case$args), class = "vaeconv_error_input",
+                 info = case$label)
+  }
+  expect_gt(length(cases), 400)
+})
