@@ -334,7 +334,7 @@ test_that("every exported function rejects issue 7's table of bad inputs before 
       class = list(model = list("gaussian", elbo(), unclass(m)),
                    objective = list("elbo", adam(), unclass(elbo())),
                    optimizer = list("adam", elbo(), unclass(adam())),
-                   init = list(list(), m, unclass(fit)))
+                   init = list(list(), m, "unclassed fit" = unclass(fit)))
     ),
     fit_vae_replicates = list(
       good = list(x = x, model = m, batch_size = 5, iterations = 1,
@@ -349,7 +349,7 @@ test_that("every exported function rejects issue 7's table of bad inputs before 
                                 c(1, 1), numeric(0)))
     ),
     encode = list(good = list(fit = fit, x = x), data = "x", fitted = TRUE,
-                  choice = "type", class = list(fit = list(list(), m, x))),
+                  choice = "type", class = list(fit = list(list(), m, "a matrix" = x))),
     decode = list(good = list(fit = fit, z = z), data = "z", fitted = TRUE,
                   class = list(fit = list(list(), m))),
     reconstruct = list(good = list(fit = fit, x = x), data = "x", fitted = TRUE,
@@ -383,10 +383,13 @@ test_that("every exported function rejects issue 7's table of bad inputs before 
                 count = list(latent_dim = c(0, 5))),
     rate_compare = list(
       good = list(fit = tr), number = list(tail = c(0, 1.5)), choice = "column",
-      class = list(fit = list(1:10, "tr", tr[, -1],
-                              replace(tr, "grad_norm_sq", list(c(-1, tr$grad_norm_sq[-1]))),
-                              replace(tr, "grad_norm_sq", list(c(Inf, tr$grad_norm_sq[-1]))),
-                              replace(tr, "iteration", list(tr$iteration + 0.5))))
+      class = list(fit = list(
+        1:10, "tr",
+        "no iteration column" = tr[, -1],
+        "a negative squared norm" = replace(tr, "grad_norm_sq", list(c(-1, tr$grad_norm_sq[-1]))),
+        "an infinite squared norm" = replace(tr, "grad_norm_sq", list(c(Inf, tr$grad_norm_sq[-1]))),
+        "non-integer iterations" = replace(tr, "iteration", list(tr$iteration + 0.5))
+      ))
     ),
     rate_reference = list(
       good = list(n = c(1, 10)),
@@ -394,7 +397,7 @@ test_that("every exported function rejects issue 7's table of bad inputs before 
                             list(10), numeric(0)))
     ),
     trajectory = list(good = list(fit = fit),
-                      class = list(fit = list(list(), m, "fit", tr))),
+                      class = list(fit = list(list(), m, "fit", "a trajectory" = tr))),
     soft_clip = list(good = list(s = 1, s1 = 0, s2 = 50),
                      number = list(s = c(0, -1, Inf), s1 = c(50, Inf), s2 = c(0, Inf))),
     gaussian_vae = list(
@@ -472,9 +475,14 @@ test_that("every exported function rejects issue 7's table of bad inputs before 
       }
     }
     for (arg in names(t$class)) {
-      for (v in t$class[[arg]]) {
-        label <- if (is.list(v) && !is.data.frame(v)) class(v)[[1]] else deparse1(v, nlines = 1)
-        add(fn, paste0(arg, " = ", substr(label, 1, 40)), with_arg(good, arg, v))
+      values <- t$class[[arg]]
+      labels <- names(values) %||% character(length(values))
+      for (j in seq_along(values)) {
+        v <- values[[j]]
+        label <- if (nzchar(labels[[j]])) labels[[j]]
+                 else if (is.list(v)) paste("a", class(v)[[1]])
+                 else deparse1(v)
+        add(fn, paste0(arg, " = ", label), with_arg(good, arg, v))
       }
     }
   }
