@@ -258,26 +258,25 @@ test_that("check_data() messages are informative", {
 
 # Issue 7's table of bad inputs, for every exported function ----------------------
 
-# While alive (until `env` ends), every compiled entry point (cpp_*) errors with
-# class "vaeconv_test_compiled": an input that reaches compiled code cannot pass
-# for one rejected in R.
-local_no_compiled_code <- function(env = parent.frame()) {
+# Evaluates `code` with every compiled entry point (cpp_*) replaced by a stub
+# that errors with class "vaeconv_test_compiled", so that an input reaching
+# compiled code cannot pass for one rejected in R; restores them on exit.
+with_no_compiled_code <- function(code) {
   ns <- asNamespace("vaeconv")
-  for (name in grep("^cpp_", names(ns), value = TRUE)) {
-    local({
-      name <- name
-      original <- get(name, envir = ns)
-      stub <- function(...) {
-        rlang::abort(paste(name, "ran"), class = "vaeconv_test_compiled")
-      }
-      unlockBinding(name, ns)
-      assign(name, stub, envir = ns)
-      withr::defer({
-        assign(name, original, envir = ns)
-        lockBinding(name, ns)
-      }, envir = env)
-    })
+  entry_points <- grep("^cpp_", names(ns), value = TRUE)
+  originals <- mget(entry_points, envir = ns)
+  rebind <- function(name, value) {
+    unlockBinding(name, ns)
+    assign(name, value, envir = ns)
+    lockBinding(name, ns)
   }
+  stub <- function(name) {
+    force(name)
+    function(...) rlang::abort(paste(name, "ran"), class = "vaeconv_test_compiled")
+  }
+  on.exit(for (name in entry_points) rebind(name, originals[[name]]), add = TRUE)
+  for (name in entry_points) rebind(name, stub(name))
+  force(code)
 }
 
 # Defects of a data matrix d that every function taking data rejects.
@@ -492,10 +491,13 @@ test_that("every exported function rejects issue 7's table of bad inputs before 
     expect_no_error(suppressWarnings(do.call(fn, table[[fn]]$good)))
   }
   # ... and every bad one is rejected in R.
-  local_no_compiled_code()
-  for (case in cases) {
-    expect_error(do.call(case$fn, case$args), class = "vaeconv_error_input",
-                 info = case$label)
-  }
+  with_no_compiled_code(
+    for (case in cases) {
+      expect_error(do.call(case$fn, case$args), class = "vaeconv_error_input",
+                   info = case$label)
+    }
+  )
+  # ... and the compiled code is back.
+  expect_no_error(encode(fit, x[1:2, ]))
   expect_gt(length(cases), 400)
 })
