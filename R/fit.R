@@ -35,7 +35,10 @@
 #' (`full_objective`) and the squared norm of its gradient
 #' (`full_grad_norm_sq`), the expectation over the latent variables taken
 #' with `eval_samples` Monte Carlo draws per row; the theorem bounds the mean
-#' of this quantity over iterations (see [trajectory()]).
+#' of this quantity over iterations (see [trajectory()]). When `K` follows a
+#' [k_schedule()], a column `K` after `iteration` gives the draws per row
+#' each iteration used (and continued fits keep it, with the `K` of the
+#' objective each part was fitted with).
 #'
 #' @section Stopping early:
 #' If the objective or its gradient becomes non-finite, the fit stops before
@@ -177,7 +180,14 @@ fit_control <- function(args) {
 #' @noRd
 new_vae_fit <- function(args, res) {
   traj <- as_trajectory(res$trajectory)
-  if (!is.null(args$init)) traj <- stack_trajectories(args$init$trajectory, traj)
+  if (inherits(args$objective$K, "vae_k_schedule")) traj <- with_K(traj, args$objective)
+  if (!is.null(args$init)) {
+    before <- args$init$trajectory
+    # A K column in either part: the other gets its own objective's K.
+    if ("K" %in% names(traj)) before <- with_K(before, args$init$objective)
+    if ("K" %in% names(before)) traj <- with_K(traj, args$objective)
+    traj <- stack_trajectories(before, traj)
+  }
   x <- args$x
   structure(
     list(
@@ -199,6 +209,14 @@ as_trajectory <- function(cols) {
   # reconstruction/KL parts under IWAE) with NaN.
   cols[-1] <- lapply(cols[-1], function(v) replace(v, is.nan(v), NA_real_))
   tibble::new_tibble(cols, nrow = length(cols$iteration))
+}
+
+#' A trajectory with the column K (draws per row at each iteration) after
+#' `iteration`, computed from the objective, unless it has one already
+#' @noRd
+with_K <- function(traj, objective) {
+  if ("K" %in% names(traj)) return(traj)
+  tibble::add_column(traj, K = objective_K(objective, traj$iteration), .after = "iteration")
 }
 
 #' Stack two trajectories with the same columns

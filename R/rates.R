@@ -76,6 +76,15 @@ rate_reference <- function(n) {
 #' reference is positive), pooled over replicates, so all replicates share
 #' one reference curve.
 #'
+#' @section Diverged fits:
+#' A fit that diverged has no rate of convergence: its trajectory stops at
+#' the iteration before the non-finite one, and the slope of its running
+#' mean over what is left says nothing about the theorem. `rate_compare()`
+#' therefore leaves out the replicates with `status = "diverged"` (and
+#' refuses a single diverged fit), with a warning naming them; how many
+#' diverged is itself a result worth reporting beside the rate. To keep them
+#' anyway, pass `trajectory(fit)`.
+#'
 #' @param fit A `vae_fit` from [fit_vae()], a `vae_fits` from
 #'   [fit_vae_replicates()], or a trajectory data frame (see [trajectory()])
 #'   with an `iteration` column, the column named by `column` and,
@@ -339,8 +348,36 @@ autoplot.vae_rate <- function(object, ...) {
 #' The trajectory behind a rate comparison
 #' @noRd
 rate_source <- function(fit, call = rlang::caller_env()) {
-  if (inherits(fit, "vae_fits") || inherits(fit, "vae_fit")) {
+  if (inherits(fit, "vae_fit")) {
+    if (identical(fit$status, "diverged")) {
+      abort_input(
+        c("{.arg fit} diverged, so it has no rate of convergence.",
+          i = "Its trajectory stops at iteration {max(c(0, fit$trajectory$iteration))}; use a smaller step size or a {.arg bound}, or pass {.code trajectory(fit)} to study it anyway."),
+        arg = "fit", call = call
+      )
+    }
     return(trajectory(fit))
+  }
+  if (inherits(fit, "vae_fits")) {
+    status <- vapply(fit, function(f) f$status, character(1))
+    diverged <- which(status == "diverged")
+    if (length(diverged) == length(fit)) {
+      abort_input(
+        c("{.arg fit} has no replicate that did not diverge.",
+          i = "Use a smaller step size or a {.arg bound}, or pass {.code trajectory(fit)} to study them anyway."),
+        arg = "fit", call = call
+      )
+    }
+    tr <- trajectory(fit)
+    if (length(diverged)) {
+      cli::cli_warn(
+        c("Left out {length(diverged)} diverged replicate{?s} of {length(fit)}: {diverged}.",
+          i = "A diverged run has no rate of convergence; pass {.code trajectory(fit)} to keep {cli::qty(length(diverged))}{?it/them}."),
+        class = c("vaeconv_warning_diverged", "vaeconv_warning"), call = call
+      )
+      tr <- tr[!tr$replicate %in% diverged, , drop = FALSE]
+    }
+    return(tr)
   }
   if (!is.data.frame(fit)) {
     abort_input(

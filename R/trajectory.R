@@ -6,6 +6,8 @@
 #' Columns:
 #' * `iteration`: the iteration `n`, counted from 1 (continued fits go on
 #'   counting).
+#' * `K` (only when the objective's `K` follows a [k_schedule()], or a part
+#'   of a continued fit's did): the draws per data row at iteration `n`.
 #' * `objective`: the minibatch estimate of the objective (for [elbo()], the
 #'   ELBO) in nats per data point, with its parts `reconstruction`
 #'   (\eqn{E_q \log p(x | z)}, estimated with the reparameterisation draws)

@@ -13,6 +13,8 @@
 #   --configs LIST     comma-separated subset of small,iwae,large
 #   --torch-threads L  thread counts for PyTorch (1; e.g. 1,2)
 #   --no-memory        skip the peak-memory and thread-count measurements
+#   --chunk-rows N     rows per chunk for vaeconv (options(vaeconv.chunk_rows));
+#                      by default the package chooses them from the model
 #
 # What is timed. For each configuration of ../shared/bench/README.md (a
 # d_x-h-d_z Gaussian VAE with tanh hidden units, c^2 = 0.1, batch 128, Adam
@@ -46,7 +48,7 @@ args <- commandArgs(trailingOnly = TRUE)
 opt <- list(
   torch_dir = NULL, rounds = 3L, iters = 100L,
   configs = c("small", "iwae", "large"), torch_threads = 1L, memory = TRUE,
-  root = NULL
+  root = NULL, chunk_rows = NULL
 )
 i <- 1
 while (i <= length(args)) {
@@ -62,6 +64,7 @@ while (i <= length(args)) {
     },
     "--root" = { opt$root <- val; i <- i + 1 },
     "--no-memory" = { opt$memory <- FALSE },
+    "--chunk-rows" = { opt$chunk_rows <- as.integer(val); i <- i + 1 },
     stop("unknown option ", a)
   )
   i <- i + 1
@@ -70,6 +73,7 @@ if (is.null(opt$torch_dir)) {
   root <- if (is.null(opt$root)) getwd() else opt$root
   opt$torch_dir <- file.path(root, "..", "shared", "bench")
 }
+if (!is.null(opt$chunk_rows)) options(vaeconv.chunk_rows = opt$chunk_rows)
 torch_script <- normalizePath(file.path(opt$torch_dir, "torch_vae.py"), mustWork = FALSE)
 if (!file.exists(torch_script)) stop("torch_vae.py not found in ", opt$torch_dir)
 
@@ -102,6 +106,7 @@ cat("PyTorch:  ", torch_version[1], "(/usr/bin/python3, OPENBLAS_NUM_THREADS=1)\
 cat("vaeconv:  ", format(utils::packageVersion("vaeconv")), "at",
     dirname(system.file(package = "vaeconv")), "\n")
 start_load <- load_avg()
+if (!is.null(opt$chunk_rows)) cat("chunks:   ", opt$chunk_rows, "rows (--chunk-rows)\n")
 cat("load avg: ", start_load, "at start\n\n")
 
 # ---- FLOPs --------------------------------------------------------------------

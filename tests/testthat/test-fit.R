@@ -425,6 +425,28 @@ test_that("1 and 2 threads agree when the core chooses the chunks as K grows", {
   expect_identical(one$state$par, two$state$par)
 })
 
+test_that("a fit under k_schedule() records K, also when continued", {
+  x <- digits_x(200)
+  model <- gaussian_vae(2, hidden = 8)
+  sched <- iwae(K = k_schedule(1, 6, 4))
+  fit <- fit_vae(x, model, objective = sched, batch_size = 50, iterations = 12,
+                 record_every = 2, seed = 1, n_threads = 1)
+  tr <- trajectory(fit)
+  expect_identical(names(tr)[1:3], c("iteration", "K", "objective"))
+  expect_identical(tr$iteration, seq(2L, 12L, by = 2L))
+  expect_identical(tr$K, pmin(6L, 1L + (tr$iteration - 1L) %/% 4L))
+  # without a schedule there is no K column
+  expect_false("K" %in% names(trajectory(small_fit(n_threads = 1))))
+  # an ELBO fit continued under a schedule: the first part has K = 1
+  first <- fit_vae(x, model, batch_size = 50, iterations = 4, seed = 1, n_threads = 1)
+  both <- fit_vae(x, init = first, objective = sched, iterations = 8, n_threads = 1)
+  expect_identical(trajectory(both)$K, c(1L, 1L, 1L, 1L, 2L, 2L, 2L, 2L, 3L, 3L, 3L, 3L))
+  # and the other way round: the fixed-K part gets its own K
+  back <- fit_vae(x, init = fit, objective = iwae(K = 3), iterations = 2, n_threads = 1)
+  expect_identical(tail(trajectory(back)$K, 2), c(3L, 3L))
+  expect_identical(head(trajectory(back), 6), tr)
+})
+
 test_that("continuing a fit leaves the fit it started from unchanged", {
   # The state of a fit lives in the R vectors it returns; a continued fit
   # works in fresh ones.

@@ -140,6 +140,27 @@ test_that("rate_compare() takes a vae_fit, a vae_fits or a trajectory", {
   expect_equal(grad$running_mean, cumsum(trajectory(fits[[1]])$grad_norm_sq) / 1:40)
 })
 
+test_that("rate_compare() leaves out diverged replicates, with a warning", {
+  x <- digits_x(200)
+  fits <- suppressWarnings(fit_vae_replicates(
+    x, gaussian_vae(latent_dim = 2, hidden = 8), optimizer = sgd(lr = 1, decay = 0),
+    iterations = 40, seeds = 1:4, n_threads = 2, progress = FALSE
+  ))
+  status <- summary(fits)$status
+  expect_identical(status, c("completed", "completed", "completed", "diverged"))
+  expect_warning(rate <- rate_compare(fits), class = "vaeconv_warning_diverged")
+  expect_identical(unique(rate$replicate), 1:3)
+  kept <- suppressWarnings(rate_compare(fits[1:3]))
+  expect_identical(unclass(rate), unclass(kept))
+  # trajectory(fits) keeps them all
+  expect_silent(all <- rate_compare(trajectory(fits)))
+  expect_identical(unique(all$replicate), 1:4)
+  expect_error(rate_compare(fits[[4]]), class = "vaeconv_error_input")
+  expect_error(rate_compare(fits[4]), class = "vaeconv_error_input")
+  expect_snapshot(error = TRUE, rate_compare(fits[[4]]))
+  expect_snapshot(rate <- rate_compare(fits))
+})
+
 test_that("autoplot() of a rate comparison returns a ggplot", {
   skip_if_not_installed("ggplot2")
   n <- 1:500
