@@ -372,6 +372,13 @@ test_that("every exported function rejects issue 7's table of bad inputs before 
       class = list(fit = list(list(), m),
                    objective = list("iwae", adam(), elbo(exact = TRUE)))
     ),
+    evaluate = list(
+      good = list(fit = fit, x = x, samples = 2, seed = 1, n_threads = 1),
+      data = "x", fitted = TRUE,
+      count = list(samples = 0, n_threads = 0), seed = "seed",
+      class = list(fit = list(list(), m),
+                   objective = list("elbo", adam(), elbo(exact = TRUE)))
+    ),
     entropy_sum = list(
       good = list(fit = lin, x = xl, draws = 5, seed = 1, n_threads = 1),
       data = "x", fitted = TRUE,
