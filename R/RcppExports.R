@@ -17,8 +17,8 @@ cpp_objective_K <- function(objective, n) {
     .Call(`_vaeconv_cpp_objective_K`, objective, n)
 }
 
-cpp_evaluate <- function(model, objective, par, x, samples, seed, n_threads, chunk_rows, gradient = FALSE) {
-    .Call(`_vaeconv_cpp_evaluate`, model, objective, par, x, samples, seed, n_threads, chunk_rows, gradient)
+cpp_evaluate <- function(model, objective, par, x, K, samples, seed, n_threads, chunk_rows, gradient = FALSE) {
+    .Call(`_vaeconv_cpp_evaluate`, model, objective, par, x, K, samples, seed, n_threads, chunk_rows, gradient)
 }
 
 cpp_fit <- function(x, model, objective, optimizer, control, state) {

@@ -90,7 +90,7 @@ entropy_sum <- function(fit, x, draws = 100, seed = NULL, n_threads = NULL) {
     objective <- elbo()
     if (is.null(seed)) seed <- draw_seed()
   }
-  value <- cpp_evaluate(model, objective, par, x, draws, seed, n_threads,
+  value <- cpp_evaluate(model, objective, par, x, 1L, draws, seed, n_threads,
                         chunk_rows())$objective
   var <- cpp_encode(model, par, x)$var
   entropies <- -ncol(x) / 2 * log(2 * pi * exp(1) * obs_sd(fit)^2) +

@@ -53,12 +53,9 @@ evaluate <- function(fit, x, objective = NULL, samples = 1, seed = NULL,
   check_combination(fit$model, objective)
   if (is.null(seed)) seed <- draw_seed()
 
-  if (inherits(objective$K, "vae_k_schedule")) {
-    objective$K <- objective_K(objective, max(1, fit$state$iteration))
-  }
-  v <- cpp_evaluate(fit$model, objective, fit$state$par, x, samples, seed,
-                    n_threads, chunk_rows(), gradient = TRUE)
-  v[] <- lapply(v, function(e) if (is.nan(e)) NA_real_ else e)
+  v <- cpp_evaluate(fit$model, objective, fit$state$par, x, fit_K(objective, fit),
+                    samples, seed, n_threads, chunk_rows(), gradient = TRUE)
+  v <- lapply(v, nan_to_na)
   tibble::tibble(
     objective = v$objective,
     reconstruction = v$reconstruction,

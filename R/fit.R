@@ -207,9 +207,13 @@ as_trajectory <- function(cols) {
   cols$iteration <- as.integer(cols$iteration)
   # The core marks what is not available (no full-data evaluation, no
   # reconstruction/KL parts under IWAE) with NaN.
-  cols[-1] <- lapply(cols[-1], function(v) replace(v, is.nan(v), NA_real_))
+  cols[-1] <- lapply(cols[-1], nan_to_na)
   tibble::new_tibble(cols, nrow = length(cols$iteration))
 }
+
+#' NaN, the core's mark of what is not available, as NA
+#' @noRd
+nan_to_na <- function(v) replace(v, is.nan(v), NA_real_)
 
 #' A trajectory with the column K (draws per row at each iteration) after
 #' `iteration`, computed from the objective, unless it has one already

@@ -253,6 +253,12 @@ objective_K <- function(objective, n) {
   cpp_objective_K(objective, as.double(n))
 }
 
+#' K of an objective at a fit's last iteration (a schedule's current K)
+#' @noRd
+fit_K <- function(objective, fit) {
+  objective_K(objective, max(1, fit$state$iteration))
+}
+
 #' @export
 format.vae_k_schedule <- function(x, ...) {
   sprintf("K from %d to %d, %s every %d iteration%s",

@@ -76,7 +76,7 @@ gradient_snr <- function(fit, x, objective = NULL, batch_size = NULL, draws = 10
   check_combination(fit$model, objective)
   if (is.null(seed)) seed <- draw_seed()
 
-  K <- objective_K(objective, max(1, fit$state$iteration))
+  K <- fit_K(objective, fit)
   g <- cpp_gradient_draws(fit$model, objective, fit$state$par, x, batch_size, K,
                           draws, seed, n_threads, chunk_rows())
   layout <- cpp_layout(fit$model, fit$n_features)

@@ -74,20 +74,21 @@ BEGIN_RCPP
 END_RCPP
 }
 // cpp_evaluate
-Rcpp::List cpp_evaluate(const Rcpp::List& model, const Rcpp::List& objective, const Rcpp::NumericVector& par, const Rcpp::NumericMatrix& x, int samples, double seed, int n_threads, int chunk_rows, bool gradient);
-RcppExport SEXP _vaeconv_cpp_evaluate(SEXP modelSEXP, SEXP objectiveSEXP, SEXP parSEXP, SEXP xSEXP, SEXP samplesSEXP, SEXP seedSEXP, SEXP n_threadsSEXP, SEXP chunk_rowsSEXP, SEXP gradientSEXP) {
+Rcpp::List cpp_evaluate(const Rcpp::List& model, const Rcpp::List& objective, const Rcpp::NumericVector& par, const Rcpp::NumericMatrix& x, int K, int samples, double seed, int n_threads, int chunk_rows, bool gradient);
+RcppExport SEXP _vaeconv_cpp_evaluate(SEXP modelSEXP, SEXP objectiveSEXP, SEXP parSEXP, SEXP xSEXP, SEXP KSEXP, SEXP samplesSEXP, SEXP seedSEXP, SEXP n_threadsSEXP, SEXP chunk_rowsSEXP, SEXP gradientSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::traits::input_parameter< const Rcpp::List& >::type model(modelSEXP);
     Rcpp::traits::input_parameter< const Rcpp::List& >::type objective(objectiveSEXP);
     Rcpp::traits::input_parameter< const Rcpp::NumericVector& >::type par(parSEXP);
     Rcpp::traits::input_parameter< const Rcpp::NumericMatrix& >::type x(xSEXP);
+    Rcpp::traits::input_parameter< int >::type K(KSEXP);
     Rcpp::traits::input_parameter< int >::type samples(samplesSEXP);
     Rcpp::traits::input_parameter< double >::type seed(seedSEXP);
     Rcpp::traits::input_parameter< int >::type n_threads(n_threadsSEXP);
     Rcpp::traits::input_parameter< int >::type chunk_rows(chunk_rowsSEXP);
     Rcpp::traits::input_parameter< bool >::type gradient(gradientSEXP);
-    rcpp_result_gen = Rcpp::wrap(cpp_evaluate(model, objective, par, x, samples, seed, n_threads, chunk_rows, gradient));
+    rcpp_result_gen = Rcpp::wrap(cpp_evaluate(model, objective, par, x, K, samples, seed, n_threads, chunk_rows, gradient));
     return rcpp_result_gen;
 END_RCPP
 }
@@ -298,7 +299,7 @@ static const R_CallMethodDef CallEntries[] = {
     {"_vaeconv_cpp_log_likelihood", (DL_FUNC) &_vaeconv_cpp_log_likelihood, 6},
     {"_vaeconv_cpp_gradient_draws", (DL_FUNC) &_vaeconv_cpp_gradient_draws, 10},
     {"_vaeconv_cpp_objective_K", (DL_FUNC) &_vaeconv_cpp_objective_K, 2},
-    {"_vaeconv_cpp_evaluate", (DL_FUNC) &_vaeconv_cpp_evaluate, 9},
+    {"_vaeconv_cpp_evaluate", (DL_FUNC) &_vaeconv_cpp_evaluate, 10},
     {"_vaeconv_cpp_fit", (DL_FUNC) &_vaeconv_cpp_fit, 6},
     {"_vaeconv_cpp_blas_threads", (DL_FUNC) &_vaeconv_cpp_blas_threads, 0},
     {"_vaeconv_cpp_activation", (DL_FUNC) &_vaeconv_cpp_activation, 2},

@@ -72,6 +72,13 @@ struct GradNorms {
   bool made = false;
 };
 
+// The squared norm over [begin, end) of the gradient of a mean over n rows,
+// from grad, the gradient of their sum: |grad / n|^2.
+inline double mean_grad_norm_sq(const double* grad, std::size_t begin, std::size_t end,
+                                std::size_t n) {
+  return vmath::sum_sq(grad + begin, end - begin) / (double(n) * double(n));
+}
+
 // How the noise of a data column is keyed: by its position in the set
 // (minibatch slot) or by its row in the data.
 enum class NoiseKey { position, row };

@@ -327,9 +327,8 @@ class GaussianVae {
     const arma::mat& h = H == 0 ? ws.x : ws.enc_act[H - 1];
     arma::mat* dh = H == 0 ? nullptr : &ws.d_a;
     dense_backward(par, mean_, h, ws.d_mu, grad, dh);
-    if (spec_.linear) {
-      for (std::size_t i = 0; i < ws.d_u.n_cols; ++i)
-        for (std::size_t j = 0; j < spec_.dz; ++j) grad[var_.b + j] += ws.d_u(j, i);
+    if (spec_.linear) {  // the variances are free of x: only their bias
+      vmath::add_row_sums(ws.d_u.memptr(), spec_.dz, ws.d_u.n_cols, grad + var_.b);
     } else {
       dense_backward(par, var_, h, ws.d_u, grad, dh, true);
     }

@@ -103,7 +103,10 @@ inline TrainResult train(const GaussianVae& model, const ObjectiveSpec& obj,
     full_grad.set_size(p);
   }
   std::vector<double> part;
+  const double inv_B = 1.0 / double(B);
   GradNorms norms;
+  norms.scale = inv_B;
+  norms.split = pt;
   const double norm0 = std::sqrt(sum_sq(st.par0.memptr(), p));
 
   TrainResult res;
@@ -128,9 +131,6 @@ inline TrainResult train(const GaussianVae& model, const ObjectiveSpec& obj,
     const std::uint32_t* batch = perm.data() + ((it - 1) % per_epoch) * B;
     // grad is zero here: zeroed when made, and after each step below.
     const std::size_t K = objective_K(obj, it);
-    const double inv_B = 1.0 / double(B);
-    norms.scale = inv_B;
-    norms.split = pt;
     const ChunkSums s = engine.run(st.par.memptr(), batch, B, K, 1, Stream::train, it,
                                    NoiseKey::position, grad.memptr(), &norms);
     double g_theta, g_phi;
@@ -149,7 +149,7 @@ inline TrainResult train(const GaussianVae& model, const ObjectiveSpec& obj,
       const ChunkSums f = engine.run(st.par.memptr(), all.data(), n, K, spec.eval_samples,
                                      Stream::eval, it, NoiseKey::row, full_grad.memptr());
       full_obj = f.objective / double(n);
-      full_g = sum_sq(full_grad.memptr(), p) / (double(n) * double(n));
+      full_g = mean_grad_norm_sq(full_grad.memptr(), 0, p, n);
       if (model.spec().linear) full_ll = linear_loglik(model, st.par.memptr(), data);
     }
     const double lr = step_size(opt, it);
