@@ -1,0 +1,102 @@
+# Records the core's fixtures: trajectories (every column but `seconds`), final
+# states and diagnostic results of a set of fits covering every model,
+# activation, objective, estimator, optimiser, K schedule, learn_obs_sd and the
+# exact ELBO, computed with the package as installed. tests/testthat/
+# test-fixtures.R recomputes every entry and requires it identical to the bit.
+#
+#     Rscript inst/scripts/record-fixtures.R [out.rds]
+#
+# Run it only with a build whose results are known good (the fixtures were
+# recorded before the core was split into parts, on commit 7b4703a).
+suppressPackageStartupMessages(library(vaeconv))
+
+fixture_cases <- function() {
+  x <- as.matrix(digits[1:240, 1:64]) / 16
+  set.seed(11)
+  lin <- matrix(rnorm(300 * 6), 300, 6) %*% matrix(rnorm(36), 6, 6)
+  g <- function(...) gaussian_vae(2, hidden = c(12, 6), obs_sd = 0.5, ...)
+  fits <- list(
+    soft_clip = list(x, g(activation = soft_clip(s = 2, s1 = -1, s2 = 1))),
+    tanh = list(x, g(activation = "tanh")),
+    softplus = list(x, g(activation = "softplus")),
+    sigmoid = list(x, g(activation = "sigmoid")),
+    relu = list(x, g(activation = "relu")),
+    identity = list(x, g(activation = "identity")),
+    no_hidden = list(x, gaussian_vae(3, hidden = NULL)),
+    learn_obs_sd_beta = list(x, g(learn_obs_sd = TRUE, activation = "tanh"),
+                             objective = elbo(beta = 0.5)),
+    sgd = list(x, g(activation = "tanh"), optimizer = sgd(lr = 0.01, momentum = 0.9, bound = 1)),
+    sgd_plain = list(x, g(), optimizer = sgd(lr = 0.005, decay = 0)),
+    adagrad = list(x, g(), optimizer = adagrad(lr = 0.05)),
+    rmsprop = list(x, g(), optimizer = rmsprop(lr = 0.003, bound = 2)),
+    iwae = list(x, g(activation = "tanh"), objective = iwae(K = 3)),
+    iwae_dreg = list(x, g(learn_obs_sd = TRUE), objective = iwae(K = 3, estimator = "dreg")),
+    vr_iwae = list(x, g(), objective = iwae(K = 4, alpha = 0.5)),
+    vr_dreg = list(x, g(), objective = iwae(K = 4, alpha = 0.3, estimator = "dreg")),
+    k_linear = list(x, g(), objective = iwae(K = k_schedule(1, 6, 7))),
+    k_doubling = list(x, g(), objective = iwae(K = k_schedule(1, 8, 9, growth = "doubling"))),
+    linear = list(lin, linear_vae(2)),
+    linear_exact = list(lin, linear_vae(2, learn_obs_sd = TRUE), objective = elbo(exact = TRUE)),
+    linear_exact_beta = list(lin, linear_vae(3), objective = elbo(beta = 2, exact = TRUE)),
+    linear_iwae = list(lin, linear_vae(2, learn_obs_sd = TRUE), objective = iwae(K = 3)),
+    linear_dreg = list(lin, linear_vae(2), objective = iwae(K = 3, estimator = "dreg"))
+  )
+  fits
+}
+
+strip_fit <- function(f) {
+  tr <- as.data.frame(trajectory(f))
+  tr$seconds <- NULL
+  st <- f$state
+  st$seconds <- NULL
+  list(trajectory = tr, state = st, status = f$status)
+}
+
+fixture_results <- function(n_threads = 1) {
+  cases <- fixture_cases()
+  out <- list()
+  for (nm in names(cases)) {
+    a <- cases[[nm]]
+    args <- list(x = a[[1]], model = a[[2]], batch_size = 32, iterations = 30,
+                 seed = 5, n_threads = n_threads, eval_every = 10,
+                 eval_samples = 2, progress = FALSE)
+    extra <- a[-(1:2)]
+    args[names(extra)] <- extra
+    f <- do.call(fit_vae, args)
+    x <- a[[1]]
+    r <- strip_fit(f)
+    r$evaluate <- evaluate(f, x, samples = 2, seed = 3, n_threads = n_threads)
+    r$log_likelihood <- log_likelihood(f, x[1:40, ], samples = 16, seed = 4,
+                                       n_threads = n_threads)
+    if (inherits(a[[2]], "vae_linear")) {
+      r$log_likelihood_is <- log_likelihood(f, x[1:40, ], samples = 16, seed = 4,
+                                            n_threads = n_threads, method = "importance")
+    }
+    r$snr <- gradient_snr(f, x, draws = 6, seed = 2, n_threads = n_threads)
+    if (isTRUE(a[[2]]$learn_obs_sd)) {
+      r$entropy <- entropy_sum(f, x, draws = 8, seed = 6, n_threads = n_threads)
+    }
+    r$encode <- encode(f, x[1:7, ])
+    r$variance <- encode(f, x[1:7, ], type = "variance")
+    r$reconstruct <- reconstruct(f, x[1:7, ])
+    r$generate <- generate(f, 4, seed = 9, noise = TRUE)
+    # Continuation: 12 more iterations.
+    r$continued <- strip_fit(fit_vae(x, init = f, iterations = 12, n_threads = n_threads,
+                                     progress = FALSE))
+    out[[nm]] <- r
+  }
+  reps <- fit_vae_replicates(as.matrix(digits[1:240, 1:64]) / 16,
+                             model = gaussian_vae(2, hidden = c(12, 6)),
+                             batch_size = 32, iterations = 20, seeds = c(3, 8),
+                             n_threads = n_threads, progress = FALSE)
+  out$replicates <- lapply(unclass(reps), strip_fit)
+  out
+}
+
+if (sys.nframe() == 0L) {
+  args <- commandArgs(trailingOnly = TRUE)
+  out <- if (length(args)) args[[1]] else "tests/testthat/fixtures/core-fixtures.rds"
+  res <- fixture_results()
+  saveRDS(res, out, version = 2)
+  cat("wrote", out, "with", length(res), "entries\n")
+}
