@@ -1,0 +1,178 @@
+# Cost curves: vaeconv's ms per iteration against the hidden width, the
+# number of draws K, the batch size and the latent dimension, and the ms of one
+# full-data evaluation against the number of rows n, each beside the dense
+# layers' FLOP count. Run it through run.sh:
+#
+#     sh inst/bench/run.sh curves [options]
+#
+# Options (all optional):
+#   --rounds N        fits (evaluations) per point; the median is kept (1)
+#   --iters-scale X   multiply the time budget of a point (1: about 1 s each)
+#   --threads N       vaeconv's threads (1)
+#   --png FILE        the plot (man/figures/cost-curves.png under --root)
+#   --out DIR         where curves.md and curves.csv go (inst/bench/results;
+#                     "" for none)
+#   --readme FILE     README.md whose text between the markers
+#                     <!-- bench:curves:start/end --> is replaced ("" for none)
+#
+# Every curve varies one quantity of the small configuration of configs.csv
+# (a 64-100-8 Gaussian VAE with tanh hidden units, c^2 = 0.1, batch 128,
+# K = 1, Adam with lr 1e-3, 4096 rows of U(0, 1) data), the others held. A
+# training point is the median of the single iterations' times of one
+# fit_vae() call with record_every = 1 (after a warm-up), from the
+# trajectory's `seconds`; its number of iterations is set from the FLOP count
+# so that each point takes about a second. An evaluation point is the median
+# elapsed time of up to 5 calls of evaluate(fit, x, samples = 1) (the fit's
+# set-up included) on n rows of U(0, 1) data: the
+# objective and its gradient on every row, the work of one `eval_every`
+# evaluation. The FLOP count (common.R) of an iteration is
+#     4 B dx h + 12 B h dz + 6 B K (dz h + h dx),
+# and that of an evaluation the same with B = n and K = 1. The line beside the
+# measured times is FLOP / rate, the rate fitted to the half of the points
+# with the most FLOP in each panel (the geometric mean of FLOP / time), so the
+# points that lie above it are those whose cost is not the dense layers' work.
+
+source(file.path((function() {
+  f <- sub("^--file=", "", grep("^--file=", commandArgs(FALSE), value = TRUE))
+  dirname(normalizePath(f[1]))
+})(), "common.R"))
+
+here <- bench_dir()
+opt <- parse_options(list(
+  rounds = 1, iters_scale = 1, threads = 1, root = getwd(), png = "",
+  out = file.path("inst", "bench", "results"), readme = ""
+))
+if (!nzchar(opt$png)) opt$png <- file.path(opt$root, "man", "figures", "cost-curves.png")
+base <- read_configs(here)$small
+m <- machine(opt$root)
+print_machine(m)
+loads <- load_avg()
+t0 <- Sys.time()
+
+curves <- list(
+  width = list(label = "hidden width h", values = 2^(6:11)),
+  K = list(label = "draws per row K (IWAE)", values = 2^(0:8)),
+  batch = list(label = "batch size B", values = 2^(4:10)),
+  latent = list(label = "latent dimension dz", values = 2^(1:7)),
+  eval_n = list(label = "rows n of one full-data evaluation", values = c(1e3, 3e3, 1e4, 3e4, 1e5))
+)
+shape <- function(curve, v) {
+  s <- list(dx = base$dx, h = base$hidden, dz = base$dz, B = base$batch, K = base$K)
+  switch(curve, width = s$h <- v, K = s$K <- v, batch = s$B <- v, latent = s$dz <- v,
+         eval_n = s$B <- v)
+  s
+}
+shape_flops <- function(s) dense_flops(s$dx, s$h, s$dz, s$B, s$K)
+
+x_train <- make_data(base$rows, base$dx)
+budget_ms <- 1000 * opt$iters_scale
+rows <- list()
+for (curve in names(curves)) {
+  cat(sprintf("%s (load %.2f)\n", curves[[curve]]$label, load_avg()))
+  loads <- c(loads, load_avg())
+  for (v in curves[[curve]]$values) {
+    s <- shape(curve, v)
+    fl <- shape_flops(s)
+    model <- gaussian_vae(latent_dim = s$dz, hidden = s$h, activation = base$activation,
+                          obs_sd = sqrt(base$obs_var))
+    objective <- if (s$K == 1) elbo() else iwae(K = s$K)
+    guess_ms <- fl / 5e6 + 0.3  # 5 GFLOP/s and 0.3 ms of overhead: a guess for the budget
+    if (curve == "eval_n") {
+      x <- make_data(v, base$dx, seed = 2)
+      fit <- fit_vae(x_train, model, optimizer = adam(lr = base$lr, decay = 0),
+                     batch_size = base$batch, iterations = 5, seed = 1,
+                     n_threads = opt$threads, progress = FALSE)
+      reps <- max(1L, min(5L, as.integer(ceiling(budget_ms / guess_ms))))
+      ms <- stats::median(replicate(opt$rounds * reps, {
+        t <- Sys.time()
+        evaluate(fit, x, samples = 1, seed = 1, n_threads = opt$threads)
+        as.numeric(difftime(Sys.time(), t, units = "secs"))
+      })) * 1000
+      iters <- reps
+    } else {
+      iters <- as.integer(min(400, max(8, ceiling(budget_ms / guess_ms))))
+      ms <- stats::median(replicate(opt$rounds, time_fit(
+        x_train, model, objective, s$B, iters, threads = opt$threads,
+        warmup = min(10L, max(3L, iters %/% 4L)), blocks = 1, lr = base$lr
+      )[["iteration"]]))
+    }
+    cat(sprintf("  %-8s %7g: %10.3f ms, %8.1f MFLOP, %6.2f GFLOP/s (%d iterations)\n",
+                curve, v, ms, fl / 1e6, fl / 1e9 / (ms / 1000), iters))
+    rows[[length(rows) + 1]] <- data.frame(curve = curve, value = v, ms = ms, flops = fl,
+                                           iterations = iters)
+  }
+}
+loads <- c(loads, load_avg())
+res <- do.call(rbind, rows)
+# The FLOP-proportional line: the rate of the points with the most work.
+res$rate <- NA_real_
+for (curve in names(curves)) {
+  i <- which(res$curve == curve)
+  top <- i[res$flops[i] >= stats::median(res$flops[i])]
+  res$rate[i] <- exp(mean(log(res$flops[top] / (res$ms[top] / 1000))))
+}
+res$line_ms <- res$flops / res$rate * 1000
+res$excess <- res$ms / res$line_ms
+res$gflops <- res$flops / 1e9 / (res$ms / 1000)
+
+# ---- the plot ------------------------------------------------------------------------
+if (requireNamespace("ggplot2", quietly = TRUE)) {
+  library(ggplot2)
+  rates <- tapply(res$rate, res$curve, `[`, 1)
+  facet_label <- stats::setNames(
+    sprintf("%s\n(line: FLOP at %.1f GFLOP/s)", vapply(curves, `[[`, "", "label"),
+            rates[names(curves)] / 1e9),
+    names(curves)
+  )
+  res$panel <- factor(facet_label[res$curve], levels = facet_label)
+  long <- rbind(
+    data.frame(panel = res$panel, value = res$value, ms = res$ms, what = "measured"),
+    data.frame(panel = res$panel, value = res$value, ms = res$line_ms,
+               what = "dense layers' FLOP / fitted rate")
+  )
+  p <- ggplot(long, aes(value, ms, colour = what, linetype = what)) +
+    geom_line() +
+    geom_point(data = long[long$what == "measured", ]) +
+    facet_wrap(~panel, scales = "free", ncol = 3) +
+    scale_x_log10() +
+    scale_y_log10() +
+    scale_colour_manual(values = c("measured" = "black",
+                                   "dense layers' FLOP / fitted rate" = "#D55E00")) +
+    scale_linetype_manual(values = c("measured" = "solid",
+                                     "dense layers' FLOP / fitted rate" = "dashed")) +
+    labs(
+      x = "the quantity varied (log scale); the others as in the 64-100-8 model, B = 128, K = 1",
+      y = "ms per iteration (per evaluation for n), log scale",
+      colour = NULL, linetype = NULL,
+      title = "vaeconv's cost against the shape of the problem",
+      subtitle = sprintf("one thread; %s; load average %.1f to %.1f", m$build,
+                         min(loads), max(loads))
+    ) +
+    theme_bw(base_size = 10) +
+    theme(legend.position = "bottom")
+  dir.create(dirname(opt$png), showWarnings = FALSE, recursive = TRUE)
+  ggsave(opt$png, p, width = 9, height = 6.5, dpi = 100)
+  cat("wrote", opt$png, "\n")
+} else {
+  cat("ggplot2 is not installed: no plot\n")
+}
+
+# ---- the summary -------------------------------------------------------------------
+lines <- c(
+  sprintf("Figures of one run of `sh inst/bench/run.sh curves` (%.1f minutes, one thread): %s",
+          as.numeric(difftime(Sys.time(), t0, units = "mins")), machine_line(m, loads)),
+  "",
+  "| curve | values | ms (smallest to largest) | fitted rate | measured / FLOP line at the smallest value | at the largest |",
+  "|---|---|---|---|---|---|"
+)
+for (curve in names(curves)) {
+  d <- res[res$curve == curve, ]
+  lines <- c(lines, sprintf(
+    "| %s | %g to %g | %s to %s | %.1f GFLOP/s | %.1fx | %.2fx |",
+    curves[[curve]]$label, min(d$value), max(d$value), fmt_ms(d$ms[1]),
+    fmt_ms(d$ms[nrow(d)]), d$rate[1] / 1e9, d$excess[1], d$excess[nrow(d)]
+  ))
+}
+cat("\n", lines, sep = "\n")
+write_results(opt, "curves", lines, res[, c("curve", "value", "ms", "flops", "gflops",
+                                            "rate", "line_ms", "excess", "iterations")])
