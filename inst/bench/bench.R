@@ -10,7 +10,6 @@
 #   --configs LIST     comma-separated subset of configs.csv's names
 #   --torch-threads L  thread counts for PyTorch (1; e.g. 1,2: the 2-thread
 #                      figures go to the console and the CSV)
-#   --no-wall          skip the check of the per-iteration time from whole calls
 #   --no-memory        skip the peak-memory and thread-count measurements
 #   --chunk-rows N     rows per chunk for vaeconv (options(vaeconv.chunk_rows));
 #                      by default the package chooses them from the model
@@ -51,7 +50,7 @@ source(file.path((function() {
 here <- bench_dir()
 opt <- parse_options(list(
   rounds = 5, iters_scale = 1, configs = c("small", "iwae", "large"),
-  torch_threads = 1, wall = TRUE, memory = TRUE, chunk_rows = 0,
+  torch_threads = 1, memory = TRUE, chunk_rows = 0,
   root = getwd(), out = file.path("inst", "bench", "results"), readme = ""
 ))
 if (opt$chunk_rows > 0) options(vaeconv.chunk_rows = as.integer(opt$chunk_rows))
@@ -75,7 +74,7 @@ time_torch <- function(cf, dtype, threads, iters) {
                    "--B", cf$batch, "--iters", iters, "--per-iteration"),
                  stdout = TRUE, env = env)
   v <- as.numeric(strsplit(utils::tail(out, 1), " ")[[1]])
-  c(block = v[1], iteration = v[2])
+  c(block = v[1], iteration = v[2], cpu = v[3])
 }
 
 # ---- dgemm rate --------------------------------------------------------------------
@@ -97,40 +96,41 @@ has_gemm_hook <- exists("cpp_bench_gemm", envir = asNamespace("vaeconv"), inheri
 dgemm_rate <- function(cf) {
   if (!has_gemm_hook) return(NA_real_)
   s <- gemm_shapes(cf)
-  secs <- get("cpp_bench_gemm", asNamespace("vaeconv"))(
+  reps <- 20L
+  blocks <- 5L
+  cpu <- system.time(secs <- get("cpp_bench_gemm", asNamespace("vaeconv"))(
     as.integer(s[, 1]), as.integer(s[, 2]), as.integer(s[, 3]),
-    s[, 4] == 1, s[, 5] == 1, s[, 6], reps = 20L, blocks = 5L
-  )
-  sum(2 * s[, 1] * s[, 2] * s[, 3]) / sum(secs) / 1e9
+    s[, 4] == 1, s[, 5] == 1, s[, 6], reps = reps, blocks = blocks
+  ))
+  flop <- sum(2 * s[, 1] * s[, 2] * s[, 3])
+  # The rate from the median blocks' elapsed times, and from the CPU time of
+  # all the calls (3 warm-up ones and reps * blocks per shape).
+  c(rate = flop / sum(secs) / 1e9, NA,
+    cpu = flop * (3 + reps * blocks) / (cpu[["user.self"]] + cpu[["sys.self"]]) / 1e9)
 }
 dgemm_configs <- intersect("large", names(configs))
 
 # ---- vaeconv whole calls -----------------------------------------------------------
 time_wall <- function(cf, x, threads, iters) {
-  elapsed <- function(n) {
-    system.time(fit_vae(x, config_model(cf), objective = config_objective(cf),
-                        optimizer = adam(lr = cf$lr, decay = 0), batch_size = cf$batch,
-                        iterations = n, seed = 1, n_threads = threads,
-                        progress = FALSE))[["elapsed"]]
-  }
-  n1 <- 10
-  n2 <- 10 + 2 * iters
-  (elapsed(n2) - elapsed(n1)) / (n2 - n1) * 1000
+  time_calls(x, config_model(cf), config_objective(cf), cf$batch, iters, threads = threads,
+             lr = cf$lr)
 }
 
 # ---- the rounds ----------------------------------------------------------------------
 results <- list()
-# `value`: a time in ms per iteration (the median over blocks, or the block
-# figure and the median of the single iterations) or a rate in GFLOP/s.
+# `value`: ms per iteration as (the median over blocks, the median of the
+# single iterations, CPU time), or a rate in GFLOP/s as (from elapsed time,
+# NA, from CPU time); missing ones NA.
 record <- function(round, config, what, threads, value) {
-  iteration <- if (length(value) > 1) value[[2]] else NA_real_
+  value <- c(value, NA, NA)
   results[[length(results) + 1]] <<- data.frame(
     round = round, config = config, what = what, threads = threads, value = value[[1]],
-    iteration = iteration
+    iteration = value[[2]], cpu = value[[3]]
   )
   unit <- if (what == "dgemm_gflops") "GFLOP/s" else "ms/iteration"
-  cat(sprintf("  %-6s %-15s %d thread(s): %9.3f %s%s\n", config, what, threads, value[[1]],
-              unit, if (is.na(iteration)) "" else sprintf(" (single iterations: median %.3f)", iteration)))
+  cat(sprintf("  %-6s %-15s %d thread(s): %9.3f %s%s%s\n", config, what, threads, value[[1]], unit,
+              if (is.na(value[[2]])) "" else sprintf("; single iterations: median %.3f", value[[2]]),
+              if (is.na(value[[3]])) "" else sprintf("; CPU time: %.3f", value[[3]])))
 }
 data <- lapply(configs, function(cf) make_data(cf$rows, cf$dx))
 rounds <- as.integer(opt$rounds)
@@ -151,18 +151,19 @@ for (r in seq_len(rounds)) {
         })
       }
     }
-    for (th in 1:2) {
-      steps[[length(steps) + 1]] <- local({
-        th <- th
-        function() record(r, name, "vaeconv", th,
-                          time_fit(data[[name]], config_model(cf), config_objective(cf),
-                                   cf$batch, iters, threads = th, lr = cf$lr))
-      })
+    # One thread: the trajectory's blocks and single iterations, then the
+    # whole calls, whose CPU time is the third figure.
+    steps[[length(steps) + 1]] <- function() {
+      t <- time_fit(data[[name]], config_model(cf), config_objective(cf), cf$batch, iters,
+                    threads = 1, lr = cf$lr)
+      w <- time_wall(cf, data[[name]], 1, iters)
+      record(r, name, "vaeconv", 1, c(t, w[2]))
+      record(r, name, "vaeconv_wall", 1, w[1])
     }
-    if (opt$wall) {
-      steps[[length(steps) + 1]] <- function() {
-        record(r, name, "vaeconv_wall", 1, time_wall(cf, data[[name]], 1, iters))
-      }
+    steps[[length(steps) + 1]] <- function() {
+      record(r, name, "vaeconv", 2,
+             time_fit(data[[name]], config_model(cf), config_objective(cf), cf$batch, iters,
+                      threads = 2, lr = cf$lr))
     }
     if (name %in% dgemm_configs && has_gemm_hook) {
       steps[[length(steps) + 1]] <- function() record(r, name, "dgemm_gflops", 1, dgemm_rate(cf))
@@ -175,7 +176,7 @@ loads <- c(loads, load_avg())
 res <- do.call(rbind, results)
 
 # ---- the summary -----------------------------------------------------------------------
-measure <- "value"  # the column the helpers below read: "value" (blocks) or "iteration"
+measure <- "value"  # the column the helpers below read: "value", "iteration" or "cpu"
 values <- function(config, what, threads = 1) {
   v <- res[res$config == config & res$what == what & res$threads == threads,
            c("round", measure)]
@@ -188,31 +189,39 @@ within <- function(config, a, b, ta = 1, tb = 1, f = function(x, y) x / y) {
 }
 med <- function(config, what, threads = 1) {
   v <- values(config, what, threads)$value
-  if (length(v)) stats::median(v) else NA_real_
+  if (length(v) && any(!is.na(v))) stats::median(v, na.rm = TRUE) else NA_real_
 }
 
-cat("\nMedians over", rounds, "rounds (ms per iteration: blocks and single iterations; dgemm in GFLOP/s)\n")
-agg <- stats::aggregate(cbind(value, iteration) ~ config + what + threads, data = res,
-                        FUN = stats::median, na.action = na.pass)
+cat("\nMedians over", rounds, "rounds (ms per iteration: blocks, single iterations, CPU time; dgemm in GFLOP/s)\n")
+agg <- stats::aggregate(cbind(value, iteration, cpu) ~ config + what + threads, data = res,
+                        FUN = function(v) stats::median(v, na.rm = TRUE), na.action = na.pass)
 print(agg[order(agg$config, agg$what, agg$threads), ], row.names = FALSE)
 
-table_lines <- function() {
-  out <- c(
-    "| configuration | PyTorch float64 | PyTorch float32 | vaeconv, 1 thread | vaeconv's speed: x PyTorch float64 | x PyTorch float32 (target) | vaeconv, 2 threads: speed-up (target) |",
-    "|---|---|---|---|---|---|---|"
-  )
+table_lines <- function(two_threads = TRUE) {
+  head <- "| configuration | PyTorch float64 | PyTorch float32 | vaeconv, 1 thread | vaeconv's speed: x PyTorch float64 | x PyTorch float32 (target) |"
+  rule <- "|---|---|---|---|---|---|"
+  if (two_threads) {
+    head <- paste0(head, " vaeconv, 2 threads: speed-up (target) |")
+    rule <- paste0(rule, "---|")
+  }
+  out <- c(head, rule)
   for (name in names(configs)) {
     cf <- configs[[name]]
     tgt <- function(x) if (is.na(x)) "" else sprintf("; target %.2fx", x)
-    out <- c(out, sprintf(
-      "| %s | %s | %s | %s | %s | %s%s | %s, %s%s |",
+    row <- sprintf(
+      "| %s | %s | %s | %s | %s | %s%s |",
       config_label(cf), fmt_ms(med(name, "pytorch_float64")),
       fmt_ms(med(name, "pytorch_float32")), fmt_ms(med(name, "vaeconv")),
       fmt_rounds(within(name, "pytorch_float64", "vaeconv")),
-      fmt_rounds(within(name, "pytorch_float32", "vaeconv")), tgt(cf$target_vs_float32),
-      fmt_ms(med(name, "vaeconv", 2)), fmt_rounds(within(name, "vaeconv", "vaeconv", 1, 2)),
-      tgt(cf$target_two_threads)
-    ))
+      fmt_rounds(within(name, "pytorch_float32", "vaeconv")), tgt(cf$target_vs_float32)
+    )
+    if (two_threads) {
+      row <- paste0(row, sprintf(
+        " %s, %s%s |", fmt_ms(med(name, "vaeconv", 2)),
+        fmt_rounds(within(name, "vaeconv", "vaeconv", 1, 2)), tgt(cf$target_two_threads)
+      ))
+    }
+    out <- c(out, row)
   }
   out
 }
@@ -220,38 +229,53 @@ lines <- c(
   sprintf("Figures of one run of `sh inst/bench/run.sh compare` (%d rounds): %s", rounds,
           machine_line(m, loads)),
   "",
-  "Per iteration as the median over 3 blocks of iterations (PyTorch's own figure, and vaeconv's from its trajectory):",
+  "**Elapsed time, the median over 3 blocks of iterations** (PyTorch's own figure, and vaeconv's from its trajectory):",
   "",
   table_lines()
 )
 measure <- "iteration"
 lines <- c(lines, "",
-  "The same runs, per iteration as the median of the single iterations' times (both sides time every iteration; on a busy machine this leaves out the iterations during which the process was descheduled, which the blocks' means include):",
+  "**Elapsed time, the median of the single iterations** (the same runs; both sides time every iteration; on a busy machine this leaves out the iterations during which the process was descheduled, which the blocks' means include; iterations longer than the scheduler's time slice, though, are rarely left whole):",
   "",
   table_lines()
 )
+measure <- "cpu"
+lines <- c(lines, "",
+  "**CPU time, one thread** (the process's user + system time per iteration: PyTorch's over its 3 blocks, the median; vaeconv's from two whole `fit_vae()` calls of n1 and n2 iterations, (T(n2) - T(n1)) / (n2 - n1); the time the process ran, whatever else the machine was doing):",
+  "",
+  table_lines(two_threads = FALSE)
+)
 measure <- "value"
 lines <- c(lines, "",
-  "Times are medians over the rounds; a ratio is taken within each round (PyTorch's time over vaeconv's; one thread's over two threads') and given as the median over the rounds, followed by every round's value in the order of the rounds.")
-if (opt$wall) {
-  wall <- vapply(names(configs), function(n) {
-    stats::median(within(n, "vaeconv_wall", "vaeconv"))
-  }, numeric(1))
-  lines <- c(lines, "", sprintf(
-    "- **Whole calls.** The per-iteration time from whole `fit_vae()` calls of two lengths, over the time from the trajectory (median over rounds): %s.",
-    paste(sprintf("%s %.2f", names(wall), wall), collapse = ", ")
-  ))
-}
+  "Times are medians over the rounds; a ratio is taken within each round (PyTorch's time over vaeconv's, so above 1 vaeconv is faster; one thread's time over two threads') and given as the median over the rounds, followed by every round's value in the order of the rounds.")
+wall <- vapply(names(configs), function(n) {
+  stats::median(within(n, "vaeconv_wall", "vaeconv"))
+}, numeric(1))
+lines <- c(lines, "", sprintf(
+  "- **Whole calls.** The elapsed time per iteration from whole `fit_vae()` calls of two lengths, over the time from the trajectory's blocks (median over rounds; 1 when nothing is left out of the trajectory's time): %s.",
+  paste(sprintf("%s %.2f", names(wall), wall), collapse = ", ")
+))
 for (name in dgemm_configs) {
   cf <- configs[[name]]
   fl <- config_flops(cf)
-  achieved <- fl / 1e9 / (values(name, "vaeconv")$value / 1000)
-  frac <- within(name, "vaeconv", "dgemm_gflops",
-                 f = function(ms, rate) fl / 1e9 / (ms / 1000) / rate)
+  fraction <- function(col) {
+    measure <<- col
+    on.exit(measure <<- "value")
+    list(
+      achieved = fl / 1e9 / (values(name, "vaeconv")$value / 1000),
+      rate = values(name, "dgemm_gflops")$value,
+      frac = within(name, "vaeconv", "dgemm_gflops",
+                    f = function(ms, rate) fl / 1e9 / (ms / 1000) / rate)
+    )
+  }
+  e <- fraction("value")
+  cp <- fraction("cpu")
   lines <- c(lines, "", sprintf(
-    "- **dgemm rate (%s).** The dense layers cost %.1f MFLOP per iteration (4 B dx h + 12 B h dz + 6 B K (dz h + h dx)). vaeconv on one thread achieves %.1f GFLOP/s, %.0f%% of the machine's one-thread dgemm rate at the same shapes measured in the same rounds (%.1f GFLOP/s; the fraction per round: %s; target 75%%).",
-    name, fl / 1e6, stats::median(achieved), 100 * stats::median(frac),
-    med(name, "dgemm_gflops"), paste(sprintf("%.0f%%", 100 * frac), collapse = ", ")
+    "- **dgemm rate (%s).** The dense layers cost %.1f MFLOP per iteration. In elapsed time vaeconv on one thread achieves %.1f GFLOP/s, %.0f%% of the machine's one-thread dgemm rate at the same shapes (the same dgemm call the core makes, with B = %d) measured in the same rounds (%.1f GFLOP/s; the fraction per round: %s). In CPU time: %.1f GFLOP/s, %.0f%% of %.1f GFLOP/s (per round: %s). Target 75%%.",
+    name, fl / 1e6, stats::median(e$achieved), 100 * stats::median(e$frac), cf$batch,
+    stats::median(e$rate), paste(sprintf("%.0f%%", 100 * e$frac), collapse = ", "),
+    stats::median(cp$achieved), 100 * stats::median(cp$frac), stats::median(cp$rate),
+    paste(sprintf("%.0f%%", 100 * cp$frac), collapse = ", ")
   ))
 }
 

@@ -125,6 +125,23 @@ time_fit <- function(x, model, objective, batch, iters, threads = 1, warmup = 10
     iteration = stats::median(diff(s[warmup:length(s)])) * 1000)
 }
 
+# ms per iteration from two whole fit_vae() calls of n1 = 10 and n2 = 10 +
+# 2 iters iterations, (T(n2) - T(n1)) / (n2 - n1): `elapsed`, and `cpu` from
+# the process's CPU time (user + system: on one thread, the time the fit ran,
+# whatever else the machine was doing).
+time_calls <- function(x, model, objective, batch, iters, threads = 1, lr = 1e-3) {
+  times <- function(n) {
+    t <- system.time(fit_vae(x, model, objective = objective,
+                             optimizer = adam(lr = lr, decay = 0), batch_size = batch,
+                             iterations = n, seed = 1, n_threads = threads,
+                             progress = FALSE))
+    c(elapsed = t[["elapsed"]], cpu = t[["user.self"]] + t[["sys.self"]])
+  }
+  n1 <- 10
+  n2 <- 10 + 2 * iters
+  (times(n2) - times(n1)) / (n2 - n1) * 1000
+}
+
 # ---- the machine ------------------------------------------------------------------
 load_avg <- function() as.numeric(scan("/proc/loadavg", what = "", quiet = TRUE)[1])
 machine <- function(root) {
@@ -146,7 +163,9 @@ machine <- function(root) {
     ))
   }
   commit <- git("rev-parse", "--short", "HEAD")
-  dirty <- length(git("status", "--porcelain", "--untracked-files=no")) > 0
+  # Changes to what is built (not to results, README or the benchmark itself).
+  dirty <- length(git("status", "--porcelain", "--untracked-files=no", "--",
+                      "R", "src", "inst/include", "DESCRIPTION")) > 0
   list(
     cpu = cpu, cores = parallel::detectCores(), r = R.version.string,
     blas = sessionInfo()$BLAS, openblas = pkg_version("libopenblas0-pthread"),

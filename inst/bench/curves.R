@@ -6,7 +6,8 @@
 #     sh inst/bench/run.sh curves [options]
 #
 # Options (all optional):
-#   --rounds N        fits (evaluations) per point; the median is kept (1)
+#   --repeats N       fits (evaluations) per point; the median is kept (1)
+#   --rounds N        ignored (run.sh all passes it to every script)
 #   --iters-scale X   multiply the time budget of a point (1: about 1 s each)
 #   --threads N       vaeconv's threads (1)
 #   --png FILE        the plot (man/figures/cost-curves.png under --root)
@@ -18,12 +19,15 @@
 # Every curve varies one quantity of the small configuration of configs.csv
 # (a 64-100-8 Gaussian VAE with tanh hidden units, c^2 = 0.1, batch 128,
 # K = 1, Adam with lr 1e-3, 4096 rows of U(0, 1) data), the others held. A
-# training point is the median of the single iterations' times of one
-# fit_vae() call with record_every = 1 (after a warm-up), from the
-# trajectory's `seconds`; its number of iterations is set from the FLOP count
-# so that each point takes about a second. An evaluation point is the median
-# elapsed time of up to 5 calls of evaluate(fit, x, samples = 1) (the fit's
-# set-up included) on n rows of U(0, 1) data: the
+# training point is the process's CPU time per iteration (user + system: the
+# time it ran, whatever else the machine was doing) from two fit_vae() calls
+# of n1 and n2 iterations, (T(n2) - T(n1)) / (n2 - n1); its number of
+# iterations is set from the FLOP count so that each point takes about a
+# second. (With --threads above 1 it is instead the median of the single
+# iterations' elapsed times, from the trajectory's `seconds`; both are in
+# curves.csv.) An evaluation point is the median CPU time of up to 5 calls of
+# evaluate(fit, x, samples = 1) (the call's checks included) on n rows of
+# U(0, 1) data: the
 # objective and its gradient on every row, the work of one `eval_every`
 # evaluation. The FLOP count (common.R) of an iteration is
 #     4 B dx h + 12 B h dz + 6 B K (dz h + h dx),
@@ -39,7 +43,7 @@ source(file.path((function() {
 
 here <- bench_dir()
 opt <- parse_options(list(
-  rounds = 1, iters_scale = 1, threads = 1, root = getwd(), png = "",
+  repeats = 1, rounds = 0, iters_scale = 1, threads = 1, root = getwd(), png = "",
   out = file.path("inst", "bench", "results"), readme = ""
 ))
 if (!nzchar(opt$png)) opt$png <- file.path(opt$root, "man", "figures", "cost-curves.png")
@@ -65,6 +69,12 @@ shape <- function(curve, v) {
 shape_flops <- function(s) dense_flops(s$dx, s$h, s$dz, s$B, s$K)
 
 x_train <- make_data(base$rows, base$dx)
+# CPU time on one thread (the time the fit ran, whatever else the machine was
+# doing); on more threads, elapsed time.
+measure <- if (opt$threads == 1) "cpu" else "elapsed"
+# A first call pays one-off costs (loading, byte-compiling, the thread pool).
+invisible(fit_vae(x_train, gaussian_vae(2, hidden = 8), iterations = 20, seed = 1,
+                  n_threads = opt$threads, progress = FALSE))
 budget_ms <- 1000 * opt$iters_scale
 rows <- list()
 for (curve in names(curves)) {
@@ -82,23 +92,41 @@ for (curve in names(curves)) {
       fit <- fit_vae(x_train, model, optimizer = adam(lr = base$lr, decay = 0),
                      batch_size = base$batch, iterations = 5, seed = 1,
                      n_threads = opt$threads, progress = FALSE)
-      reps <- max(1L, min(5L, as.integer(ceiling(budget_ms / guess_ms))))
-      ms <- stats::median(replicate(opt$rounds * reps, {
-        t <- Sys.time()
-        evaluate(fit, x, samples = 1, seed = 1, n_threads = opt$threads)
-        as.numeric(difftime(Sys.time(), t, units = "secs"))
-      })) * 1000
-      iters <- reps
+      iters <- max(1L, min(5L, as.integer(ceiling(budget_ms / guess_ms))))
+      t <- replicate(opt$repeats * iters, {
+        t0 <- Sys.time()
+        cpu <- system.time(evaluate(fit, x, samples = 1, seed = 1, n_threads = opt$threads))
+        c(elapsed = as.numeric(difftime(Sys.time(), t0, units = "secs")),
+          cpu = cpu[["user.self"]] + cpu[["sys.self"]])
+      })
+      ms <- c(elapsed = stats::median(t["elapsed", ]), cpu = stats::median(t["cpu", ])) * 1000
     } else {
       iters <- as.integer(min(400, max(8, ceiling(budget_ms / guess_ms))))
-      ms <- stats::median(replicate(opt$rounds, time_fit(
-        x_train, model, objective, s$B, iters, threads = opt$threads,
-        warmup = min(10L, max(3L, iters %/% 4L)), blocks = 1, lr = base$lr
-      )[["iteration"]]))
+      warm <- min(10L, max(3L, iters %/% 4L))
+      t <- replicate(opt$repeats, {
+        times <- function(n) {
+          cpu <- system.time(fit <- fit_vae(
+            x_train, model, objective = objective,
+            optimizer = adam(lr = base$lr, decay = 0), batch_size = s$B, iterations = n,
+            seed = 1, n_threads = opt$threads, record_every = 1, progress = FALSE
+          ))
+          list(cpu = cpu[["user.self"]] + cpu[["sys.self"]], seconds = trajectory(fit)$seconds)
+        }
+        a <- times(warm)
+        b <- times(warm + iters)
+        c(elapsed = stats::median(diff(b$seconds[warm:(warm + iters)])),
+          cpu = (b$cpu - a$cpu) / iters) * 1000
+      })
+      ms <- apply(matrix(t, nrow = 2, dimnames = list(c("elapsed", "cpu"), NULL)), 1,
+                  stats::median)
     }
-    cat(sprintf("  %-8s %7g: %10.3f ms, %8.1f MFLOP, %6.2f GFLOP/s (%d iterations)\n",
-                curve, v, ms, fl / 1e6, fl / 1e9 / (ms / 1000), iters))
-    rows[[length(rows) + 1]] <- data.frame(curve = curve, value = v, ms = ms, flops = fl,
+    used <- ms[[measure]]
+    cat(sprintf("  %-8s %7g: %10.3f ms (%s; elapsed, median of single ones: %.3f), %8.1f MFLOP, %6.2f GFLOP/s (%d iterations)\n",
+                curve, v, used, measure, ms[["elapsed"]], fl / 1e6, fl / 1e9 / (used / 1000),
+                iters))
+    rows[[length(rows) + 1]] <- data.frame(curve = curve, value = v, ms = used,
+                                           ms_elapsed = ms[["elapsed"]],
+                                           ms_cpu = ms[["cpu"]], flops = fl,
                                            iterations = iters)
   }
 }
@@ -142,10 +170,12 @@ if (requireNamespace("ggplot2", quietly = TRUE)) {
                                      "dense layers' FLOP / fitted rate" = "dashed")) +
     labs(
       x = "the quantity varied (log scale); the others as in the 64-100-8 model, B = 128, K = 1",
-      y = "ms per iteration (per evaluation for n), log scale",
+      y = sprintf("ms per iteration (per evaluation for n), %s, log scale",
+                  if (measure == "cpu") "CPU time" else "elapsed"),
       colour = NULL, linetype = NULL,
       title = "vaeconv's cost against the shape of the problem",
-      subtitle = sprintf("one thread; %s; load average %.1f to %.1f", m$build,
+      subtitle = sprintf("%d thread%s; build %s; load average %.1f to %.1f",
+                         as.integer(opt$threads), if (opt$threads > 1) "s" else "", m$build,
                          min(loads), max(loads))
     ) +
     theme_bw(base_size = 10) +
@@ -159,8 +189,10 @@ if (requireNamespace("ggplot2", quietly = TRUE)) {
 
 # ---- the summary -------------------------------------------------------------------
 lines <- c(
-  sprintf("Figures of one run of `sh inst/bench/run.sh curves` (%.1f minutes, one thread): %s",
-          as.numeric(difftime(Sys.time(), t0, units = "mins")), machine_line(m, loads)),
+  sprintf("Figures of one run of `sh inst/bench/run.sh curves` (%.1f minutes, %d thread%s, %s): %s",
+          as.numeric(difftime(Sys.time(), t0, units = "mins")), as.integer(opt$threads),
+          if (opt$threads > 1) "s" else "",
+          if (measure == "cpu") "CPU time" else "elapsed time", machine_line(m, loads)),
   "",
   "| curve | values | ms (smallest to largest) | fitted rate | measured / FLOP line at the smallest value | at the largest |",
   "|---|---|---|---|---|---|"
@@ -174,5 +206,6 @@ for (curve in names(curves)) {
   ))
 }
 cat("\n", lines, sep = "\n")
-write_results(opt, "curves", lines, res[, c("curve", "value", "ms", "flops", "gflops",
-                                            "rate", "line_ms", "excess", "iterations")])
+write_results(opt, "curves", lines,
+              res[, c("curve", "value", "ms", "ms_cpu", "ms_elapsed", "flops", "gflops",
+                      "rate", "line_ms", "excess", "iterations")])

@@ -25,7 +25,8 @@
 # time from the trajectory's `seconds`), in an order that reverses from round
 # to round; the ratio part / baseline is taken within a round, and the table
 # gives its median over the rounds (also from the medians of the single
-# iterations' times, robust to a busy machine's interruptions), beside the ratio of the dense layers'
+# iterations' times, robust to a busy machine's interruptions, and from the
+# CPU time per iteration of two whole calls, as bench.R does), beside the ratio of the dense layers'
 # FLOP counts (common.R), which says how much of a part's cost is more work.
 
 source(file.path((function() {
@@ -117,7 +118,9 @@ for (name in names(configs)) {
   iters <- max(5L, as.integer(round(cf$iters * opt$iters_scale)))
   base_model <- config_model(cf)
   runs <- list(baseline = function() {
-    time_fit(unit, base_model, elbo(), cf$batch, iters, threads = opt$threads, lr = cf$lr)
+    c(time_fit(unit, base_model, elbo(), cf$batch, iters, threads = opt$threads, lr = cf$lr),
+      cpu = time_calls(unit, base_model, elbo(), cf$batch, iters, threads = opt$threads,
+                       lr = cf$lr)[["cpu"]])
   })
   for (p in names(parts)) {
     part <- parts[[p]]
@@ -142,8 +145,10 @@ for (name in names(configs)) {
     runs[[p]] <- local({
       made <- made
       function() {
-        time_fit(made$x, made$model, made$objective, cf$batch, iters,
-                 threads = opt$threads, lr = cf$lr)
+        c(time_fit(made$x, made$model, made$objective, cf$batch, iters,
+                   threads = opt$threads, lr = cf$lr),
+          cpu = time_calls(made$x, made$model, made$objective, cf$batch, iters,
+                           threads = opt$threads, lr = cf$lr)[["cpu"]])
       }
     })
   }
@@ -155,9 +160,10 @@ for (name in names(configs)) {
       ms <- runs[[p]]()
       results[[length(results) + 1]] <- data.frame(round = r, config = name, part = p,
                                                    ms = ms[["block"]],
-                                                   iteration = ms[["iteration"]])
-      cat(sprintf("  round %d %-6s %-21s %9.3f ms/iteration (single iterations: median %.3f)\n",
-                  r, name, p, ms[["block"]], ms[["iteration"]]))
+                                                   iteration = ms[["iteration"]],
+                                                   cpu = ms[["cpu"]])
+      cat(sprintf("  round %d %-6s %-21s %9.3f ms/iteration (single iterations: median %.3f; CPU time %.3f)\n",
+                  r, name, p, ms[["block"]], ms[["iteration"]], ms[["cpu"]]))
     }
   }
 }
@@ -169,28 +175,28 @@ lines <- c(
           as.integer(opt$rounds), as.integer(opt$threads), if (opt$threads > 1) "s" else "",
           machine_line(m, loads)),
   "",
-  "| configuration | part | ms per iteration | time / diagonal Gaussian VAE's (rounds) | the same from single iterations | FLOP / diagonal Gaussian VAE's |",
-  "|---|---|---|---|---|---|"
+  "| configuration | part | ms per iteration | time / diagonal Gaussian VAE's (rounds) | the same, single iterations | the same, CPU time | FLOP / diagonal Gaussian VAE's |",
+  "|---|---|---|---|---|---|---|"
 )
 for (name in names(configs)) {
   cf <- configs[[name]]
-  base <- res[res$config == name & res$part == "baseline", c("round", "ms", "iteration")]
-  lines <- c(lines, sprintf("| %s | diagonal Gaussian VAE (the baseline) | %s | 1 | 1 | 1 |",
+  base <- res[res$config == name & res$part == "baseline", c("round", "ms", "iteration", "cpu")]
+  lines <- c(lines, sprintf("| %s | diagonal Gaussian VAE (the baseline) | %s | 1 | 1 | 1 | 1 |",
                             config_label(cf), fmt_ms(stats::median(base$ms))))
   for (p in names(parts)) {
     skip <- status[[paste(name, p)]]
     if (!is.null(skip)) {
-      lines <- c(lines, sprintf("| %s | %s | skipped: %s | | | %.2f |", config_label(cf),
+      lines <- c(lines, sprintf("| %s | %s | skipped: %s | | | | %.2f |", config_label(cf),
                                 parts[[p]]$label, skip$skipped,
                                 parts[[p]]$flops(cf) / config_flops(cf)))
       next
     }
-    d <- merge(res[res$config == name & res$part == p, c("round", "ms", "iteration")], base,
-               by = "round")
+    d <- merge(res[res$config == name & res$part == p, c("round", "ms", "iteration", "cpu")],
+               base, by = "round")
     lines <- c(lines, sprintf(
-      "| %s | %s | %s | %s | %s | %.2f |", config_label(cf), parts[[p]]$label,
+      "| %s | %s | %s | %s | %s | %s | %.2f |", config_label(cf), parts[[p]]$label,
       fmt_ms(stats::median(d$ms.x)), fmt_rounds(d$ms.x / d$ms.y),
-      fmt_rounds(d$iteration.x / d$iteration.y),
+      fmt_rounds(d$iteration.x / d$iteration.y), fmt_rounds(d$cpu.x / d$cpu.y),
       parts[[p]]$flops(cf) / config_flops(cf)
     ))
   }

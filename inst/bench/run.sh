@@ -15,7 +15,8 @@
 #            Gaussian VAE against it, on the small and large configurations
 #            (parts.R);
 #   all      the three, one after the other (the default). Options go to each
-#            script: --out, --readme, --rounds and --iters-scale are common to all.
+#            script: --out, --readme, --rounds and --iters-scale are common to all
+#            (curves ignores --rounds: its --repeats sets the fits per point).
 #
 # Each writes its table to inst/bench/results/<name>.md and .csv and, with
 # --readme README.md (the default here), into README.md between the markers
