@@ -227,7 +227,7 @@ table_lines <- function(two_threads = TRUE) {
 }
 lines <- c(
   sprintf("Figures of one run of `sh inst/bench/run.sh compare` (%d rounds): %s", rounds,
-          machine_line(m, loads)),
+          machine_line(m, loads, two_threads = TRUE)),
   "",
   "**Elapsed time, the median over 3 blocks of iterations** (PyTorch's own figure, and vaeconv's from its trajectory):",
   "",

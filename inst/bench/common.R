@@ -184,16 +184,16 @@ print_machine <- function(m) {
       dirname(system.file(package = "vaeconv")), "\n")
   cat("load avg: ", load_avg(), "at start\n\n")
 }
-machine_line <- function(m, loads) {
+machine_line <- function(m, loads, two_threads = FALSE) {
   busy <- max(loads) > m$cores - 1 + 0.5
   sprintf(
     "%s, on %s (%d cores), %s, OpenBLAS %s (libopenblas0-pthread, one thread), PyTorch %s; vaeconv %s, build %s. Load average %s during the run%s.",
     m$date, m$cpu, m$cores, m$r, m$openblas, m$torch, m$vaeconv, m$build,
     paste(unique(format(range(loads), nsmall = 2)), collapse = " to "),
     if (busy) paste0(
-      ": **a loaded machine** (other jobs held the cores), so absolute times ",
-      "are inflated and even the ratios are noisy; the two-thread speed-up ",
-      "needs an idle machine"
+      ": **a loaded machine** (other jobs held the cores), so elapsed times ",
+      "are inflated and even the ratios are noisy",
+      if (two_threads) "; the two-thread speed-up needs an idle machine"
     ) else ""
   )
 }

@@ -22,14 +22,13 @@
 # training point is the process's CPU time per iteration (user + system: the
 # time it ran, whatever else the machine was doing) from two fit_vae() calls
 # of n1 and n2 iterations, (T(n2) - T(n1)) / (n2 - n1); its number of
-# iterations is set from the FLOP count so that each point takes about a
-# second. (With --threads above 1 it is instead the median of the single
+# iterations is set from the FLOP count so that each point takes about two
+# seconds of an idle machine. (With --threads above 1 it is instead the median of the single
 # iterations' elapsed times, from the trajectory's `seconds`; both are in
-# curves.csv.) An evaluation point is the median CPU time of up to 5 calls of
+# curves.csv.) An evaluation point is the CPU time of a call of
 # evaluate(fit, x, samples = 1) (the call's checks included) on n rows of
-# U(0, 1) data: the
-# objective and its gradient on every row, the work of one `eval_every`
-# evaluation. The FLOP count (common.R) of an iteration is
+# U(0, 1) data, the median over 3 groups of calls: the objective and its
+# gradient on every row, the work of one `eval_every` evaluation. The FLOP count (common.R) of an iteration is
 #     4 B dx h + 12 B h dz + 6 B K (dz h + h dx),
 # and that of an evaluation the same with B = n and K = 1. The line beside the
 # measured times is FLOP / rate, the rate fitted to the half of the points
@@ -75,7 +74,7 @@ measure <- if (opt$threads == 1) "cpu" else "elapsed"
 # A first call pays one-off costs (loading, byte-compiling, the thread pool).
 invisible(fit_vae(x_train, gaussian_vae(2, hidden = 8), iterations = 20, seed = 1,
                   n_threads = opt$threads, progress = FALSE))
-budget_ms <- 1000 * opt$iters_scale
+budget_ms <- 2000 * opt$iters_scale
 rows <- list()
 for (curve in names(curves)) {
   cat(sprintf("%s (load %.2f)\n", curves[[curve]]$label, load_avg()))
@@ -92,12 +91,16 @@ for (curve in names(curves)) {
       fit <- fit_vae(x_train, model, optimizer = adam(lr = base$lr, decay = 0),
                      batch_size = base$batch, iterations = 5, seed = 1,
                      n_threads = opt$threads, progress = FALSE)
-      iters <- max(1L, min(5L, as.integer(ceiling(budget_ms / guess_ms))))
-      t <- replicate(opt$repeats * iters, {
+      # Calls timed together, so that the CPU clock's millisecond is small
+      # beside them; the median over 3 such groups (times --repeats).
+      iters <- max(1L, min(50L, as.integer(ceiling(budget_ms / 3 / guess_ms))))
+      t <- replicate(3 * opt$repeats, {
         t0 <- Sys.time()
-        cpu <- system.time(evaluate(fit, x, samples = 1, seed = 1, n_threads = opt$threads))
+        cpu <- system.time(for (k in seq_len(iters)) {
+          evaluate(fit, x, samples = 1, seed = 1, n_threads = opt$threads)
+        })
         c(elapsed = as.numeric(difftime(Sys.time(), t0, units = "secs")),
-          cpu = cpu[["user.self"]] + cpu[["sys.self"]])
+          cpu = cpu[["user.self"]] + cpu[["sys.self"]]) / iters
       })
       ms <- c(elapsed = stats::median(t["elapsed", ]), cpu = stats::median(t["cpu", ])) * 1000
     } else {
@@ -147,29 +150,43 @@ res$gflops <- res$flops / 1e9 / (res$ms / 1000)
 if (requireNamespace("ggplot2", quietly = TRUE)) {
   library(ggplot2)
   rates <- tapply(res$rate, res$curve, `[`, 1)
-  facet_label <- stats::setNames(
+  # A sixth panel: every training point against its FLOP count, with the
+  # rate of the half of them with the most work.
+  train <- res[res$curve != "eval_n", ]
+  top <- train$flops >= stats::median(train$flops)
+  all_rate <- exp(mean(log(train$flops[top] / (train$ms[top] / 1000))))
+  labels <- c(
     sprintf("%s\n(line: FLOP at %.1f GFLOP/s)", vapply(curves, `[[`, "", "label"),
             rates[names(curves)] / 1e9),
-    names(curves)
+    sprintf("every training point against its MFLOP\n(line: FLOP at %.1f GFLOP/s)",
+            all_rate / 1e9)
   )
-  res$panel <- factor(facet_label[res$curve], levels = facet_label)
+  panel <- function(curve) factor(labels[match(curve, c(names(curves), "all"))],
+                                  levels = labels)
+  lvl <- c("measured", "dense layers' FLOP / fitted rate")
+  train <- train[order(train$flops), ]
   long <- rbind(
-    data.frame(panel = res$panel, value = res$value, ms = res$ms, what = "measured"),
-    data.frame(panel = res$panel, value = res$value, ms = res$line_ms,
-               what = "dense layers' FLOP / fitted rate")
+    data.frame(panel = panel(res$curve), value = res$value, ms = res$ms, what = lvl[1],
+               path = res$curve),
+    data.frame(panel = panel(res$curve), value = res$value, ms = res$line_ms, what = lvl[2],
+               path = res$curve),
+    data.frame(panel = panel("all"), value = train$flops / 1e6, ms = train$ms, what = lvl[1],
+               path = NA),
+    data.frame(panel = panel("all"), value = train$flops / 1e6,
+               ms = train$flops / all_rate * 1000, what = lvl[2], path = "all")
   )
+  long$what <- factor(long$what, levels = lvl)
   p <- ggplot(long, aes(value, ms, colour = what, linetype = what)) +
-    geom_line() +
-    geom_point(data = long[long$what == "measured", ]) +
+    geom_line(data = long[!is.na(long$path), ], aes(group = interaction(path, what))) +
+    geom_point(data = long[long$what == lvl[1], ], size = 1.5) +
     facet_wrap(~panel, scales = "free", ncol = 3) +
     scale_x_log10() +
     scale_y_log10() +
-    scale_colour_manual(values = c("measured" = "black",
-                                   "dense layers' FLOP / fitted rate" = "#D55E00")) +
-    scale_linetype_manual(values = c("measured" = "solid",
-                                     "dense layers' FLOP / fitted rate" = "dashed")) +
+    scale_colour_manual(values = stats::setNames(c("black", "#D55E00"), lvl)) +
+    scale_linetype_manual(values = stats::setNames(c("solid", "dashed"), lvl)) +
+    guides(colour = guide_legend(override.aes = list(shape = c(16, NA)))) +
     labs(
-      x = "the quantity varied (log scale); the others as in the 64-100-8 model, B = 128, K = 1",
+      x = "the quantity varied (MFLOP per iteration in the last panel), log scale; the others as in the 64-100-8 model, B = 128, K = 1",
       y = sprintf("ms per iteration (per evaluation for n), %s, log scale",
                   if (measure == "cpu") "CPU time" else "elapsed"),
       colour = NULL, linetype = NULL,

@@ -175,7 +175,7 @@ lines <- c(
           as.integer(opt$rounds), as.integer(opt$threads), if (opt$threads > 1) "s" else "",
           machine_line(m, loads)),
   "",
-  "| configuration | part | ms per iteration | time / diagonal Gaussian VAE's (rounds) | the same, single iterations | the same, CPU time | FLOP / diagonal Gaussian VAE's |",
+  "| configuration | part | ms per iteration (blocks) | time / diagonal Gaussian VAE's (rounds) | the same, single iterations | the same, CPU time | FLOP / diagonal Gaussian VAE's |",
   "|---|---|---|---|---|---|---|"
 )
 for (name in names(configs)) {
