@@ -255,7 +255,10 @@ lines <- c(lines, "", sprintf(
   "- **Whole calls.** The elapsed time per iteration from whole `fit_vae()` calls of two lengths, over the time from the trajectory's blocks (median over rounds; 1 when nothing is left out of the trajectory's time): %s.",
   paste(sprintf("%s %.2f", names(wall), wall), collapse = ", ")
 ))
-for (name in dgemm_configs) {
+if (!has_gemm_hook && length(dgemm_configs)) {
+  lines <- c(lines, "", "- **dgemm rate.** Not measured: this version of vaeconv has no `cpp_bench_gemm()`.")
+}
+for (name in if (has_gemm_hook) dgemm_configs) {
   cf <- configs[[name]]
   fl <- config_flops(cf)
   fraction <- function(col) {

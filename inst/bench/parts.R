@@ -82,7 +82,13 @@ parts <- list(
     available = function() {
       if (!has_arg("gaussian_vae", "obs_sd_from_z")) "gaussian_vae(obs_sd_from_z = ) does not exist"
     },
-    model = function(cf) config_model(cf, obs_sd_from_z = TRUE),
+    # obs_sd as the initial value if the version takes it, else without it.
+    model = function(cf) {
+      tryCatch(config_model(cf, obs_sd_from_z = TRUE), error = function(e) {
+        gaussian_vae(latent_dim = cf$dz, hidden = cf$hidden, activation = cf$activation,
+                     obs_sd_from_z = TRUE)
+      })
+    },
     data = "unit",
     flops = function(cf) dense_flops(cf$dx, cf$hidden, cf$dz, cf$batch, cf$K, out_heads = 2)
   ),
