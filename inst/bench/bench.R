@@ -1,280 +1,290 @@
-# Benchmark: vaeconv against PyTorch on the CPU, in one run.
+# Benchmark: vaeconv against PyTorch (float64 and float32) on the CPU, in one run.
 #
-# Run it through run.sh (which checks what it needs first):
+# Run it through run.sh (which installs what it needs first):
 #
-#     sh inst/bench/run.sh [options]
+#     sh inst/bench/run.sh compare [options]
 #
 # Options (all optional):
-#   --torch-dir DIR    where torch_vae.py is (default ../shared/bench from the
-#                      repository root)
-#   --rounds N         repetitions of the whole comparison, interleaved (3)
-#   --iters N          iterations per timed block (100; 3 blocks, as
-#                      torch_vae.py)
-#   --configs LIST     comma-separated subset of small,iwae,large
-#   --torch-threads L  thread counts for PyTorch (1; e.g. 1,2)
+#   --rounds N         repetitions of the whole comparison, interleaved (5)
+#   --iters-scale X    multiply the iterations per timed block of configs.csv (1)
+#   --configs LIST     comma-separated subset of configs.csv's names
+#   --torch-threads L  thread counts for PyTorch (1; e.g. 1,2: the 2-thread
+#                      figures go to the console and the CSV)
 #   --no-memory        skip the peak-memory and thread-count measurements
 #   --chunk-rows N     rows per chunk for vaeconv (options(vaeconv.chunk_rows));
 #                      by default the package chooses them from the model
+#   --out DIR          where compare.md and compare.csv (every round's
+#                      figures) go (inst/bench/results; "" for none)
+#   --readme FILE      README.md whose table between the markers
+#                      <!-- bench:compare:start/end --> is replaced ("" for none)
 #
-# What is timed. For each configuration of ../shared/bench/README.md (a
-# d_x-h-d_z Gaussian VAE with tanh hidden units, c^2 = 0.1, batch 128, Adam
-# with lr 1e-3, double precision, 4096 rows of U(0, 1) data as in
-# torch_vae.py), one fit_vae() call with record_every = 1 runs 10 warm-up
-# iterations and then 3 blocks of --iters iterations; the time of a block is
-# the difference of the trajectory's `seconds` column (elapsed time since the
-# fit started, measured in C++) between its last and first iteration, so the
-# set-up of the fit (checks, conversion, building the result) is not in it.
-# ms/iteration is the median over the 3 blocks, exactly as torch_vae.py
-# reports its own (which times minibatch draw, forward, backward, gradient
-# norm and Adam step, as a vaeconv iteration does). A second figure, "wall",
-# checks that nothing was left out: (T(n2) - T(n1)) / (n2 - n1) from the
-# elapsed times of two whole fit_vae() calls of n1 and n2 iterations.
+# What is timed. Each configuration of configs.csv (a dx-h-dz Gaussian VAE with
+# tanh hidden units, c^2 = 0.1, batch 128, Adam with lr 1e-3, `rows` rows of
+# U(0, 1) data as in torch_vae.py) is timed in PyTorch in float64 and in
+# float32 (torch_vae.py, its own figure: the median of 3 blocks of `iters`
+# iterations after 10 warm-up ones, each iteration the minibatch draw,
+# forward, backward, gradient norm and Adam step) and in vaeconv, double
+# precision, on 1 and 2 threads: one fit_vae() call with record_every = 1,
+# 10 warm-up iterations then 3 blocks of `iters`, each block's time from the
+# trajectory's `seconds` (elapsed time since the fit started, measured in C++),
+# so the fit's set-up is not in it; the median over the blocks. A second
+# figure, "wall", checks that nothing was left out: (T(n2) - T(n1)) / (n2 - n1)
+# from the elapsed times of two whole fit_vae() calls of n1 and n2 iterations.
+# For the configurations with the largest products (large), the machine's
+# dgemm rate at the same shapes (one thread, the same dgemm call the core
+# makes, through cpp_bench_gemm) is measured in every round too.
 #
-# Every round runs PyTorch and vaeconv one after the other on each
-# configuration; the ratios are taken within a round and the table gives
-# medians over rounds (the machines are shared and noisy).
-#
-# FLOPs. A dense layer with `in` inputs and `out` outputs applied to `cols`
-# columns costs 2 in out cols for the forward product, as much for the
-# weight gradient and as much again for the input gradient (not needed for
-# the first encoder layer, whose input is the data). Encoder layers and the
-# two heads see B columns, decoder layers B K. Elementwise work is not
-# counted. For the large configuration that is 419.8 MFLOP per iteration.
-# The dgemm rate is the time the same matrix products take when called
-# alone (same BLAS, one thread, the shapes of one iteration at B = 128),
-# through the same dgemm call the package makes.
+# Rounds. Every round measures everything once; the order of the
+# configurations rotates from round to round and the order of the
+# measurements within a configuration reverses, so that a slow spell of the
+# machine does not always hit the same side. Ratios are taken within a round
+# (PyTorch's time / vaeconv's, so > 1 means vaeconv is faster; 1-thread time /
+# 2-thread time; achieved GFLOP/s / dgemm rate) and the table gives their
+# medians over the rounds, with every round's value.
 
-args <- commandArgs(trailingOnly = TRUE)
-opt <- list(
-  torch_dir = NULL, rounds = 3L, iters = 100L,
-  configs = c("small", "iwae", "large"), torch_threads = 1L, memory = TRUE,
-  root = NULL, chunk_rows = NULL
-)
-i <- 1
-while (i <= length(args)) {
-  a <- args[[i]]
-  val <- if (i < length(args)) args[[i + 1]] else NA
-  switch(a,
-    "--torch-dir" = { opt$torch_dir <- val; i <- i + 1 },
-    "--rounds" = { opt$rounds <- as.integer(val); i <- i + 1 },
-    "--iters" = { opt$iters <- as.integer(val); i <- i + 1 },
-    "--configs" = { opt$configs <- strsplit(val, ",")[[1]]; i <- i + 1 },
-    "--torch-threads" = {
-      opt$torch_threads <- as.integer(strsplit(val, ",")[[1]]); i <- i + 1
-    },
-    "--root" = { opt$root <- val; i <- i + 1 },
-    "--no-memory" = { opt$memory <- FALSE },
-    "--chunk-rows" = { opt$chunk_rows <- as.integer(val); i <- i + 1 },
-    stop("unknown option ", a)
-  )
-  i <- i + 1
-}
-if (is.null(opt$torch_dir)) {
-  root <- if (is.null(opt$root)) getwd() else opt$root
-  opt$torch_dir <- file.path(root, "..", "shared", "bench")
-}
-if (!is.null(opt$chunk_rows)) options(vaeconv.chunk_rows = opt$chunk_rows)
-torch_script <- normalizePath(file.path(opt$torch_dir, "torch_vae.py"), mustWork = FALSE)
-if (!file.exists(torch_script)) stop("torch_vae.py not found in ", opt$torch_dir)
+source(file.path((function() {
+  f <- sub("^--file=", "", grep("^--file=", commandArgs(FALSE), value = TRUE))
+  dirname(normalizePath(f[1]))
+})(), "common.R"))
 
-suppressPackageStartupMessages(library(vaeconv))
-has_iwae <- exists("iwae", envir = asNamespace("vaeconv"), inherits = FALSE)
-
-configs <- list(
-  small = list(dx = 64L, h = 100L, dz = 8L, K = 1L),
-  iwae = list(dx = 64L, h = 100L, dz = 8L, K = 50L),
-  large = list(dx = 784L, h = 400L, dz = 20L, K = 1L)
-)
+here <- bench_dir()
+opt <- parse_options(list(
+  rounds = 5, iters_scale = 1, configs = c("small", "iwae", "large"),
+  torch_threads = 1, memory = TRUE, chunk_rows = 0,
+  root = getwd(), out = file.path("inst", "bench", "results"), readme = ""
+))
+if (opt$chunk_rows > 0) options(vaeconv.chunk_rows = as.integer(opt$chunk_rows))
+torch_script <- file.path(here, "torch_vae.py")
+configs <- read_configs(here)
 configs <- configs[intersect(opt$configs, names(configs))]
-B <- 128L
-N <- 4096L
+if (length(configs) == 0) stop("no configuration left; configs.csv has ",
+                               paste(names(read_configs(here)), collapse = ", "))
 
-# ---- the machine ------------------------------------------------------------
-cpu <- sub(".*: ", "", grep("^model name", readLines("/proc/cpuinfo"), value = TRUE)[1])
-cores <- parallel::detectCores()
-blas <- sessionInfo()$BLAS
-torch_version <- tryCatch(
-  system2("/usr/bin/python3", c("-c", shQuote("import torch; print(torch.__version__)")),
-          stdout = TRUE, stderr = FALSE),
-  error = function(e) NA_character_, warning = function(w) NA_character_
-)
-load_avg <- function() scan("/proc/loadavg", what = "", quiet = TRUE)[1]
-cat("CPU:      ", cpu, "(", cores, "cores )\n")
-cat("R:        ", R.version.string, "\n")
-cat("BLAS:     ", blas, "\n")
-cat("PyTorch:  ", torch_version[1], "(/usr/bin/python3, OPENBLAS_NUM_THREADS=1)\n")
-cat("vaeconv:  ", format(utils::packageVersion("vaeconv")), "at",
-    dirname(system.file(package = "vaeconv")), "\n")
-start_load <- load_avg()
-if (!is.null(opt$chunk_rows)) cat("chunks:   ", opt$chunk_rows, "rows (--chunk-rows)\n")
-cat("load avg: ", start_load, "at start\n\n")
+m <- machine(opt$root)
+print_machine(m)
+loads <- load_avg()
+if (opt$chunk_rows > 0) cat("chunks:   ", opt$chunk_rows, "rows (--chunk-rows)\n")
 
-# ---- FLOPs --------------------------------------------------------------------
-layers <- function(cf) {
-  # in, out, columns, whether the input gradient is needed
-  rbind(
-    c(cf$dx, cf$h, B, 0), c(cf$h, cf$dz, B, 1), c(cf$h, cf$dz, B, 1),
-    c(cf$dz, cf$h, B * cf$K, 1), c(cf$h, cf$dx, B * cf$K, 1)
-  )
-}
-flops <- function(cf) {
-  l <- layers(cf)
-  sum(2 * l[, 1] * l[, 2] * l[, 3] * (2 + l[, 4]))
-}
-
-# ---- vaeconv ------------------------------------------------------------------
-make_data <- function(dx) {
-  set.seed(1)
-  matrix(stats::runif(N * dx), N, dx)
-}
-model_of <- function(cf) {
-  gaussian_vae(latent_dim = cf$dz, hidden = cf$h, activation = "tanh",
-               obs_sd = sqrt(0.1))
-}
-objective_of <- function(cf) {
-  if (cf$K == 1) elbo() else get("iwae", asNamespace("vaeconv"))(K = cf$K)
-}
-time_vaeconv <- function(cf, x, threads, iters) {
-  fit <- fit_vae(x, model_of(cf), objective = objective_of(cf),
-                 optimizer = adam(lr = 1e-3, decay = 0), batch_size = B,
-                 iterations = 10 + 3 * iters, seed = 1, n_threads = threads,
-                 record_every = 1, progress = FALSE)
-  s <- trajectory(fit)$seconds
-  ends <- 10 + iters * (1:3)
-  blocks <- (s[ends] - s[ends - iters]) / iters * 1000
-  stats::median(blocks)
-}
-time_wall <- function(cf, x, threads, iters) {
-  elapsed <- function(n) {
-    system.time(fit_vae(x, model_of(cf), objective = objective_of(cf),
-                        optimizer = adam(lr = 1e-3, decay = 0), batch_size = B,
-                        iterations = n, seed = 1, n_threads = threads,
-                        progress = FALSE))[["elapsed"]]
-  }
-  n1 <- 10
-  n2 <- 10 + 2 * iters
-  (elapsed(n2) - elapsed(n1)) / (n2 - n1) * 1000
-}
-
-# ---- PyTorch ------------------------------------------------------------------
-time_torch <- function(cf, threads, iters) {
-  env <- c(sprintf("OPENBLAS_NUM_THREADS=%d", threads), "OMP_NUM_THREADS=1")
+# ---- PyTorch -----------------------------------------------------------------------
+time_torch <- function(cf, dtype, threads, iters) {
+  env <- c(sprintf("OPENBLAS_NUM_THREADS=%d", threads), sprintf("OMP_NUM_THREADS=%d", threads))
   out <- system2("/usr/bin/python3",
-                 c(shQuote(torch_script), "--threads", threads, "--dx", cf$dx,
-                   "--h", cf$h, "--dz", cf$dz, "--K", cf$K, "--B", B,
-                   "--iters", iters),
+                 c(shQuote(torch_script), "--threads", threads, "--dtype", dtype,
+                   "--dx", cf$dx, "--h", cf$hidden, "--dz", cf$dz, "--K", cf$K,
+                   "--B", cf$batch, "--iters", iters, "--per-iteration"),
                  stdout = TRUE, env = env)
-  as.numeric(utils::tail(out, 1))
+  v <- as.numeric(strsplit(utils::tail(out, 1), " ")[[1]])
+  c(block = v[1], iteration = v[2], cpu = v[3])
 }
 
-# ---- dgemm rate ---------------------------------------------------------------
-# The products of one iteration of the large configuration at B = 128, as the
-# core calls them: forward out = W in (+ bias, beta 1), weight gradient
-# dW += dout in' (beta 1), input gradient din = W' dout (beta 0, the variance
-# head's added with beta 1).
+# ---- dgemm rate --------------------------------------------------------------------
+# The products of one iteration, as the core calls them: forward
+# out = W in (+ bias, beta 1), weight gradient dW += dout in' (beta 1), input
+# gradient din = W' dout (beta 0).
 gemm_shapes <- function(cf) {
-  l <- layers(cf)
+  l <- dense_layers(cf$dx, cf$hidden, cf$dz, cf$batch, cf$K)
   rows <- list()
   for (j in seq_len(nrow(l))) {
-    inn <- l[j, 1]; out <- l[j, 2]; cols <- l[j, 3]
+    inn <- l[j, "in"]; out <- l[j, "out"]; cols <- l[j, "cols"]
     rows[[length(rows) + 1]] <- c(out, cols, inn, 0, 0, 1)
     rows[[length(rows) + 1]] <- c(out, inn, cols, 0, 1, 1)
-    if (l[j, 4] == 1) rows[[length(rows) + 1]] <- c(inn, cols, out, 1, 0, 0)
+    if (l[j, "input_grad"] == 1) rows[[length(rows) + 1]] <- c(inn, cols, out, 1, 0, 0)
   }
   do.call(rbind, rows)
 }
+has_gemm_hook <- exists("cpp_bench_gemm", envir = asNamespace("vaeconv"), inherits = FALSE)
 dgemm_rate <- function(cf) {
+  if (!has_gemm_hook) return(NA_real_)
   s <- gemm_shapes(cf)
-  secs <- vaeconv:::cpp_bench_gemm(
+  reps <- 20L
+  blocks <- 5L
+  cpu <- system.time(secs <- get("cpp_bench_gemm", asNamespace("vaeconv"))(
     as.integer(s[, 1]), as.integer(s[, 2]), as.integer(s[, 3]),
-    s[, 4] == 1, s[, 5] == 1, s[, 6], reps = 20L, blocks = 5L
-  )
-  sum(2 * s[, 1] * s[, 2] * s[, 3]) / sum(secs) / 1e9
+    s[, 4] == 1, s[, 5] == 1, s[, 6], reps = reps, blocks = blocks
+  ))
+  flop <- sum(2 * s[, 1] * s[, 2] * s[, 3])
+  # The rate from the median blocks' elapsed times, and from the CPU time of
+  # all the calls (3 warm-up ones and reps * blocks per shape).
+  c(rate = flop / sum(secs) / 1e9, NA,
+    cpu = flop * (3 + reps * blocks) / (cpu[["user.self"]] + cpu[["sys.self"]]) / 1e9)
+}
+dgemm_configs <- intersect("large", names(configs))
+
+# ---- vaeconv whole calls -----------------------------------------------------------
+time_wall <- function(cf, x, threads, iters) {
+  time_calls(x, config_model(cf), config_objective(cf), cf$batch, iters, threads = threads,
+             lr = cf$lr)
 }
 
-# ---- the comparison, interleaved ------------------------------------------------
+# ---- the rounds ----------------------------------------------------------------------
 results <- list()
-record <- function(round, config, what, threads, ms) {
+# `value`: ms per iteration as (the median over blocks, the median of the
+# single iterations, CPU time), or a rate in GFLOP/s as (from elapsed time,
+# NA, from CPU time); missing ones NA.
+record <- function(round, config, what, threads, value) {
+  value <- c(value, NA, NA)
   results[[length(results) + 1]] <<- data.frame(
-    round = round, config = config, what = what, threads = threads, ms = ms
+    round = round, config = config, what = what, threads = threads, value = value[[1]],
+    iteration = value[[2]], cpu = value[[3]]
   )
+  unit <- if (what == "dgemm_gflops") "GFLOP/s" else "ms/iteration"
+  cat(sprintf("  %-6s %-15s %d thread(s): %9.3f %s%s%s\n", config, what, threads, value[[1]], unit,
+              if (is.na(value[[2]])) "" else sprintf("; single iterations: median %.3f", value[[2]]),
+              if (is.na(value[[3]])) "" else sprintf("; CPU time: %.3f", value[[3]])))
 }
-for (r in seq_len(opt$rounds)) {
-  cat(sprintf("round %d of %d (load %s)\n", r, opt$rounds, load_avg()))
-  for (name in names(configs)) {
+data <- lapply(configs, function(cf) make_data(cf$rows, cf$dx))
+rounds <- as.integer(opt$rounds)
+for (r in seq_len(rounds)) {
+  loads <- c(loads, load_avg())
+  cat(sprintf("round %d of %d (load %.2f)\n", r, rounds, load_avg()))
+  order <- names(configs)[(seq_along(configs) + r - 2) %% length(configs) + 1]
+  for (name in order) {
     cf <- configs[[name]]
-    iters <- if (cf$K > 1 || cf$dx > 100) max(10L, opt$iters %/% 2L) else opt$iters
+    iters <- max(5L, as.integer(round(cf$iters * opt$iters_scale)))
+    steps <- list()
     for (th in opt$torch_threads) {
-      ms <- time_torch(cf, th, iters)
-      record(r, name, "pytorch", th, ms)
-      cat(sprintf("  %-6s pytorch %d thread(s): %9.3f ms/iteration\n", name, th, ms))
+      for (dtype in c("float64", "float32")) {
+        steps[[length(steps) + 1]] <- local({
+          th <- th; dtype <- dtype
+          function() record(r, name, paste0("pytorch_", dtype), th,
+                            time_torch(cf, dtype, th, iters))
+        })
+      }
     }
-    if (cf$K > 1 && !has_iwae) {
-      cat(sprintf("  %-6s vaeconv: skipped, iwae() does not exist in this version\n", name))
-      next
+    # One thread: the trajectory's blocks and single iterations, then the
+    # whole calls, whose CPU time is the third figure.
+    steps[[length(steps) + 1]] <- function() {
+      t <- time_fit(data[[name]], config_model(cf), config_objective(cf), cf$batch, iters,
+                    threads = 1, lr = cf$lr)
+      w <- time_wall(cf, data[[name]], 1, iters)
+      record(r, name, "vaeconv", 1, c(t, w[2]))
+      record(r, name, "vaeconv_wall", 1, w[1])
     }
-    x <- make_data(cf$dx)
-    for (th in 1:2) {
-      ms <- time_vaeconv(cf, x, th, iters)
-      record(r, name, "vaeconv", th, ms)
-      wall <- time_wall(cf, x, th, iters)
-      record(r, name, "vaeconv_wall", th, wall)
-      cat(sprintf("  %-6s vaeconv %d thread(s): %9.3f ms/iteration (wall %.3f)\n",
-                  name, th, ms, wall))
+    steps[[length(steps) + 1]] <- function() {
+      record(r, name, "vaeconv", 2,
+             time_fit(data[[name]], config_model(cf), config_objective(cf), cf$batch, iters,
+                      threads = 2, lr = cf$lr))
     }
-    if (name == "large") {
-      rate <- dgemm_rate(cf)
-      record(r, name, "dgemm_gflops", 1, rate)
-      cat(sprintf("  %-6s dgemm at the same shapes, 1 thread: %.1f GFLOP/s\n", name, rate))
+    if (name %in% dgemm_configs && has_gemm_hook) {
+      steps[[length(steps) + 1]] <- function() record(r, name, "dgemm_gflops", 1, dgemm_rate(cf))
     }
+    if (r %% 2 == 0) steps <- rev(steps)
+    for (s in steps) s()
   }
 }
+loads <- c(loads, load_avg())
 res <- do.call(rbind, results)
 
-# ---- the table --------------------------------------------------------------
-med <- function(config, what, threads) {
-  v <- res$ms[res$config == config & res$what == what & res$threads == threads]
-  if (length(v) == 0) NA_real_ else stats::median(v)
+# ---- the summary -----------------------------------------------------------------------
+measure <- "value"  # the column the helpers below read: "value", "iteration" or "cpu"
+values <- function(config, what, threads = 1) {
+  v <- res[res$config == config & res$what == what & res$threads == threads,
+           c("round", measure)]
+  names(v) <- c("round", "value")
+  v[order(v$round), ]
 }
-ratio <- function(config, what_a, th_a, what_b, th_b) {
-  a <- res[res$config == config & res$what == what_a & res$threads == th_a, c("round", "ms")]
-  b <- res[res$config == config & res$what == what_b & res$threads == th_b, c("round", "ms")]
-  m <- merge(a, b, by = "round")
-  if (nrow(m) == 0) NA_real_ else stats::median(m$ms.x / m$ms.y)
+within <- function(config, a, b, ta = 1, tb = 1, f = function(x, y) x / y) {
+  m <- merge(values(config, a, ta), values(config, b, tb), by = "round")
+  f(m$value.x, m$value.y)
 }
-targets <- c(small = 10, iwae = 5, large = 1.5)
-cat("\nms per iteration (median over rounds; ratio = PyTorch / vaeconv within a round)\n\n")
-tab <- data.frame(
-  config = names(configs),
-  pytorch_1 = sapply(names(configs), med, what = "pytorch", threads = 1),
-  vaeconv_1 = sapply(names(configs), med, what = "vaeconv", threads = 1),
-  vaeconv_2 = sapply(names(configs), med, what = "vaeconv", threads = 2),
-  wall_1 = sapply(names(configs), med, what = "vaeconv_wall", threads = 1),
-  ratio_1 = sapply(names(configs), ratio, what_a = "pytorch", th_a = 1,
-                   what_b = "vaeconv", th_b = 1),
-  target = targets[names(configs)],
-  speedup_2 = sapply(names(configs), ratio, what_a = "vaeconv", th_a = 1,
-                     what_b = "vaeconv", th_b = 2),
-  gflops_1 = sapply(names(configs), function(n) flops(configs[[n]]) / 1e9 /
-                      (med(n, "vaeconv", 1) / 1000)),
-  row.names = NULL
+med <- function(config, what, threads = 1) {
+  v <- values(config, what, threads)$value
+  if (length(v) && any(!is.na(v))) stats::median(v, na.rm = TRUE) else NA_real_
+}
+
+cat("\nMedians over", rounds, "rounds (ms per iteration: blocks, single iterations, CPU time; dgemm in GFLOP/s)\n")
+agg <- stats::aggregate(cbind(value, iteration, cpu) ~ config + what + threads, data = res,
+                        FUN = function(v) stats::median(v, na.rm = TRUE), na.action = na.pass)
+print(agg[order(agg$config, agg$what, agg$threads), ], row.names = FALSE)
+
+table_lines <- function(two_threads = TRUE) {
+  head <- "| configuration | PyTorch float64 | PyTorch float32 | vaeconv, 1 thread | vaeconv's speed: x PyTorch float64 | x PyTorch float32 (target) |"
+  rule <- "|---|---|---|---|---|---|"
+  if (two_threads) {
+    head <- paste0(head, " vaeconv, 2 threads: speed-up (target) |")
+    rule <- paste0(rule, "---|")
+  }
+  out <- c(head, rule)
+  for (name in names(configs)) {
+    cf <- configs[[name]]
+    tgt <- function(x) if (is.na(x)) "" else sprintf("; target %.2fx", x)
+    row <- sprintf(
+      "| %s | %s | %s | %s | %s | %s%s |",
+      config_label(cf), fmt_ms(med(name, "pytorch_float64")),
+      fmt_ms(med(name, "pytorch_float32")), fmt_ms(med(name, "vaeconv")),
+      fmt_rounds(within(name, "pytorch_float64", "vaeconv")),
+      fmt_rounds(within(name, "pytorch_float32", "vaeconv")), tgt(cf$target_vs_float32)
+    )
+    if (two_threads) {
+      row <- paste0(row, sprintf(
+        " %s, %s%s |", fmt_ms(med(name, "vaeconv", 2)),
+        fmt_rounds(within(name, "vaeconv", "vaeconv", 1, 2)), tgt(cf$target_two_threads)
+      ))
+    }
+    out <- c(out, row)
+  }
+  out
+}
+lines <- c(
+  sprintf("Figures of one run of `sh inst/bench/run.sh compare` (%d rounds): %s", rounds,
+          machine_line(m, loads, two_threads = TRUE)),
+  "",
+  "**Elapsed time, the median over 3 blocks of iterations** (PyTorch's own figure, and vaeconv's from its trajectory):",
+  "",
+  table_lines()
 )
-if (2 %in% opt$torch_threads) {
-  tab$pytorch_2 <- sapply(names(configs), med, what = "pytorch", threads = 2)
+measure <- "iteration"
+lines <- c(lines, "",
+  "**Elapsed time, the median of the single iterations** (the same runs; both sides time every iteration; on a busy machine this leaves out the iterations during which the process was descheduled, which the blocks' means include; iterations longer than the scheduler's time slice, though, are rarely left whole):",
+  "",
+  table_lines()
+)
+measure <- "cpu"
+lines <- c(lines, "",
+  "**CPU time, one thread** (the process's user + system time per iteration: PyTorch's over its 3 blocks, the median; vaeconv's from two whole `fit_vae()` calls of n1 and n2 iterations, (T(n2) - T(n1)) / (n2 - n1); the time the process ran, whatever else the machine was doing):",
+  "",
+  table_lines(two_threads = FALSE)
+)
+measure <- "value"
+lines <- c(lines, "",
+  "Times are medians over the rounds; a ratio is taken within each round (PyTorch's time over vaeconv's, so above 1 vaeconv is faster; one thread's time over two threads') and given as the median over the rounds, followed by every round's value in the order of the rounds.")
+wall <- vapply(names(configs), function(n) {
+  stats::median(within(n, "vaeconv_wall", "vaeconv"))
+}, numeric(1))
+lines <- c(lines, "", sprintf(
+  "- **Whole calls.** The elapsed time per iteration from whole `fit_vae()` calls of two lengths, over the time from the trajectory's blocks (median over rounds; 1 when nothing is left out of the trajectory's time): %s.",
+  paste(sprintf("%s %.2f", names(wall), wall), collapse = ", ")
+))
+if (!has_gemm_hook && length(dgemm_configs)) {
+  lines <- c(lines, "", "- **dgemm rate.** Not measured: this version of vaeconv has no `cpp_bench_gemm()`.")
 }
-print(format(tab, digits = 3), row.names = FALSE)
-if ("large" %in% names(configs)) {
-  rate <- med("large", "dgemm_gflops", 1)
-  achieved <- tab$gflops_1[tab$config == "large"]
-  cat(sprintf(
-    "\nlarge: %.1f MFLOP/iteration; %.1f GFLOP/s achieved on 1 thread = %.0f%% of the dgemm rate at the same shapes (%.1f GFLOP/s); 2 threads %.2fx 1 thread\n",
-    flops(configs$large) / 1e6, achieved, 100 * achieved / rate, rate,
-    tab$speedup_2[tab$config == "large"]
+for (name in if (has_gemm_hook) dgemm_configs) {
+  cf <- configs[[name]]
+  fl <- config_flops(cf)
+  fraction <- function(col) {
+    measure <<- col
+    on.exit(measure <<- "value")
+    list(
+      achieved = fl / 1e9 / (values(name, "vaeconv")$value / 1000),
+      rate = values(name, "dgemm_gflops")$value,
+      frac = within(name, "vaeconv", "dgemm_gflops",
+                    f = function(ms, rate) fl / 1e9 / (ms / 1000) / rate)
+    )
+  }
+  e <- fraction("value")
+  cp <- fraction("cpu")
+  lines <- c(lines, "", sprintf(
+    "- **dgemm rate (%s).** The dense layers cost %.1f MFLOP per iteration. In elapsed time vaeconv on one thread achieves %.1f GFLOP/s, %.0f%% of the machine's one-thread dgemm rate at the same shapes (the same dgemm call the core makes, with B = %d) measured in the same rounds (%.1f GFLOP/s; the fraction per round: %s). In CPU time: %.1f GFLOP/s, %.0f%% of %.1f GFLOP/s (per round: %s). Target 75%%.",
+    name, fl / 1e6, stats::median(e$achieved), 100 * stats::median(e$frac), cf$batch,
+    stats::median(e$rate), paste(sprintf("%.0f%%", 100 * e$frac), collapse = ", "),
+    stats::median(cp$achieved), 100 * stats::median(cp$frac), stats::median(cp$rate),
+    paste(sprintf("%.0f%%", 100 * cp$frac), collapse = ", ")
   ))
 }
 
-# ---- peak memory and running threads of a large fit --------------------------
+# ---- peak memory and running threads of a large fit ------------------------------------
 if (opt$memory && "large" %in% names(configs)) {
+  cf <- configs$large
   child <- function(threads, out) {
     c(
       "suppressPackageStartupMessages(library(vaeconv))",
@@ -282,11 +292,12 @@ if (opt$memory && "large" %in% names(configs)) {
       "x0 <- matrix(runif(512 * 16), 512, 16)",
       "invisible(fit_vae(x0, gaussian_vae(2, hidden = 8), iterations = 5, seed = 1, n_threads = 2, progress = FALSE))",
       "invisible(gc()); base <- rss('VmRSS')",
-      "set.seed(1); x <- matrix(runif(4096 * 784), 4096, 784)",
+      sprintf("set.seed(1); x <- matrix(runif(%d * %d), %d, %d)", cf$rows, cf$dx, cf$rows, cf$dx),
       "invisible(gc()); with_data <- rss('VmRSS')",
       "writeLines('5', '/proc/self/clear_refs')",
       sprintf("writeLines(as.character(Sys.getpid()), '%s.pid')", out),
-      sprintf("fit <- fit_vae(x, gaussian_vae(20, hidden = 400, activation = 'tanh', obs_sd = sqrt(0.1)), optimizer = adam(lr = 1e-3, decay = 0), batch_size = 128, iterations = 150, seed = 1, n_threads = %d, progress = FALSE)", threads),
+      sprintf("fit <- fit_vae(x, gaussian_vae(%d, hidden = %d, activation = '%s', obs_sd = sqrt(%g)), optimizer = adam(lr = %g, decay = 0), batch_size = %d, iterations = 150, seed = 1, n_threads = %d, progress = FALSE)",
+              cf$dz, cf$hidden, cf$activation, cf$obs_var, cf$lr, cf$batch, threads),
       "peak <- rss('VmHWM')",
       sprintf("writeLines(format(c(base, with_data, peak, length(fit$state$par))), '%s.mem')", out)
     )
@@ -296,8 +307,8 @@ if (opt$memory && "large" %in% names(configs)) {
     script <- paste0(out, ".R")
     writeLines(child(th, out), script)
     # Threads that run during the fit: sample /proc/<pid>/task while it runs.
-    proc <- system2(file.path(R.home("bin"), "Rscript"), shQuote(script),
-                    wait = FALSE, stdout = FALSE, stderr = FALSE)
+    system2(file.path(R.home("bin"), "Rscript"), shQuote(script),
+            wait = FALSE, stdout = FALSE, stderr = FALSE)
     pid <- NA
     for (k in 1:600) {
       if (file.exists(paste0(out, ".pid"))) {
@@ -324,27 +335,29 @@ if (opt$memory && "large" %in% names(configs)) {
       max_running <- max(max_running, running)
       Sys.sleep(0.02)
     }
-    for (k in 1:600) {
+    for (k in 1:1200) {
       if (file.exists(paste0(out, ".mem"))) break
       Sys.sleep(0.05)
     }
     mem <- as.numeric(readLines(paste0(out, ".mem")))
     busy <- sum(vapply(ticks, function(v) v[2] - v[1], numeric(1)) > 5)  # > 50 ms
-    data_mb <- 4096 * 784 * 8 / 2^20
+    data_mb <- cf$rows * cf$dx * 8 / 2^20
     model_mb <- mem[4] * 8 / 2^20
+    own <- (mem[3] - mem[2]) / (data_mb + model_mb)
     cat(sprintf(
-      "\nlarge fit, %d thread(s): peak RSS %.1f MiB; R with vaeconv loaded %.1f MiB, with the data %.1f MiB.\n  data %.1f MiB + model (%d parameters) %.1f MiB = %.1f MiB.\n  fit's own memory (peak - with data) %.1f MiB = %.2f x (data + model); data + fit (peak - without data) %.1f MiB = %.2f x (data + model).\n  threads that ran (> 50 ms of CPU) during the fit: %d; at most %d running at once in %d-ms samples.\n",
+      "\nlarge fit, %d thread(s): peak RSS %.1f MiB; R with vaeconv loaded %.1f MiB, with the data %.1f MiB.\n  data %.1f MiB + model (%d parameters) %.1f MiB = %.1f MiB.\n  fit's own memory (peak - with data) %.1f MiB = %.2f x (data + model); data + fit (peak - without data) %.1f MiB = %.2f x (data + model).\n  threads that ran (> 50 ms of CPU) during the fit: %d; at most %d running at once in 20-ms samples.\n",
       th, mem[3], mem[1], mem[2], data_mb, as.integer(mem[4]), model_mb, data_mb + model_mb,
-      mem[3] - mem[2], (mem[3] - mem[2]) / (data_mb + model_mb),
-      mem[3] - mem[1], (mem[3] - mem[1]) / (data_mb + model_mb), busy, max_running, 20L
+      mem[3] - mem[2], own, mem[3] - mem[1], (mem[3] - mem[1]) / (data_mb + model_mb),
+      busy, max_running
+    ))
+    lines <- c(lines, "", sprintf(
+      "- **Memory and threads (large, %d thread%s).** A fit of 150 iterations raises the process's peak RSS by %.1f MiB over R holding the data: %.2f times data (%.1f MiB) + model (%d parameters, %.1f MiB) (target 1.3). Threads that ran (> 50 ms of CPU) during the fit: %d; at most %d running at once in 20-ms samples.",
+      th, if (th > 1) "s" else "", mem[3] - mem[2], own, data_mb, as.integer(mem[4]),
+      model_mb, busy, max_running
     ))
     unlink(paste0(out, c(".R", ".pid", ".mem")))
   }
 }
-end_load <- load_avg()
-cat(sprintf("\nload avg: %s at the end\n", end_load))
-if (max(as.numeric(c(start_load, end_load))) > cores - 1 + 0.5) {
-  cat("Note: other processes were running (load average above", cores - 1,
-      "besides this benchmark);",
-      "absolute times are inflated and the 2-thread speed-up needs an idle machine.\n")
-}
+
+cat("\n", lines, sep = "\n")
+write_results(opt, "compare", lines, res)

@@ -1,25 +1,42 @@
 #!/bin/sh
-# vaeconv against PyTorch on the CPU: ms per iteration, ratios, GFLOP/s
-# against the dgemm rate, 2-thread speed-up, peak memory and running threads.
+# vaeconv's benchmark, by one command, from the root of the repository:
 #
-#     sh inst/bench/run.sh [--torch-dir DIR] [--rounds N] [--iters N]
-#                          [--configs small,iwae,large] [--torch-threads 1,2]
-#                          [--no-memory]
+#     sh inst/bench/run.sh [all|compare|curves|parts] [options of that script]
 #
-# Run from the root of the repository, with vaeconv installed (set R_LIBS to
-# use a library other than the default one). torch_vae.py is looked for in
-# ../shared/bench (override with --torch-dir or VAECONV_TORCH_DIR).
+#   compare  vaeconv against PyTorch in float64 and float32 on the
+#            configurations of configs.csv, in interleaved rounds, with the
+#            machine's dgemm rate, the 2-thread speed-up and the peak memory
+#            (bench.R);
+#   curves   ms per iteration against the width, K, the batch size and the
+#            latent dimension, and one full-data evaluation against n, beside
+#            the dense layers' FLOP count, drawn to man/figures/cost-curves.png
+#            (curves.R);
+#   parts    the likelihoods, encoders and estimators beyond the diagonal
+#            Gaussian VAE against it, on the small and large configurations
+#            (parts.R);
+#   all      the three, one after the other (the default). Options go to each
+#            script: --out, --readme, --rounds and --iters-scale are common to all
+#            (curves ignores --rounds: its --repeats sets the fits per point).
 #
-# Needs Debian's python3-torch (PyTorch for /usr/bin/python3) and an
-# optimised BLAS, libopenblas0-pthread, used by both R and PyTorch. When
-# either is missing, this script installs it with apt-get (as root, or
-# through sudo); set VAECONV_NO_APT=1 to stop instead. See bench.R for what
-# is timed and how.
+# Each writes its table to inst/bench/results/<name>.md and .csv and, with
+# --readme README.md (the default here), into README.md between the markers
+# <!-- bench:<name>:start --> and <!-- bench:<name>:end -->.
+#
+# vaeconv must be installed (set R_LIBS to use a library other than the
+# default one). PyTorch is Debian's python3-torch, run with /usr/bin/python3;
+# both sides use Debian's OpenBLAS (libopenblas0-pthread) on one thread
+# (OPENBLAS_NUM_THREADS=1; vaeconv's threads are its own). When either package
+# is missing this script installs it with apt-get (as root, or through sudo);
+# set VAECONV_NO_APT=1 to stop instead.
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(pwd)
-torch_dir=${VAECONV_TORCH_DIR:-"$root/../shared/bench"}
+
+what=all
+case "${1:-}" in
+  all|compare|curves|parts) what=$1; shift ;;
+esac
 
 apt_install() {
   if [ "${VAECONV_NO_APT:-0}" = 1 ]; then
@@ -28,12 +45,28 @@ apt_install() {
   fi
   if [ "$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi
   echo "run.sh: installing $1 with apt-get" >&2
-  $sudo apt-get install -y --no-install-recommends "$1" >&2 || {
-    $sudo apt-get update >&2 && $sudo apt-get install -y --no-install-recommends "$1" >&2
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$1" >&2 || {
+    $sudo apt-get update >&2 &&
+      $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$1" >&2
   }
 }
 
 dpkg -s libopenblas0-pthread >/dev/null 2>&1 || apt_install libopenblas0-pthread
-/usr/bin/python3 -c 'import torch' >/dev/null 2>&1 || apt_install python3-torch
+if [ "$what" = all ] || [ "$what" = compare ]; then
+  /usr/bin/python3 -c 'import torch' >/dev/null 2>&1 || apt_install python3-torch
+fi
 
-exec Rscript "$here/bench.R" --root "$root" --torch-dir "$torch_dir" "$@"
+export OPENBLAS_NUM_THREADS=1
+readme=""
+[ -f "$root/README.md" ] && readme="$root/README.md"
+
+case "$what" in
+  compare) Rscript "$here/bench.R" --root "$root" --readme "$readme" "$@" ;;
+  curves) Rscript "$here/curves.R" --root "$root" --readme "$readme" "$@" ;;
+  parts) Rscript "$here/parts.R" --root "$root" --readme "$readme" "$@" ;;
+  all)
+    Rscript "$here/bench.R" --root "$root" --readme "$readme" "$@"
+    Rscript "$here/curves.R" --root "$root" --readme "$readme" "$@"
+    Rscript "$here/parts.R" --root "$root" --readme "$readme" "$@"
+    ;;
+esac
