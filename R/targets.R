@@ -109,12 +109,14 @@ mixture_target <- function(means, sds = 1, weights = NULL) {
   if (is.numeric(means) && !is.object(means) && is.null(dim(means))) {
     means <- matrix(means, ncol = 1)
   }
-  if (!is.matrix(means) || !is.numeric(means) || length(means) == 0 || !all(is.finite(means))) {
+  if (!is.matrix(means) || !is.numeric(means) || is.object(means) || length(means) == 0) {
     abort_input(
       "{.arg means} must be a matrix of finite numbers (a row per component) or a vector of finite numbers, not {describe_value(means)}.",
       arg = "means"
     )
   }
+  abort_bad_element(means, !is.finite(means), "finite numbers", arg = "means",
+                    call = rlang::current_env())
   storage.mode(means) <- "double"
   dimnames(means) <- NULL
   K <- nrow(means)

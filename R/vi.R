@@ -143,9 +143,10 @@ fit_vi <- function(target, family, objective = elbo(), optimizer = adam(),
                   progress = progress)
   res <- cpp_fit_vi(target_for_cpp(target), family, objective, optimizer, control, state)
   if (identical(res$status, "error")) {
-    abort_input(
+    cli::cli_abort(
       c("The target's R functions failed during the fit.", x = cli_escape(res$message)),
-      arg = "target", class = "vaeconv_error_custom_target"
+      class = c("vaeconv_error_custom_target", "vaeconv_error_input", "vaeconv_error"),
+      arg = "target"
     )
   }
   traj <- as_trajectory(res$trajectory)
