@@ -66,7 +66,7 @@ logistic_vi_reference <- function(x, y, prior_sd, nodes = 80) {
 test_that("the full-covariance Gaussian family reaches KL(q || p) < 1e-3", {
   target <- gaussian_test_target()
   fit <- fit_vi(target, gaussian_family("full"), optimizer = adam(lr = 0.05),
-                iterations = 3000, draws = 20, seed = 1, n_threads = 1, record_every = 10)
+                iterations = 6000, draws = 50, seed = 1, n_threads = 1, record_every = 10)
   tr <- trajectory(fit)
   kl <- tr$kl_to_target[nrow(tr)]
   expect_lt(kl, 1e-3)
@@ -84,7 +84,7 @@ test_that("the diagonal Gaussian family reaches the mean-field optimum", {
   P <- solve(target$cov)
   for (scale in c("softplus", "exp", "linear")) {
     fit <- fit_vi(target, gaussian_family("diagonal", scale), optimizer = adam(lr = 0.05),
-                  iterations = 3000, draws = 20, seed = 2, n_threads = 1, record_every = 10)
+                  iterations = 6000, draws = 50, seed = 2, n_threads = 1, record_every = 10)
     co <- coef(fit)
     # q* = N(mean, diag(1 / diag(P))): KL(q || q*) small, and the exact KL
     # to the target near its minimum over the family.

@@ -214,10 +214,13 @@ class LogisticTarget : public Target {
           const double* x = xt_.colptr(i);
           double eta = 0.0;
           for (std::size_t j = 0; j < d; ++j) eta += x[j] * z[j];
-          // y eta - log(1 + e^eta)
-          acc += y_[i] * eta - softplus(eta);
+          // y eta - log(1 + e^eta) and y - sigmoid(eta), from one
+          // e = exp(-|eta|): log(1 + e^eta) = max(eta, 0) + log1p(e).
+          const double e = std::exp(-std::fabs(eta));
+          acc += y_[i] * eta - (std::max(eta, 0.0) + std::log1p(e));
           if (g != nullptr) {
-            const double r = y_[i] - sigmoid(eta);
+            const double sig = eta >= 0.0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
+            const double r = y_[i] - sig;
             for (std::size_t j = 0; j < d; ++j) g[j] += r * x[j];
           }
         }
