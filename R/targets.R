@@ -29,7 +29,8 @@
 #'   only (a fit with a custom target runs on one thread). They are checked
 #'   once at \eqn{z = 0} when the target is made; during a fit, an error in
 #'   them, or a value of the wrong length or a non-finite value, stops the fit
-#'   with an error, and an interrupt stops it cleanly as usual.
+#'   with an error, and an interrupt (or a [setTimeLimit()] limit) stops it
+#'   cleanly as usual, with `status = "interrupted"`.
 #'
 #' For a normalised target, \eqn{\log p(z)} integrates to 1 and the ELBO is
 #' \eqn{-KL(q \| p) \le 0}.
@@ -277,10 +278,20 @@ custom_caller <- function(target) {
     },
     interrupt = function(e) list(status = "interrupted"),
     error = function(e) {
+      # A time limit set by setTimeLimit() stops a fit as an interrupt does.
+      if (is_time_limit(e)) return(list(status = "interrupted"))
       list(status = "error", arg = "log_density",
            message = paste("An error in the target's R functions:", conditionMessage(e)))
     })
   }
+}
+
+#' Whether a condition is R's error for a limit of setTimeLimit()
+#' @noRd
+is_time_limit <- function(cnd) {
+  limits <- c(gettext("reached elapsed time limit", domain = "R"),
+              gettext("reached CPU time limit", domain = "R"))
+  any(startsWith(conditionMessage(cnd), limits))
 }
 
 #' The target as the C++ glue reads it

@@ -195,6 +195,19 @@ test_that("an interrupt stops a fit cleanly with a warning", {
   expect_lt(fit$state$iteration, 1e6)
   more <- fit_vi(init = fit, iterations = 3)
   expect_identical(more$state$iteration, fit$state$iteration + 3)
+  # Also while the R functions of a custom target run.
+  slow <- custom_target(function(z) {
+    for (i in 1:2000) i <- i + 1
+    -sum(z^2) / 2
+  }, function(z) -z, 2)
+  expect_warning(
+    fit <- with_time_limit(0.5, function() {
+      fit_vi(slow, gaussian_family(), iterations = 1e6, seed = 1, n_threads = 1)
+    }),
+    class = "vaeconv_warning_interrupted"
+  )
+  expect_identical(fit$status, "interrupted")
+  expect_identical(nrow(trajectory(fit)), as.integer(fit$state$iteration))
 })
 
 test_that("generate() draws from q and log_density() is log q", {
