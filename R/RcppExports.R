@@ -85,3 +85,31 @@ cpp_fit_replicates <- function(x, model, objective, optimizer, control, seeds) {
     .Call(`_vaeconv_cpp_fit_replicates`, x, model, objective, optimizer, control, seeds)
 }
 
+cpp_vi_init <- function(family, dim, seed) {
+    .Call(`_vaeconv_cpp_vi_init`, family, dim, seed)
+}
+
+cpp_fit_vi <- function(target, family, objective, optimizer, control, state) {
+    .Call(`_vaeconv_cpp_fit_vi`, target, family, objective, optimizer, control, state)
+}
+
+cpp_vi_objective <- function(target, family, par, eps, K, alpha) {
+    .Call(`_vaeconv_cpp_vi_objective`, target, family, par, eps, K, alpha)
+}
+
+cpp_vi_target <- function(target, z, n_threads) {
+    .Call(`_vaeconv_cpp_vi_target`, target, z, n_threads)
+}
+
+cpp_vi_sample <- function(family, par, eps) {
+    .Call(`_vaeconv_cpp_vi_sample`, family, par, eps)
+}
+
+cpp_vi_log_density <- function(family, par, z) {
+    .Call(`_vaeconv_cpp_vi_log_density`, family, par, z)
+}
+
+cpp_vi_n_params <- function(family, dim) {
+    .Call(`_vaeconv_cpp_vi_n_params`, family, dim)
+}
+

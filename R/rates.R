@@ -348,7 +348,7 @@ autoplot.vae_rate <- function(object, ...) {
 #' The trajectory behind a rate comparison
 #' @noRd
 rate_source <- function(fit, call = rlang::caller_env()) {
-  if (inherits(fit, "vae_fit")) {
+  if (inherits(fit, c("vae_fit", "vi_fit"))) {
     if (identical(fit$status, "diverged")) {
       abort_input(
         c("{.arg fit} diverged, so it has no rate of convergence.",

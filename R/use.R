@@ -58,9 +58,26 @@ reconstruct <- function(fit, x) {
 }
 
 #' @rdname encode
+#' @param ... Arguments of the methods (`seed`, and `noise` for a `vae_fit`).
+#'   `generate()` is generic: for a `vi_fit` from [fit_vi()] it draws from
+#'   the fitted \eqn{q} (see [generate.vi_fit()]).
 #' @export
-generate <- function(fit, n, seed = NULL, noise = FALSE) {
-  check_fit(fit)
+generate <- function(fit, n, ...) {
+  UseMethod("generate")
+}
+
+#' @export
+generate.default <- function(fit, n, ...) {
+  abort_input(
+    "{.arg fit} must be a fit made by {.fn fit_vae} or {.fn fit_vi}, not {describe_value(fit)}.",
+    arg = "fit", call = rlang::current_env()
+  )
+}
+
+#' @rdname encode
+#' @export
+generate.vae_fit <- function(fit, n, seed = NULL, noise = FALSE, ...) {
+  rlang::check_dots_empty()
   n <- check_whole(n)
   seed <- check_seed(seed)
   noise <- check_flag(noise)

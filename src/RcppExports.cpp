@@ -293,6 +293,95 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
+// cpp_vi_init
+Rcpp::NumericVector cpp_vi_init(const Rcpp::List& family, int dim, double seed);
+RcppExport SEXP _vaeconv_cpp_vi_init(SEXP familySEXP, SEXP dimSEXP, SEXP seedSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< const Rcpp::List& >::type family(familySEXP);
+    Rcpp::traits::input_parameter< int >::type dim(dimSEXP);
+    Rcpp::traits::input_parameter< double >::type seed(seedSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_vi_init(family, dim, seed));
+    return rcpp_result_gen;
+END_RCPP
+}
+// cpp_fit_vi
+Rcpp::List cpp_fit_vi(const Rcpp::List& target, const Rcpp::List& family, const Rcpp::List& objective, const Rcpp::List& optimizer, const Rcpp::List& control, const Rcpp::Nullable<Rcpp::List>& state);
+RcppExport SEXP _vaeconv_cpp_fit_vi(SEXP targetSEXP, SEXP familySEXP, SEXP objectiveSEXP, SEXP optimizerSEXP, SEXP controlSEXP, SEXP stateSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< const Rcpp::List& >::type target(targetSEXP);
+    Rcpp::traits::input_parameter< const Rcpp::List& >::type family(familySEXP);
+    Rcpp::traits::input_parameter< const Rcpp::List& >::type objective(objectiveSEXP);
+    Rcpp::traits::input_parameter< const Rcpp::List& >::type optimizer(optimizerSEXP);
+    Rcpp::traits::input_parameter< const Rcpp::List& >::type control(controlSEXP);
+    Rcpp::traits::input_parameter< const Rcpp::Nullable<Rcpp::List>& >::type state(stateSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_fit_vi(target, family, objective, optimizer, control, state));
+    return rcpp_result_gen;
+END_RCPP
+}
+// cpp_vi_objective
+Rcpp::List cpp_vi_objective(const Rcpp::List& target, const Rcpp::List& family, const Rcpp::NumericVector& par, const arma::mat& eps, int K, double alpha);
+RcppExport SEXP _vaeconv_cpp_vi_objective(SEXP targetSEXP, SEXP familySEXP, SEXP parSEXP, SEXP epsSEXP, SEXP KSEXP, SEXP alphaSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< const Rcpp::List& >::type target(targetSEXP);
+    Rcpp::traits::input_parameter< const Rcpp::List& >::type family(familySEXP);
+    Rcpp::traits::input_parameter< const Rcpp::NumericVector& >::type par(parSEXP);
+    Rcpp::traits::input_parameter< const arma::mat& >::type eps(epsSEXP);
+    Rcpp::traits::input_parameter< int >::type K(KSEXP);
+    Rcpp::traits::input_parameter< double >::type alpha(alphaSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_vi_objective(target, family, par, eps, K, alpha));
+    return rcpp_result_gen;
+END_RCPP
+}
+// cpp_vi_target
+Rcpp::List cpp_vi_target(const Rcpp::List& target, const arma::mat& z, int n_threads);
+RcppExport SEXP _vaeconv_cpp_vi_target(SEXP targetSEXP, SEXP zSEXP, SEXP n_threadsSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< const Rcpp::List& >::type target(targetSEXP);
+    Rcpp::traits::input_parameter< const arma::mat& >::type z(zSEXP);
+    Rcpp::traits::input_parameter< int >::type n_threads(n_threadsSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_vi_target(target, z, n_threads));
+    return rcpp_result_gen;
+END_RCPP
+}
+// cpp_vi_sample
+Rcpp::List cpp_vi_sample(const Rcpp::List& family, const Rcpp::NumericVector& par, const arma::mat& eps);
+RcppExport SEXP _vaeconv_cpp_vi_sample(SEXP familySEXP, SEXP parSEXP, SEXP epsSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< const Rcpp::List& >::type family(familySEXP);
+    Rcpp::traits::input_parameter< const Rcpp::NumericVector& >::type par(parSEXP);
+    Rcpp::traits::input_parameter< const arma::mat& >::type eps(epsSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_vi_sample(family, par, eps));
+    return rcpp_result_gen;
+END_RCPP
+}
+// cpp_vi_log_density
+Rcpp::NumericVector cpp_vi_log_density(const Rcpp::List& family, const Rcpp::NumericVector& par, const arma::mat& z);
+RcppExport SEXP _vaeconv_cpp_vi_log_density(SEXP familySEXP, SEXP parSEXP, SEXP zSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< const Rcpp::List& >::type family(familySEXP);
+    Rcpp::traits::input_parameter< const Rcpp::NumericVector& >::type par(parSEXP);
+    Rcpp::traits::input_parameter< const arma::mat& >::type z(zSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_vi_log_density(family, par, z));
+    return rcpp_result_gen;
+END_RCPP
+}
+// cpp_vi_n_params
+int cpp_vi_n_params(const Rcpp::List& family, int dim);
+RcppExport SEXP _vaeconv_cpp_vi_n_params(SEXP familySEXP, SEXP dimSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< const Rcpp::List& >::type family(familySEXP);
+    Rcpp::traits::input_parameter< int >::type dim(dimSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_vi_n_params(family, dim));
+    return rcpp_result_gen;
+END_RCPP
+}
 
 static const R_CallMethodDef CallEntries[] = {
     {"_vaeconv_cpp_bench_gemm", (DL_FUNC) &_vaeconv_cpp_bench_gemm, 8},
@@ -316,6 +405,13 @@ static const R_CallMethodDef CallEntries[] = {
     {"_vaeconv_cpp_objective", (DL_FUNC) &_vaeconv_cpp_objective, 8},
     {"_vaeconv_cpp_normals", (DL_FUNC) &_vaeconv_cpp_normals, 6},
     {"_vaeconv_cpp_fit_replicates", (DL_FUNC) &_vaeconv_cpp_fit_replicates, 6},
+    {"_vaeconv_cpp_vi_init", (DL_FUNC) &_vaeconv_cpp_vi_init, 3},
+    {"_vaeconv_cpp_fit_vi", (DL_FUNC) &_vaeconv_cpp_fit_vi, 6},
+    {"_vaeconv_cpp_vi_objective", (DL_FUNC) &_vaeconv_cpp_vi_objective, 6},
+    {"_vaeconv_cpp_vi_target", (DL_FUNC) &_vaeconv_cpp_vi_target, 3},
+    {"_vaeconv_cpp_vi_sample", (DL_FUNC) &_vaeconv_cpp_vi_sample, 3},
+    {"_vaeconv_cpp_vi_log_density", (DL_FUNC) &_vaeconv_cpp_vi_log_density, 3},
+    {"_vaeconv_cpp_vi_n_params", (DL_FUNC) &_vaeconv_cpp_vi_n_params, 2},
     {NULL, NULL, 0}
 };
 

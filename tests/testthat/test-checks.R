@@ -317,6 +317,11 @@ test_that("every exported function rejects issue 7's table of bad inputs before 
                  iterations = 2, seed = 1, n_threads = 1)
   tr <- as.data.frame(trajectory(fit))
   z <- encode(fit, x[1:6, ])
+  gt <- gaussian_target(c(0, 1), diag(2))
+  vfit <- fit_vi(gt, gaussian_family(), iterations = 2, seed = 1, n_threads = 1)
+  zv <- generate(vfit, 6, seed = 1)
+  xlog <- cbind(1, seq(-1, 1, length.out = 8))
+  ylog <- c(0, 1, 0, 0, 1, 1, 0, 1)
 
   # Each function with good arguments; `data` names its data argument and
   # `fitted` whether the data's width is fixed by a fit; `rows` the fewest
@@ -432,6 +437,55 @@ test_that("every exported function rejects issue 7's table of bad inputs before 
     adagrad = list(good = list(),
                    number = list(lr = c(0, Inf), decay = c(-0.1, 1.5), eps = c(0, Inf),
                                  bound = c(0, -Inf))),
+    fit_vi = list(
+      good = list(target = gt, family = gaussian_family(), iterations = 2, seed = 1,
+                  n_threads = 1, progress = FALSE),
+      count = list(iterations = 0, draws = 0, record_every = 0, eval_every = NULL,
+                   eval_samples = 0, n_threads = 0),
+      seed = "seed", flag = "progress",
+      class = list(target = list("gaussian", gaussian_family(), unclass(gt)),
+                   family = list("gaussian", gt, unclass(gaussian_family())),
+                   objective = list("elbo", adam(), elbo(beta = 2), elbo(exact = TRUE),
+                                    iwae(3, estimator = "dreg")),
+                   optimizer = list("adam", elbo()),
+                   init = list(list(), fit, "unclassed fit" = unclass(vfit)))
+    ),
+    gaussian_target = list(
+      good = list(mean = c(0, 1), cov = diag(2)),
+      class = list(mean = list(c(0, NA), c(0, Inf), "0", list(0), numeric(0)),
+                   cov = list("not positive definite" = matrix(c(1, 2, 2, 1), 2),
+                              "not symmetric" = matrix(c(1, 0.5, 0.4, 1), 2),
+                              diag(3), c(1, -1), NA, "1", matrix(NA_real_, 2, 2)))
+    ),
+    logistic_target = list(
+      good = list(x = xlog, y = ylog), data = "x", number = list(prior_sd = c(0, Inf)),
+      class = list(y = list("not 0/1" = replace(ylog, 1, 2), "a row fewer" = ylog[-1],
+                            "NA" = replace(ylog, 1, NA), "1", factor(ylog)))
+    ),
+    mixture_target = list(
+      good = list(means = c(-1, 1)),
+      class = list(means = list(c(0, NA), "a", list(1), numeric(0)),
+                   sds = list(-1, c(1, 1, 1), Inf, "1"),
+                   weights = list(c(0, 0), c(-1, 2), 1, c(1, NA)))
+    ),
+    funnel_target = list(good = list(dim = 2), count = list(dim = 1),
+                         number = list(scale = c(0, Inf))),
+    custom_target = list(
+      good = list(log_density = function(z) 0, gradient = function(z) -z, dim = 2),
+      count = list(dim = 0),
+      class = list(log_density = list("f", "returns NA" = function(z) NA,
+                                      "returns 2 values" = function(z) c(1, 2),
+                                      "errors" = function(z) stop("x")),
+                   gradient = list(1, "returns 1 value" = function(z) 1,
+                                   "returns NaN" = function(z) c(NaN, 0)))
+    ),
+    gaussian_family = list(good = list(), choice = c("covariance", "scale"),
+                           number = list(min_scale = c(0, Inf))),
+    sinh_arcsinh_family = list(good = list(), choice = "covariance"),
+    flow_family = list(good = list(), count = list(layers = 0),
+                       number = list(init_sd = c(0, Inf))),
+    log_density = list(good = list(fit = vfit, z = zv), data = "z", fitted = TRUE,
+                       class = list(fit = list(list(), fit, m))),
     rmsprop = list(good = list(),
                    number = list(lr = c(0, Inf), decay = c(-0.1, 1.5), rho = c(-0.1, 1),
                                  eps = c(0, Inf), bound = c(0, -Inf)))

@@ -11,6 +11,12 @@
 
 #include "vmath.hpp"
 
+#if defined(__GNUC__) || defined(__clang__)
+#define VAECONV_LAMBDA_INLINE __attribute__((always_inline))
+#else
+#define VAECONV_LAMBDA_INLINE
+#endif
+
 namespace vaeconv {
 
 // Purposes of the random draws; each has its own stream of counters.
@@ -93,7 +99,9 @@ VAECONV_INLINE void philox_box_muller(const std::uint32_t* c0, const std::uint32
   // doubles exactly (2^52 + v has v in its low bits).
   const vu magic = vu{} + 0x4330000000000000ULL;
   const vd two52 = vmath::splat<L>(4503599627370496.0);
-  auto to_unit = [&](const vu& a, const vu& b) {
+  // Always inlined: out of line, the lambda would not share the caller's
+  // target (AVX2/AVX-512) and its vector return would change ABI.
+  auto to_unit = [&](const vu& a, const vu& b) VAECONV_LAMBDA_INLINE {
     const vd da = vmath::from_bits<L>((a >> 5) | magic) - two52;
     const vd db = vmath::from_bits<L>((b >> 6) | magic) - two52;
     return (da * vmath::splat<L>(67108864.0) + db) * vmath::splat<L>(1.0 / 9007199254740992.0);
