@@ -863,20 +863,20 @@ print.vae_study <- function(x, ...) {
       nrow(tasks), " task", if (nrow(tasks) == 1) "" else "s", "\n", sep = "")
   counts <- table(factor(tasks$status, c("done", "failed", "not run")))
   diverged <- sum(tasks$fit_status %in% "diverged")
-  cat("  tasks:    ", counts[["done"]], " done, ", counts[["failed"]], " failed",
+  cat("  tasks:      ", counts[["done"]], " done, ", counts[["failed"]], " failed",
       if (counts[["not run"]]) paste0(", ", counts[["not run"]], " not run") else "",
       if (diverged) paste0(" (", diverged, " diverged)") else "", "\n", sep = "")
-  cat("  time:     ", format_num(signif(x$seconds, 3)), " s wall clock with ",
+  cat("  time:       ", format_num(signif(x$seconds, 3)), " s wall clock with ",
       format_num(x$workers), " worker", if (identical(x$workers, 1)) "" else "s", "; ",
       format_num(signif(sum(tasks$seconds, na.rm = TRUE), 3)), " s of fitting\n",
       sep = "")
-  cat("  data:     ", x$n_obs, " rows x ", x$n_features, " columns; seed ", x$seed,
+  cat("  data:       ", x$n_obs, " rows x ", x$n_features, " columns; seed ", x$seed,
       "\n", sep = "")
   for (name in names(x$common)) {
     v <- x$common[[name]]
-    cat("  ", formatC(paste0(name, ":"), width = -9), " ", describe_cell(v), "\n", sep = "")
+    cat("  ", formatC(paste0(name, ":"), width = -11), " ", describe_cell(v), "\n", sep = "")
   }
-  if (!is.null(x$path)) cat("  path:     ", x$path, "\n", sep = "")
+  if (!is.null(x$path)) cat("  path:       ", x$path, "\n", sep = "")
   done <- tapply(tasks$status == "done", factor(tasks$row, seq_len(n_rows)), sum)
   cat("  design rows (tasks done):\n")
   show <- seq_len(min(n_rows, 20))
