@@ -278,10 +278,15 @@ test_that("sequential, multisession and cluster plans give identical studies", {
   future::plan(future::cluster, workers = cl)
   expect_no_warning(cluster <- small_study(iterations = 200))
   expect_identical(untimed_study(cluster), untimed_study(sequential))
-  # The fits ran in the workers, not in this session.
-  pids <- future.apply::future_lapply(1:2, function(i) Sys.getpid(),
-                                      future.chunk.size = 1L)
-  expect_false(Sys.getpid() %in% unlist(pids))
+  # The workers are other processes, and load the package under test (from
+  # the library of this session: the .libPaths() they inherit).
+  where <- future.apply::future_lapply(1:2, function(i) {
+    list(pid = Sys.getpid(), path = getNamespaceInfo("vaeconv", "path"))
+  }, future.chunk.size = 1L, future.packages = "vaeconv")
+  expect_false(Sys.getpid() %in% vapply(where, function(w) w$pid, integer(1)))
+  for (w in where) {
+    expect_identical(normalizePath(w$path), normalizePath(getNamespaceInfo("vaeconv", "path")))
+  }
 })
 
 test_that("a killed worker loses only its task, and the study resumes to the same result", {
@@ -289,7 +294,7 @@ test_that("a killed worker loses only its task, and the study resumes to the sam
   skip_if_not_installed("callr")
   withr::defer(future::plan(future::sequential))
   args <- list(x = x_study, design = data.frame(batch_size = c(16, 32)),
-               model = gaussian_vae(2, hidden = 16), iterations = 3000,
+               model = gaussian_vae(2, hidden = 16), iterations = 10000,
                replicates = 3, seed = 5, progress = FALSE)
   future::plan(future::sequential)
   reference <- do.call(fit_vae_study, args)
@@ -304,14 +309,18 @@ test_that("a killed worker loses only its task, and the study resumes to the sam
   path <- withr::local_tempfile()
   # Kill the first worker while it fits: shortly after the first fit is
   # written.
-  killer <- callr::r_bg(function(dir, pid) {
+  ready <- withr::local_tempfile()
+  killer <- callr::r_bg(function(dir, pid, ready) {
+    writeLines("ready", ready)
     repeat {
       if (length(list.files(dir, "[.]rds$"))) break
       Sys.sleep(0.02)
     }
     Sys.sleep(0.1)
     tools::pskill(pid)
-  }, args = list(dir = file.path(path, "fits"), pid = pids[[1]]))
+  }, args = list(dir = file.path(path, "fits"), pid = pids[[1]], ready = ready))
+  for (i in 1:200) if (!file.exists(ready)) Sys.sleep(0.05)
+  expect_true(file.exists(ready))
   expect_warning(
     broken <- do.call(fit_vae_study, c(args, list(path = path))),
     "did not finish", class = "vaeconv_warning_study"
