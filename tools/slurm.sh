@@ -46,12 +46,13 @@ node_state() {
   # The node's state as sinfo prints it (idle, mix, alloc, down*, ...), or
   # nothing when the controller does not answer.
   command -v sinfo >/dev/null 2>&1 || return 0
-  timeout 10 sinfo -h -N -n "$host" -o '%t' 2>/dev/null | head -n 1 || true
+  timeout 2 sinfo -h -N -n "$host" -o "%t" 2>/dev/null | head -n 1 || true
 }
 
 pid_alive() {
-  local file=$1
-  [[ -s $file ]] && kill -0 "$(cat "$file")" 2>/dev/null
+  local file=$1 pid
+  pid=$(cat "$file" 2>/dev/null || true)
+  [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null
 }
 
 install_packages() {
@@ -203,27 +204,30 @@ start() {
   say "node $host is idle ($((SECONDS - t0)) s)"
 }
 
+# Stops the process whose id is in a pid file (read once: the daemon may
+# remove its file as it exits).
+stop_pid_file() {
+  local name=$1 file=$2 pid
+  pid=$(cat "$file" 2>/dev/null || true)
+  if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; then
+    say "stopping $name"
+    as_root kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 50); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    if kill -0 "$pid" 2>/dev/null; then as_root kill -9 "$pid" 2>/dev/null || true; fi
+  fi
+}
+
 stop() {
-  local name file
+  local name
   for name in slurmd slurmctld; do
-    file="$state_dir/$name.pid"
-    if pid_alive "$file"; then
-      say "stopping $name"
-      as_root kill "$(cat "$file")" || true
-      for _ in $(seq 1 50); do
-        pid_alive "$file" || break
-        sleep 0.1
-      done
-      if pid_alive "$file"; then as_root kill -9 "$(cat "$file")" || true; fi
-    fi
-    as_root rm -f "$file"
+    stop_pid_file "$name" "$state_dir/$name.pid"
+    as_root rm -f "$state_dir/$name.pid"
   done
   # munged runs as the munge user; its pid file is in its own run directory.
-  file=/run/munge/munged.pid
-  if pid_alive "$file"; then
-    say "stopping munged"
-    as_root kill "$(cat "$file")" || true
-  fi
+  stop_pid_file munged /run/munge/munged.pid
 }
 
 case $action in
