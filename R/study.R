@@ -56,8 +56,11 @@
 #' A task whose fit signals an error, or whose worker dies (a
 #' `FutureError`), is reported with its row and replicate: the study
 #' returns what finished, with a status per task (`"done"`, `"failed"`, or
-#' `"not run"` for the tasks that had not finished when the map stopped), and
-#' warns. After a worker died, set the plan again (older versions of future
+#' `"not run"` for the tasks that had not started when the map stopped), and
+#' warns. A failed future stops the map of future.apply; the fits then
+#' running on the other workers of this machine are waited for, so that the
+#' study holds them (on other machines, they write themselves to `path` and
+#' the next call reads them). After a worker died, set the plan again (older versions of future
 #' do not restart dead workers) and call `fit_vae_study()` again with the
 #' same `path`.
 #'
@@ -172,6 +175,11 @@ fit_vae_study <- function(x, design, ..., replicates = 10, seed = NULL,
   pending <- which(vapply(records, is.null, logical(1)))
   map <- run_study_tasks(tasks[pending, ], rows, x, common, dir, n_threads,
                          progress)
+  if (map$stopped) {
+    # Fits still running on the other workers write themselves: wait for
+    # them, so that the study holds them.
+    wait_for_running(dir)
+  }
   for (j in seq_along(pending)) {
     i <- pending[[j]]
     record <- map$records[[j]]
@@ -582,7 +590,7 @@ study_manifest <- function(path, design, common, seed, replicates, fingerprint,
 run_study_tasks <- function(tasks, rows, x, common, dir, n_threads, progress) {
   n <- nrow(tasks)
   out <- list(records = vector("list", n), failed = NULL, message = NA_character_,
-              not_run_message = NA_character_)
+              not_run_message = NA_character_, stopped = FALSE)
   if (n == 0) return(out)
   work <- lapply(seq_len(n), function(i) {
     list(row = tasks$row[[i]], replicate = tasks$replicate[[i]],
@@ -604,6 +612,7 @@ run_study_tasks <- function(tasks, rows, x, common, dir, n_threads, progress) {
   }
   # The map stopped: one future failed (its worker died, or the future
   # framework could not run it). Its label names the task.
+  out$stopped <- TRUE
   msg <- conditionMessage(values)
   future <- values$future %||% attr(values, "future", exact = TRUE)
   label <- if (inherits(future, "Future")) future$label else NULL
@@ -629,12 +638,47 @@ run_study_tasks <- function(tasks, rows, x, common, dir, n_threads, progress) {
   out
 }
 
+#' Wait while fits of the study run in live processes of this machine
+#'
+#' A worker marks the task it fits with a file `<task>.running` holding its
+#' host name and process id, and removes it when the task ends. When the
+#' map stops on a failed future, the tasks on the other workers go on and
+#' write their fits: this waits until no marked task of a live process of
+#' this host is left (a marker left by a dead process is removed). Tasks on
+#' other hosts are not waited for (they write their fits all the same, and
+#' the next call with the same path reads them). On Windows, where a
+#' process cannot be probed this way, it does not wait.
+#' @noRd
+wait_for_running <- function(dir, interval = 0.1) {
+  if (.Platform$OS.type != "unix" || !dir.exists(dir)) return(invisible())
+  host <- Sys.info()[["nodename"]]
+  repeat {
+    markers <- list.files(dir, "[.]running$", full.names = TRUE)
+    info <- lapply(markers, function(m) tryCatch(readLines(m), error = function(e) character()))
+    here <- vapply(info, function(i) length(i) == 2 && identical(i[[1]], host), logical(1))
+    alive <- vapply(seq_along(markers), function(j) {
+      here[[j]] && isTRUE(tools::pskill(as.integer(info[[j]][[2]]), 0L))
+    }, logical(1))
+    unlink(markers[here & !alive])
+    if (!any(alive)) break
+    Sys.sleep(interval)
+  }
+  invisible()
+}
+
 #' One task, run by a worker: fit, write the fit at once, tick
 #' @noRd
 run_study_task <- function(task, x, common, dir, n_threads, tick) {
   file <- study_fit_file(dir, task$row, task$replicate)
   record <- read_study_record(dir, task)
   if (is.null(record)) {
+    # A mark that this process is fitting the task, for the main session to
+    # wait on should the map stop (see wait_for_running()).
+    marker <- sub("[.]rds$", ".running", file)
+    if (dir.exists(dir)) {
+      try(writeLines(c(Sys.info()[["nodename"]], Sys.getpid()), marker), silent = TRUE)
+      on.exit(unlink(marker), add = TRUE)
+    }
     warnings <- character()
     start <- proc.time()[["elapsed"]]
     fit <- tryCatch(

@@ -335,6 +335,13 @@ test_that("a killed worker loses only its task, and the study resumes to the sam
   # What finished is what an uninterrupted study fits.
   done <- status == "done"
   expect_identical(untimed_study(broken)$fits[done], untimed_study(reference)$fits[done])
+  # The fits running on the other worker were waited for: no fit is written
+  # after the study returned, and no task is marked as running.
+  fits_dir <- file.path(path, "fits")
+  expect_length(list.files(fits_dir, "[.]rds$"), sum(done))
+  Sys.sleep(1)
+  expect_length(list.files(fits_dir, "[.]rds$"), sum(done))
+  expect_length(list.files(fits_dir, "[.]running$"), 0)
 
   # A fresh plan (future < 1.33 does not restart a dead worker) and the same
   # path complete the study.
