@@ -88,7 +88,10 @@ rate_reference <- function(n) {
 #' @param fit A `vae_fit` from [fit_vae()], a `vae_fits` from
 #'   [fit_vae_replicates()], or a trajectory data frame (see [trajectory()])
 #'   with an `iteration` column, the column named by `column` and,
-#'   optionally, a `replicate` column.
+#'   optionally, a `replicate` column. A `vae_study` from
+#'   [fit_vae_study()] gives a `vae_study_rate`: the comparison of each
+#'   design row's replicates, stacked with the design's columns (see
+#'   [vae_study-methods]).
 #' @param column The column of squared norms: `"grad_norm_sq"`,
 #'   `"full_grad_norm_sq"`, `"grad_norm_sq_theta"` or `"grad_norm_sq_phi"`
 #'   for a fit (any column of non-negative numbers for a data frame).
@@ -128,6 +131,9 @@ rate_reference <- function(n) {
 #' if (requireNamespace("ggplot2", quietly = TRUE)) ggplot2::autoplot(rate)
 rate_compare <- function(fit, column = "grad_norm_sq", tail = 0.5, ...) {
   rlang::check_dots_empty()
+  if (inherits(fit, "vae_study")) {
+    return(rate_compare_study(fit, column = column, tail = tail))
+  }
   tr <- rate_source(fit)
   column <- check_rate_column(tr, column)
   tail <- check_tail(tail)

@@ -25,6 +25,8 @@ apt_packages=(
   r-cran-rcpp r-cran-rcpparmadillo r-cran-rcppparallel
   r-cran-cli r-cran-rlang r-cran-tibble r-cran-ggplot2
   r-cran-knitr r-cran-rmarkdown r-cran-testthat r-cran-withr r-cran-roxygen2
+  r-cran-future r-cran-future.apply r-cran-progressr
+  r-cran-batchtools r-cran-future.batchtools r-cran-callr r-cran-digest
   pandoc
   libopenblas0-pthread
 )
@@ -32,7 +34,9 @@ apt_packages=(
 # R packages and the least version the package needs (0 = any).
 r_packages="c(Rcpp = '1.0.8', RcppArmadillo = '0', RcppParallel = '5.1.0',
   cli = '3.4.0', rlang = '1.0.0', tibble = '3.1.0', ggplot2 = '3.4.0',
-  knitr = '0', rmarkdown = '0', testthat = '3.0.0', withr = '0', roxygen2 = '0')"
+  knitr = '0', rmarkdown = '0', testthat = '3.0.0', withr = '0', roxygen2 = '0',
+  future = '1.21.0', future.apply = '1.7.0', progressr = '0.8.0',
+  batchtools = '0', future.batchtools = '0.10.0', callr = '0', digest = '0')"
 
 # ---------------------------------------------------------------------------
 # 1. Debian packages

@@ -22,6 +22,12 @@
 #   NOT_CRAN                    "true" (default) runs the tests marked
 #                               skip_on_cran(); set it to "false" to skip them
 #   VAECONV_TIMEOUT             seconds allowed for each step (default 1800)
+#   VAECONV_SLURM=0             do not start the single-node Slurm cluster
+#                               (tools/slurm.sh) for the tests; its test then
+#                               skips. Otherwise the cluster is started before
+#                               the tests (and stopped after, if this script
+#                               started it) and VAECONV_REQUIRE_SLURM=1 makes
+#                               the Slurm test fail rather than skip.
 
 set -uo pipefail
 
@@ -31,7 +37,9 @@ pkg=$(sed -n 's/^Package:[[:space:]]*//p' DESCRIPTION)
 version=$(sed -n 's/^Version:[[:space:]]*//p' DESCRIPTION)
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/vaeconv-test.XXXXXX")
+slurm_started=0
 cleanup() {
+  if [[ $slurm_started == 1 ]]; then bash "$pkg_root/tools/slurm.sh" stop || true; fi
   if [[ ${VAECONV_KEEP:-0} != 1 ]]; then rm -rf "$work"; fi
 }
 trap cleanup EXIT
@@ -106,6 +114,25 @@ if [[ -f $check_dir/$pkg/DESCRIPTION ]]; then
   say "testthat (NOT_CRAN=$NOT_CRAN) on the installed package"
   if [[ -d $test_path ]]; then
     tests_ran=1
+    # The single-node Slurm cluster of the fit_vae_study() test on
+    # future.batchtools (tools/slurm.sh); that test must run, not skip.
+    if [[ ${VAECONV_SLURM:-1} != 0 ]]; then
+      export VAECONV_REQUIRE_SLURM=1
+      # batchtools finds a user's jobs with squeue --user=$USER.
+      export USER="${USER:-$(id -un)}"
+      if bash tools/slurm.sh status >/dev/null 2>&1; then
+        say "Slurm: $(bash tools/slurm.sh status)"
+      else
+        say "Starting a single-node Slurm cluster (tools/slurm.sh start)"
+        slurm_t0=$SECONDS
+        if bash tools/slurm.sh start; then
+          slurm_started=1
+          echo "Slurm started in $((SECONDS - slurm_t0)) s."
+        else
+          echo "Slurm did not start: its test will fail." >&2
+        fi
+      fi
+    fi
     cat >"$work/run-tests.R" <<'EOF_R'
 args <- commandArgs(trailingOnly = TRUE)
 counts_file <- args[[3]]

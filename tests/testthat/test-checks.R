@@ -322,6 +322,9 @@ test_that("every exported function rejects issue 7's table of bad inputs before 
   zv <- generate(vfit, 6, seed = 1)
   xlog <- cbind(1, seq(-1, 1, length.out = 8))
   ylog <- c(0, 1, 0, 0, 1, 1, 0, 1)
+  study <- fit_vae_study(x, expand.grid(batch_size = c(5, 10), objective = list(elbo(), iwae(2))),
+                         model = m, iterations = 4, replicates = 2, seed = 1,
+                         progress = FALSE)
 
   # Each function with good arguments; `data` names its data argument and
   # `fitted` whether the data's width is fixed by a fit; `rows` the fewest
@@ -401,6 +404,37 @@ test_that("every exported function rejects issue 7's table of bad inputs before 
         "an infinite squared norm" = replace(tr, "grad_norm_sq", list(c(Inf, tr$grad_norm_sq[-1]))),
         "non-integer iterations" = replace(tr, "iteration", list(tr$iteration + 0.5))
       ))
+    ),
+    fit_vae_study = list(
+      good = list(x = x, design = data.frame(batch_size = c(5, 10)), model = m,
+                  iterations = 1, replicates = 1, seed = 1, progress = FALSE),
+      data = "x", rows = 2,
+      count = list(replicates = 0, n_threads = c(0, NULL)),
+      seed = "seed", flag = "progress",
+      class = list(
+        design = list(list(batch_size = 5), "batch_size", data.frame(),
+                      "an unknown column" = data.frame(lr = 0.1),
+                      "a seed column" = data.frame(seed = 1:2),
+                      "a column given in ..." = data.frame(iterations = 2),
+                      "a character objective column" = data.frame(objective = "elbo"),
+                      "a character batch size" = data.frame(batch_size = "5"),
+                      "a batch size of 0" = data.frame(batch_size = c(5, 0)),
+                      "a batch size above the rows" = data.frame(batch_size = c(5, 61)),
+                      "a model column and a model in ..." = data.frame(model = I(list(m)))),
+        model = list("gaussian", elbo()),
+        path = list(c("a", "b"), NA_character_, 1)
+      )
+    ),
+    study_seeds = list(
+      good = list(seed = 1, row = 1:2, replicate = 1),
+      seed = "seed",
+      class = list(seed = list(NULL), row = list(c(1, NA), 0, "1", 1.5),
+                   replicate = list(c(1, NA), 0, "1", 1:3))
+    ),
+    study_constants = list(
+      good = list(study = study), number = list(tail = c(0, 1.5), level = c(0, 1)),
+      choice = "column",
+      class = list(study = list(list(), fit, "a vae_fits" = structure(list(fit), class = "vae_fits")))
     ),
     rate_reference = list(
       good = list(n = c(1, 10)),
