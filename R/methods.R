@@ -14,7 +14,11 @@
 #'   minibatch objective over the last tenth of the recorded iterations),
 #'   `full_objective` (the last full-data evaluation, `NA` if none),
 #'   `grad_norm_sq` (the mean over the last tenth), `weight_change`,
-#'   `seconds` and `ms_per_iteration`; `autoplot()` a ggplot.
+#'   `seconds` (the time spent training: the iterations' gradients and
+#'   steps, without the full-data evaluations), `eval_seconds` (the time
+#'   spent in the full-data evaluations of `eval_every`; `NA` for a fit made
+#'   before they were timed apart) and `ms_per_iteration` (`seconds` per
+#'   iteration, in milliseconds); `autoplot()` a ggplot.
 #' @family fitting
 #' @name vae_fit-methods
 #' @examples
@@ -37,8 +41,13 @@ print.vae_fit <- function(x, ...) {
   cat("  objective:  ", describe_objective(x$objective), "\n", sep = "")
   cat("  optimizer:  ", describe_optimizer(x$optimizer), ", batch size ",
       x$batch_size, "\n", sep = "")
+  timing <- paste0(format_num(signif(s$seconds, 3)), " s")
+  if (!is.na(s$eval_seconds) && s$eval_seconds > 0) {
+    timing <- paste0(timing, " + ", format_num(signif(s$eval_seconds, 3)),
+                     " s of full-data evaluations")
+  }
   cat("  status:     ", s$status, " after ", s$iterations, " iterations (",
-      format_num(signif(s$seconds, 3)), " s, seed ", x$seed, ")\n", sep = "")
+      timing, ", seed ", x$seed, ")\n", sep = "")
   if (nrow(x$trajectory) > 0) {
     cat("  objective:  ", format_num(signif(s$objective, 6)),
         " nats per point (minibatch mean over the last tenth)\n", sep = "")
@@ -47,6 +56,11 @@ print.vae_fit <- function(x, ...) {
           " nats per point\n", sep = "")
     }
     cat("  |grad|^2:   ", format_num(signif(s$grad_norm_sq, 4)), "\n", sep = "")
+  }
+  if (!is.null(x$latents)) {
+    collapsed <- sum(x$latents$collapsed)
+    cat("  latents:    ", collapsed, " of ", nrow(x$latents),
+        " collapsed (activity < 0.01 on the data; see latent_activity())\n", sep = "")
   }
   invisible(x)
 }
@@ -60,6 +74,7 @@ summary.vae_fit <- function(object, ...) {
   full <- tr$full_objective[!is.na(tr$full_objective)]
   iterations <- object$state$iteration
   seconds <- object$state$seconds
+  eval_seconds <- object$state$eval_seconds %||% NA_real_
   tibble::tibble(
     iterations = as.integer(iterations),
     status = object$status,
@@ -68,6 +83,7 @@ summary.vae_fit <- function(object, ...) {
     grad_norm_sq = mean(tr$grad_norm_sq[tail_rows]),
     weight_change = if (k) tr$weight_change[[k]] else NA_real_,
     seconds = seconds,
+    eval_seconds = eval_seconds,
     ms_per_iteration = if (iterations > 0) 1000 * seconds / iterations else NA_real_
   )
 }

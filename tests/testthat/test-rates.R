@@ -114,7 +114,7 @@ test_that("the running mean skips missing values and sorts by iteration", {
     grad_norm_sq = c(1, 9, 2, 4, 3, 6),
     full_grad_norm_sq = c(NA, NA, 5, NA, NA, 1)
   )
-  rate <- rate_compare(tr, tail = 1)
+  rate <- rate_compare(tr, "grad_norm_sq", tail = 1)
   expect_identical(rate$n, 1:6)
   expect_equal(rate$running_mean, cumsum(c(9, 4, 2, 1, 3, 6)) / 1:6)
   full <- rate_compare(tr, "full_grad_norm_sq", tail = 1)
@@ -135,7 +135,7 @@ test_that("rate_compare() takes a vae_fit, a vae_fits or a trajectory", {
   from_fit <- rate_compare(fits[[2]], "full_grad_norm_sq")
   expect_identical(names(from_fit), c("n", "value", "running_mean", "reference", "ratio"))
   expect_equal(from_fit$running_mean, from_fits$running_mean[5:8])
-  grad <- rate_compare(fits[[1]])
+  grad <- rate_compare(fits[[1]], "grad_norm_sq")
   expect_identical(attr(grad, "column"), "grad_norm_sq")
   expect_equal(grad$running_mean, cumsum(trajectory(fits[[1]])$grad_norm_sq) / 1:40)
 })
@@ -198,4 +198,26 @@ test_that("bad input to the rate functions gets clear errors", {
     summary(rate_compare(tr), tail = 0.1)
     summary(rate_compare(tr), level = 95)
   })
+})
+
+test_that("rate_compare() defaults to the full-data column when there is one", {
+  x <- digits_x(200)
+  model <- gaussian_vae(latent_dim = 2, hidden = 8)
+  evaluated <- fit_vae(x, model, iterations = 40, eval_every = 10, seed = 1, n_threads = 1)
+  expect_identical(attr(rate_compare(evaluated), "column"), "full_grad_norm_sq")
+  expect_identical(rate_compare(evaluated), rate_compare(evaluated, "full_grad_norm_sq"))
+  plain <- fit_vae(x, model, iterations = 40, seed = 1, n_threads = 1)
+  expect_identical(attr(rate_compare(plain), "column"), "grad_norm_sq")
+  # A trajectory data frame: the same rule.
+  tr <- data.frame(iteration = 1:6, grad_norm_sq = c(1, 9, 2, 4, 3, 6),
+                   full_grad_norm_sq = c(NA, NA, 5, NA, NA, 1))
+  expect_identical(attr(rate_compare(tr), "column"), "full_grad_norm_sq")
+  tr$full_grad_norm_sq <- NA_real_
+  expect_identical(attr(rate_compare(tr), "column"), "grad_norm_sq")
+  skip_on_cran()
+  # The error lists only the columns that can be used: the squared norms
+  # with values (not the all-NA full-data ones of a fit without evaluations).
+  expect_snapshot(error = TRUE, rate_compare(plain, "objective"))
+  expect_snapshot(error = TRUE, rate_compare(plain, "full_grad_norm_sq"))
+  expect_snapshot(error = TRUE, rate_compare(data.frame(iteration = 1:3, a = -1)))
 })

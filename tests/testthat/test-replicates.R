@@ -5,6 +5,7 @@ small_vae <- gaussian_vae(latent_dim = 2, hidden = 8)
 untimed <- function(fit) {
   fit$trajectory <- without_seconds(fit$trajectory)
   fit$state$seconds <- NULL
+  fit$state$eval_seconds <- NULL
   fit
 }
 untimed_fits <- function(fits) lapply(fits, untimed)
