@@ -328,8 +328,9 @@ autoplot.vae_rate <- function(object, ...) {
                "mean over replicates" = "black",
                "C log(n) / sqrt(n)" = "firebrick")
   s <- tryCatch(summary(object), vaeconv_error_input = function(e) NULL)
+  # Two short lines, so that the subtitle fits ggsave()'s default width.
   subtitle <- if (is.null(s)) NULL else sprintf(
-    "log-log slope over n in [%d, %d]: %.3f [%.3f, %.3f]; reference slope %.3f; C = %s",
+    "log-log slope over n in [%d, %d]: %.3f [%.3f, %.3f]\nreference slope %.3f; C = %s",
     s$n_from, s$n_to, s$slope, s$conf_low, s$conf_high, s$reference_slope,
     format_num(signif(s$constant, 3))
   )
@@ -345,7 +346,8 @@ autoplot.vae_rate <- function(object, ...) {
                                               "C log(n) / sqrt(n)" = "dashed")) +
     ggplot2::labs(x = "iteration n", y = paste("running mean of", column),
                   colour = NULL, linetype = NULL, subtitle = subtitle) +
-    ggplot2::theme_minimal()
+    ggplot2::theme_minimal() +
+    ggplot2::theme(legend.position = "bottom")
 }
 
 # Helpers ----------------------------------------------------------------------

@@ -177,6 +177,16 @@ test_that("autoplot() of a rate comparison returns a ggplot", {
   expect_silent(ggplot2::ggplot_build(p))
   expect_setequal(unique(p$data$line),
                   c("running mean", "mean over replicates", "C log(n) / sqrt(n)"))
+  # The subtitle fits ggsave()'s default width of 7 inches (less the margins),
+  # in the theme's font size.
+  pdf(NULL)
+  on.exit(dev.off())
+  size <- ggplot2::calc_element("plot.subtitle", ggplot2::theme_minimal())$size
+  widths <- vapply(strsplit(p$labels$subtitle, "\n")[[1]], function(line) {
+    grid::convertWidth(grid::grobWidth(grid::textGrob(line, gp = grid::gpar(fontsize = size))),
+                       "inches", valueOnly = TRUE)
+  }, numeric(1))
+  expect_lt(max(widths), 6.5)
 })
 
 test_that("bad input to the rate functions gets clear errors", {
