@@ -49,13 +49,16 @@
 #' @export
 #' @examples
 #' x <- as.matrix(digits[, 1:64]) / 16
-#' # With obs_sd = 1 the reconstruction term is weak: most latents collapse.
+#' # With obs_sd = 1 the reconstruction term is weak beside the KL term:
+#' # every latent collapses onto the prior.
 #' fit <- fit_vae(x, gaussian_vae(latent_dim = 4, hidden = 32),
-#'                iterations = 300, seed = 1, n_threads = 1)
+#'                optimizer = adam(lr = 1e-2), iterations = 1000, seed = 1,
+#'                n_threads = 1)
 #' latent_activity(fit, x)
-#' # A smaller obs_sd makes the data worth encoding.
+#' # A smaller obs_sd makes the data worth encoding: every latent is active.
 #' fit <- fit_vae(x, gaussian_vae(latent_dim = 4, hidden = 32, obs_sd = 0.1),
-#'                iterations = 300, seed = 1, n_threads = 1)
+#'                optimizer = adam(lr = 1e-2), iterations = 1000, seed = 1,
+#'                n_threads = 1)
 #' latent_activity(fit, x)
 latent_activity <- function(fit, x, threshold = 0.01) {
   check_required(fit)

@@ -11,6 +11,8 @@
 # minutes). docs/ and _pkgdown.yml are left out of the built package
 # (.Rbuildignore).
 # Environment:
+#   VAECONV_SITE_INTERNET=1   let pkgdown look the package up online (CRAN,
+#                      Bioconductor) for the home page's links
 #   VAECONV_CRAN=URL   the CRAN mirror for the fallback (default: R's option,
 #                      else https://cloud.r-project.org)
 
@@ -46,5 +48,8 @@ fi
 
 export MAKEFLAGS="${MAKEFLAGS:--j$(nproc 2>/dev/null || echo 2)}"
 say "Building the site into docs/"
-Rscript -e 'pkgdown::build_site(preview = FALSE)'
+# VAECONV_SITE_INTERNET=0 (the default) builds offline: pkgdown does not
+# look the package up on CRAN or Bioconductor for the sidebar's links.
+Rscript -e 'options(pkgdown.internet = identical(Sys.getenv("VAECONV_SITE_INTERNET"), "1"))
+  pkgdown::build_site(preview = FALSE)'
 say "Done: open docs/index.html"
