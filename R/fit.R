@@ -98,7 +98,7 @@
 #'   column names and `data_fingerprint` (its dimensions and
 #'   [rlang::hash()] of its values; the data itself is not kept) and
 #'   `latents`, the [latent_activity()] of the fitted model on the data (on
-#'   at most 1000 of its rows). Use [coef()] for the parameters as named
+#'   at most 256 of its rows). Use [coef()] for the parameters as named
 #'   matrices.
 #' @family fitting
 #' @export

@@ -27,7 +27,7 @@
 #'   collapsed latent.
 #' * `collapsed`: `activity < threshold`.
 #'
-#' A fit keeps the result on its data (at most 1000 evenly spaced rows) at
+#' A fit keeps the result on its data (at most 256 evenly spaced rows) at
 #' the end of training, and `print()` says how many latents are collapsed.
 #'
 #' @inheritParams log_likelihood
@@ -90,7 +90,7 @@ latent_table <- function(model, par, x, threshold = 0.01) {
 #' The latent activity a fit keeps: on at most `max_rows` evenly spaced rows
 #' of its data, `NULL` when the parameters are not finite
 #' @noRd
-fit_latents <- function(model, par, x, max_rows = 1000) {
+fit_latents <- function(model, par, x, max_rows = 256) {
   if (!all(is.finite(par))) return(NULL)
   n <- nrow(x)
   if (n > max_rows) x <- x[unique(round(seq(1, n, length.out = max_rows))), , drop = FALSE]

@@ -43,11 +43,11 @@ test_that("latent_activity() tells collapsed latents from active ones", {
   expect_output(print(strong), "0 of 4 collapsed")
 })
 
-test_that("a fit keeps the latent activity of at most 1000 rows of its data", {
-  x <- digits_x(1500)
+test_that("a fit keeps the latent activity of at most 256 rows of its data", {
+  x <- digits_x(600)
   fit <- fit_vae(x, gaussian_vae(2, hidden = 4), batch_size = 100, iterations = 3,
                  seed = 1, n_threads = 1)
-  rows <- unique(round(seq(1, 1500, length.out = 1000)))
+  rows <- unique(round(seq(1, 600, length.out = 256)))
   expect_identical(fit$latents, latent_activity(fit, x[rows, ]))
   small <- fit_vae(x[1:50, ], gaussian_vae(2, hidden = 4), batch_size = 10, iterations = 3,
                    seed = 1, n_threads = 1)
