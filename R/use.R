@@ -104,15 +104,16 @@ predict.vae_fit <- function(object, newdata, type = c("latent", "variance", "rec
                             ...) {
   type <- check_choice(type, c("latent", "variance", "reconstruction"))
   if (missing(newdata)) {
-    # A fit keeps its data's fingerprint, not the data.
-    if (is.null(object$data)) {
+    # A fit keeps its data's fingerprint, not the data ([[ ]]: `$` would
+    # match `data_fingerprint` partially).
+    if (is.null(object[["data"]])) {
       abort_input(
         c("{.arg newdata} must be supplied: a {.cls vae_fit} does not keep the data it was fitted on.",
           i = "Pass the data again, e.g. {.code predict(fit, x)} with the {.arg x} given to {.fn fit_vae}."),
         arg = "newdata", call = rlang::current_env()
       )
     }
-    newdata <- object$data
+    newdata <- object[["data"]]
   }
   switch(type,
     latent = encode(object, newdata),

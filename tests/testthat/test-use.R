@@ -128,8 +128,9 @@ test_that("new data's columns are matched to the fit's by name", {
 
 test_that("predict() without newdata says what it needs", {
   fit <- use_fit()
-  expect_error(predict(fit), class = "vaeconv_error_input")
-  expect_error(predict(fit, type = "reconstruction"), class = "vaeconv_error_input")
+  expect_error(predict(fit), "must be supplied", class = "vaeconv_error_input")
+  expect_error(predict(fit, type = "reconstruction"), "does not keep the data",
+               class = "vaeconv_error_input")
   skip_on_cran()
   expect_snapshot(error = TRUE, predict(fit))
 })
