@@ -17,8 +17,8 @@ cpp_objective_K <- function(objective, n) {
     .Call(`_vaeconv_cpp_objective_K`, objective, n)
 }
 
-cpp_evaluate <- function(model, objective, par, x, K, samples, seed, n_threads, chunk_rows, gradient = FALSE) {
-    .Call(`_vaeconv_cpp_evaluate`, model, objective, par, x, K, samples, seed, n_threads, chunk_rows, gradient)
+cpp_evaluate <- function(model, objective, par, x, K, samples, seed, n_threads, chunk_rows, gradient = FALSE, return_gradient = FALSE) {
+    .Call(`_vaeconv_cpp_evaluate`, model, objective, par, x, K, samples, seed, n_threads, chunk_rows, gradient, return_gradient)
 }
 
 cpp_fit <- function(x, model, objective, optimizer, control, state) {
@@ -55,6 +55,10 @@ cpp_philox_block <- function(c, k) {
 
 cpp_ppca_loglik <- function(x, W, mu, obs_sd) {
     .Call(`_vaeconv_cpp_ppca_loglik`, x, W, mu, obs_sd)
+}
+
+cpp_set_blas_threads <- function(n) {
+    .Call(`_vaeconv_cpp_set_blas_threads`, n)
 }
 
 cpp_layout <- function(model, dx) {

@@ -492,3 +492,70 @@ locate_cells <- function(where, kind) {
 cli_escape <- function(x) {
   gsub("}", "}}", gsub("{", "{{", x, fixed = TRUE), fixed = TRUE)
 }
+
+#' Check new data for a fit: its columns matched to the fit's
+#'
+#' Checks `x` as [check_data()] does, then matches its columns to those of
+#' the data the fit was made on. Where both the fit's data and `x` have
+#' column names (unique ones), the columns are matched by name: `x`'s are
+#' put in the fit's order, and an error names the columns missing from `x`
+#' or not in the fit's data. Otherwise `x` must have as many columns.
+#'
+#' @param fit A `vae_fit` (or a list with `n_features` and `feature_names`).
+#' @returns A double matrix whose columns are the fit's, in its order.
+#' @noRd
+check_new_data <- function(x, fit, arg = rlang::caller_arg(x), min_rows = 1,
+                           call = rlang::caller_env()) {
+  force(arg)
+  x <- check_data(x, arg = arg, min_rows = min_rows, call = call)
+  match_columns(x, fit$feature_names, fit$n_features, arg = arg, call = call,
+                reason = "as the data the model was fitted on")
+}
+
+#' Match the columns of a checked matrix to expected names or a count
+#'
+#' @param names The expected column names, or `NULL` when they are unknown.
+#' @param n The expected number of columns.
+#' @param reason Plain text saying where the columns come from.
+#' @returns `x`, its columns reordered to `names` when matched by name.
+#' @noRd
+match_columns <- function(x, names, n, arg, call, reason,
+                          what = "the data the model was fitted on") {
+  have <- colnames(x)
+  by_name <- !is.null(names) && !is.null(have) && !anyDuplicated(names) &&
+    !anyDuplicated(have) && !any(is.na(names) | names == "") &&
+    !any(is.na(have) | have == "")
+  if (!by_name) {
+    if (ncol(x) != n) {
+      abort_input(
+        "{.arg {arg}} must have {n} column{?s} ({reason}), not {ncol(x)}.",
+        arg = arg, call = call
+      )
+    }
+    return(x)
+  }
+  if (identical(have, names)) return(x)
+  missing <- setdiff(names, have)
+  extra <- setdiff(have, names)
+  if (length(missing) || length(extra)) {
+    bullets <- c(
+      if (length(missing)) c(x = "Missing: {shorten_names(missing)}."),
+      if (length(extra)) c(x = "Not in {what}: {shorten_names(extra)}.")
+    )
+    abort_input(
+      c("{.arg {arg}} must have the columns of {what}, matched by name.",
+        bullets),
+      arg = arg, call = call
+    )
+  }
+  x[, names, drop = FALSE]
+}
+
+#' At most `max` names, back-quoted, then how many more
+#' @noRd
+shorten_names <- function(x, max = 5) {
+  shown <- sprintf("`%s`", x[seq_len(min(length(x), max))])
+  out <- paste(shown, collapse = ", ")
+  if (length(x) > max) out <- paste0(out, " and ", length(x) - max, " more")
+  out
+}

@@ -28,8 +28,9 @@
 #'
 #' The equality ELBO = entropy sum holds at stationary points of the ELBO of
 #' the data `x` in all the parameters, \eqn{c} included (with \eqn{c} fixed
-#' it does not hold in general), so evaluate it on the data the model was
-#' fitted on. The linear VAE meets the second condition exactly (its
+#' it does not hold in general, and `entropy_sum()` warns on such a fit), so
+#' evaluate it on the data the model was fitted on. The linear VAE meets the
+#' second condition exactly (its
 #' variances are \eqn{\exp} of free parameters). The variance head of
 #' [gaussian_vae()], `min_var + softplus(.)`, cannot in general rescale all
 #' the variances by one factor, so for the deep model the equality is an
@@ -75,11 +76,19 @@ entropy_sum <- function(fit, x, draws = 100, seed = NULL, n_threads = NULL) {
   check_required(fit)
   check_fit(fit)
   check_required(x)
-  x <- check_data(x, ncol = fit$n_features)
+  x <- check_new_data(x, fit)
   draws <- check_whole(draws)
   seed <- check_seed(seed)
   n_threads <- resolve_threads(check_n_threads(n_threads))
   model <- fit$model
+  if (!isTRUE(model$learn_obs_sd)) {
+    cli::cli_warn(
+      c("{.arg fit} has a fixed observation sd ({.code obs_sd = {format_num(model$obs_sd)}}), so the ELBO need not equal the entropy sum at its stationary points.",
+        i = "The three-entropies identity holds where the decoder's sd is at its stationary value: fit with {.code learn_obs_sd = TRUE}.",
+        i = "{.field relative_difference} then says nothing about how close {.arg fit} is to stationarity."),
+      class = c("vaeconv_warning_fixed_obs_sd", "vaeconv_warning")
+    )
+  }
   par <- fit$state$par
   linear <- inherits(model, "vae_linear")
   if (linear) {

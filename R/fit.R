@@ -28,14 +28,18 @@
 #' the minibatch objective (nats per data point), its parts `reconstruction`
 #' and `kl`, `grad_norm_sq` \eqn{= \|g_n\|^2} with its decoder (`theta`) and
 #' encoder (`phi`) parts, the step size `lr` \eqn{= \gamma_n}, the `seconds`
-#' spent since the first iteration of the fit (continued fits go on
-#' counting), and `weight_change` \eqn{= \|w_n - w_0\| / \|w_0\|} after the
+#' spent training since the first iteration of the fit (continued fits go on
+#' counting; the full-data evaluations are timed apart, in `eval_seconds`),
+#' and `weight_change` \eqn{= \|w_n - w_0\| / \|w_0\|} after the
 #' step. With `eval_every > 0`, every `eval_every` iterations also evaluate,
 #' at the parameters the gradient was taken at, the objective on all of `x`
 #' (`full_objective`) and the squared norm of its gradient
-#' (`full_grad_norm_sq`), the expectation over the latent variables taken
-#' with `eval_samples` Monte Carlo draws per row; the theorem bounds the mean
-#' of this quantity over iterations (see [trajectory()]). When `K` follows a
+#' (`full_grad_norm_sq`, with its decoder and encoder parts), the
+#' expectation over the latent variables taken with `eval_samples` Monte
+#' Carlo draws per row; the theorem bounds the mean of this quantity over
+#' iterations (see [trajectory()]). With `eval_samples >= 2`,
+#' `full_grad_norm_sq_unbiased` estimates it without the upward bias of the
+#' draws' variance. When `K` follows a
 #' [k_schedule()], a column `K` after `iteration` gives the draws per row
 #' each iteration used (and continued fits keep it, with the `K` of the
 #' objective each part was fitted with).
@@ -73,18 +77,29 @@
 #' @param eval_samples Monte Carlo draws per row in the full-data evaluation.
 #' @param init `NULL`, or an earlier `vae_fit` to continue: its parameters,
 #'   optimiser state, iteration counter (so the step-size schedule goes on)
-#'   and random stream. When `init` is given, `model`, `objective`,
-#'   `optimizer`, `batch_size` and `seed` default to those of `init`; a
-#'   continued fit of `m` iterations after one of `n` is identical to a fit of
-#'   `n + m` iterations.
+#'   and random stream. When `init` is given, every setting of the fit that
+#'   the call does not give is that of `init`: `model`, `objective`,
+#'   `optimizer`, `batch_size`, `seed`, `record_every`, `eval_every` and
+#'   `eval_samples` (`n_threads` and `progress`, which do not change the
+#'   result, keep their defaults). A continued fit of `m` iterations after one
+#'   of `n` is then identical to a fit of `n + m` iterations. The columns of
+#'   `x` are matched to those of `init`'s data by name where both have names.
+#'   A message says when `x` is not the data `init` was fitted on (the fit
+#'   keeps the data's dimensions and a hash of its values) or when
+#'   `optimizer` is not `init`'s.
 #' @param progress Whether to show a progress bar (shown only for fits that
 #'   last more than a couple of seconds).
 #' @returns An object of class `vae_fit`: a list holding the specifications,
 #'   the fitted `state` (flat parameter vector `par`, initial parameters
 #'   `par0`, optimiser moments, iteration counter), the `trajectory` (see
 #'   [trajectory()]), the `status` (`"completed"`, `"diverged"` or
-#'   `"interrupted"`), the `seed` and the data's dimensions. Use [coef()] for
-#'   the parameters as named matrices.
+#'   `"interrupted"`), the `seed`, the settings (`batch_size`,
+#'   `record_every`, `eval_every`, `eval_samples`), the data's dimensions and
+#'   column names and `data_fingerprint` (its dimensions and
+#'   [rlang::hash()] of its values; the data itself is not kept) and
+#'   `latents`, the [latent_activity()] of the fitted model on the data (on
+#'   at most 256 of its rows). Use [coef()] for the parameters as named
+#'   matrices.
 #' @family fitting
 #' @export
 #' @examples
@@ -109,6 +124,10 @@ fit_vae <- function(x, model, objective = elbo(), optimizer = adam(),
     if (missing(optimizer)) optimizer <- init$optimizer
     if (missing(batch_size)) batch_size <- init$batch_size
     if (missing(seed)) seed <- init$seed
+    # Fits made before these were stored keep the defaults.
+    if (missing(record_every) && !is.null(init$record_every)) record_every <- init$record_every
+    if (missing(eval_every) && !is.null(init$eval_every)) eval_every <- init$eval_every
+    if (missing(eval_samples) && !is.null(init$eval_samples)) eval_samples <- init$eval_samples
   }
   args <- fit_setup(x, model, objective, optimizer, batch_size, iterations,
                     seed, n_threads, record_every, eval_every, eval_samples,
@@ -149,15 +168,17 @@ fit_setup <- function() {
   check_combination(model, objective, call = call)
   state <- NULL
   if (!is.null(init)) {
-    check_continuation(init, model, x, call = call)
+    x <- check_continuation(init, model, x, call = call)
     state <- init$state
   }
+  fingerprint <- data_fingerprint(x)
+  if (!is.null(init)) inform_continuation(init, x, fingerprint, optimizer)
   list(
     x = x, model = model, objective = objective, optimizer = optimizer,
     batch_size = batch_size, iterations = iterations, seed = seed,
     n_threads = n_threads, record_every = record_every,
     eval_every = eval_every, eval_samples = eval_samples, init = init,
-    state = state, progress = progress
+    state = state, progress = progress, fingerprint = fingerprint
   )
 }
 # The same arguments and defaults as fit_vae(), and the call to blame.
@@ -195,7 +216,9 @@ new_vae_fit <- function(args, res) {
       optimizer = args$optimizer, state = res$state, trajectory = traj,
       status = res$status, seed = args$seed, batch_size = args$batch_size,
       n_obs = nrow(x), n_features = ncol(x), feature_names = colnames(x),
-      eval_samples = args$eval_samples
+      record_every = args$record_every, eval_every = args$eval_every,
+      eval_samples = args$eval_samples, data_fingerprint = args$fingerprint,
+      latents = fit_latents(args$model, res$state$par, x)
     ),
     class = "vae_fit"
   )
@@ -223,10 +246,13 @@ with_K <- function(traj, objective) {
   tibble::add_column(traj, K = objective_K(objective, traj$iteration), .after = "iteration")
 }
 
-#' Stack two trajectories with the same columns
+#' Stack two trajectories, in the columns of the second; a column the first
+#' lacks (a fit made by an earlier version) is `NA` in its rows
 #' @noRd
 stack_trajectories <- function(a, b) {
-  tibble::as_tibble(rbind(as.data.frame(a), as.data.frame(b)))
+  a <- as.data.frame(a)
+  for (col in setdiff(names(b), names(a))) a[[col]] <- rep(NA_real_, nrow(a))
+  tibble::as_tibble(rbind(a[names(b)], as.data.frame(b)))
 }
 
 #' Check a batch size: a positive whole number at most the rows of x
@@ -294,6 +320,8 @@ check_fit <- function(fit, arg = rlang::caller_arg(fit), call = rlang::caller_en
 }
 
 #' Check that `init` can be continued with this model and data
+#' @returns `x`, its columns matched to those of `init`'s data (by name where
+#'   both have names).
 #' @noRd
 check_continuation <- function(init, model, x, call = rlang::caller_env()) {
   if (!identical(unclass(init$model), unclass(model)) ||
@@ -303,10 +331,38 @@ check_continuation <- function(init, model, x, call = rlang::caller_env()) {
       arg = "model", call = call
     )
   }
-  if (ncol(x) != init$n_features) {
-    abort_input(
-      "{.arg x} must have {init$n_features} column{?s} (as the data {.arg init} was fitted on), not {ncol(x)}.",
-      arg = "x", call = call
+  match_columns(x, init$feature_names, init$n_features, arg = "x", call = call,
+                reason = "as the data `init` was fitted on",
+                what = "the data `init` was fitted on")
+}
+
+#' A small fingerprint of a data matrix: its dimensions and a hash
+#' @noRd
+data_fingerprint <- function(x) {
+  list(n_obs = nrow(x), n_features = ncol(x), hash = rlang::hash(x))
+}
+
+#' Say when a continuation changes the data or the optimiser
+#' @noRd
+inform_continuation <- function(init, x, fingerprint, optimizer) {
+  before <- init$data_fingerprint
+  if (!is.null(before) && !identical(before, fingerprint)) {
+    what <- if (before$n_obs != fingerprint$n_obs) {
+      sprintf("%d rows, not %d", fingerprint$n_obs, before$n_obs)
+    } else {
+      "the same dimensions, other values"
+    }
+    cli::cli_inform(
+      c("!" = "{.arg x} is not the data {.arg init} was fitted on ({what}).",
+        i = "The fit continues on {.arg x}."),
+      class = c("vaeconv_message_continuation", "vaeconv_message")
+    )
+  }
+  if (!identical(unclass(init$optimizer), unclass(optimizer))) {
+    cli::cli_inform(
+      c("!" = "{.arg optimizer} is not the optimiser of {.arg init}: {describe_optimizer(optimizer)}, not {describe_optimizer(init$optimizer)}.",
+        i = "The optimiser's state (its moments) carries over."),
+      class = c("vaeconv_message_continuation", "vaeconv_message")
     )
   }
   invisible()

@@ -5,7 +5,14 @@
 #' figures; `plot()` draws the trajectory with base graphics and
 #' `autoplot()` with ggplot2: the objective (and the full-data objective when
 #' evaluated) and the squared gradient norm (log10), against the iteration on
-#' a log scale.
+#' a log scale. The objective's axis runs from a little below its 5%
+#' quantile over the iterations to its maximum, so that the first
+#' iterations, often far below the rest, do not flatten the curve (they run
+#' off the bottom of `plot()`'s panel and are left out of `autoplot()`'s,
+#' which says so in a caption); the gradient's axis holds both the
+#' minibatch and the full-data values. For replicated fits (see
+#' [fit_vae_replicates()]) `autoplot()` gives each replicate a colour,
+#' minibatch lines thin and full-data lines thick.
 #'
 #' @param x,object A `vae_fit` from [fit_vae()].
 #' @param ... Unused.
@@ -14,7 +21,11 @@
 #'   minibatch objective over the last tenth of the recorded iterations),
 #'   `full_objective` (the last full-data evaluation, `NA` if none),
 #'   `grad_norm_sq` (the mean over the last tenth), `weight_change`,
-#'   `seconds` and `ms_per_iteration`; `autoplot()` a ggplot.
+#'   `seconds` (the time spent training: the iterations' gradients and
+#'   steps, without the full-data evaluations), `eval_seconds` (the time
+#'   spent in the full-data evaluations of `eval_every`; `NA` for a fit made
+#'   before they were timed apart) and `ms_per_iteration` (`seconds` per
+#'   iteration, in milliseconds); `autoplot()` a ggplot.
 #' @family fitting
 #' @name vae_fit-methods
 #' @examples
@@ -37,8 +48,13 @@ print.vae_fit <- function(x, ...) {
   cat("  objective:  ", describe_objective(x$objective), "\n", sep = "")
   cat("  optimizer:  ", describe_optimizer(x$optimizer), ", batch size ",
       x$batch_size, "\n", sep = "")
+  timing <- paste0(format_num(signif(s$seconds, 3)), " s")
+  if (!is.na(s$eval_seconds) && s$eval_seconds > 0) {
+    timing <- paste0(timing, " + ", format_num(signif(s$eval_seconds, 3)),
+                     " s of full-data evaluations")
+  }
   cat("  status:     ", s$status, " after ", s$iterations, " iterations (",
-      format_num(signif(s$seconds, 3)), " s, seed ", x$seed, ")\n", sep = "")
+      timing, ", seed ", x$seed, ")\n", sep = "")
   if (nrow(x$trajectory) > 0) {
     cat("  objective:  ", format_num(signif(s$objective, 6)),
         " nats per point (minibatch mean over the last tenth)\n", sep = "")
@@ -47,6 +63,11 @@ print.vae_fit <- function(x, ...) {
           " nats per point\n", sep = "")
     }
     cat("  |grad|^2:   ", format_num(signif(s$grad_norm_sq, 4)), "\n", sep = "")
+  }
+  if (!is.null(x$latents)) {
+    collapsed <- sum(x$latents$collapsed)
+    cat("  latents:    ", collapsed, " of ", nrow(x$latents),
+        " collapsed (activity < 0.01 on the data; see latent_activity())\n", sep = "")
   }
   invisible(x)
 }
@@ -60,6 +81,7 @@ summary.vae_fit <- function(object, ...) {
   full <- tr$full_objective[!is.na(tr$full_objective)]
   iterations <- object$state$iteration
   seconds <- object$state$seconds
+  eval_seconds <- object$state$eval_seconds %||% NA_real_
   tibble::tibble(
     iterations = as.integer(iterations),
     status = object$status,
@@ -68,6 +90,7 @@ summary.vae_fit <- function(object, ...) {
     grad_norm_sq = mean(tr$grad_norm_sq[tail_rows]),
     weight_change = if (k) tr$weight_change[[k]] else NA_real_,
     seconds = seconds,
+    eval_seconds = eval_seconds,
     ms_per_iteration = if (iterations > 0) 1000 * seconds / iterations else NA_real_
   )
 }
@@ -77,19 +100,24 @@ summary.vae_fit <- function(object, ...) {
 #' @export
 plot.vae_fit <- function(x, y, ...) {
   tr <- x$trajectory
+  lim <- trajectory_limits(tr)
   old <- graphics::par(mfrow = c(1, 2))
   on.exit(graphics::par(old))
   graphics::plot(tr$iteration, tr$objective, type = "l", xlab = "iteration",
-                 ylab = "objective (nats per point)", col = "grey40")
+                 ylab = "objective (nats per point)", col = "grey40",
+                 ylim = lim$objective)
   if (any(!is.na(tr$full_objective))) {
     ok <- !is.na(tr$full_objective)
     graphics::lines(tr$iteration[ok], tr$full_objective[ok], col = "firebrick", lwd = 2)
   }
   graphics::plot(tr$iteration, tr$grad_norm_sq, type = "l", log = "y",
-                 xlab = "iteration", ylab = "squared gradient norm", col = "grey40")
+                 xlab = "iteration", ylab = "squared gradient norm", col = "grey40",
+                 ylim = lim$gradient)
   if (any(!is.na(tr$full_grad_norm_sq))) {
     ok <- !is.na(tr$full_grad_norm_sq)
     graphics::lines(tr$iteration[ok], tr$full_grad_norm_sq[ok], col = "firebrick", lwd = 2)
+    graphics::legend("topright", c("minibatch", "full data"), col = c("grey40", "firebrick"),
+                     lwd = c(1, 2), bty = "n")
   }
   invisible(x)
 }
@@ -101,11 +129,35 @@ autoplot.vae_fit <- function(object, ...) {
   plot_trajectory(object$trajectory)
 }
 
+#' The ranges of the panels of a trajectory plot
+#'
+#' The objective's: from a little below its 5% quantile (over the minibatch
+#' and full-data values) to its maximum, so that the first iterations, often
+#' hundreds of nats below the rest, do not flatten the curve; the squared
+#' gradient norm's: every positive minibatch and full-data value.
+#' @returns A list with `objective` and `gradient`, each a range (`NULL` when
+#'   there are no values).
+#' @noRd
+trajectory_limits <- function(tr) {
+  objective <- c(tr$objective, tr$full_objective)
+  objective <- objective[is.finite(objective)]
+  gradient <- c(tr$grad_norm_sq, tr$full_grad_norm_sq)
+  gradient <- gradient[is.finite(gradient) & gradient > 0]
+  obj_lim <- NULL
+  if (length(objective)) {
+    low <- unname(stats::quantile(objective, 0.05, type = 1))
+    high <- max(objective)
+    obj_lim <- c(max(min(objective), low - 0.1 * (high - low)), high)
+  }
+  list(objective = obj_lim, gradient = if (length(gradient)) range(gradient))
+}
+
 #' The ggplot of a trajectory: objective and squared gradient norm, minibatch
-#' and full data, one line per replicate when there is a `replicate` column
+#' and full data; with a `replicate` column, one colour per replicate
 #' @noRd
 plot_trajectory <- function(tr) {
   replicate <- if (is.null(tr[["replicate"]])) rep(1L, nrow(tr)) else tr[["replicate"]]
+  lim <- trajectory_limits(tr)
   long <- function(col, panel, source, transform = identity) {
     keep <- !is.na(tr[[col]])
     data.frame(iteration = tr$iteration[keep], value = transform(tr[[col]][keep]),
@@ -113,24 +165,48 @@ plot_trajectory <- function(tr) {
                replicate = replicate[keep])
   }
   objective <- "objective (nats per point)"
-  gradient <- "log10 squared gradient norm"
+  gradient <- "squared gradient norm (log10)"
   d <- rbind(
     long("objective", objective, "minibatch"),
     long("full_objective", objective, "full data"),
     long("grad_norm_sq", gradient, "minibatch", log10),
     long("full_grad_norm_sq", gradient, "full data", log10)
   )
+  # The first iterations far below the rest of the objective are left out
+  # of its panel (see trajectory_limits()).
+  cut <- d$panel == objective & !is.null(lim$objective) & d$value < lim$objective[[1]]
+  d <- d[!cut, , drop = FALSE]
   d$panel <- factor(d$panel, levels = c(objective, gradient))
+  d$source <- factor(d$source, levels = c("minibatch", "full data"))
+  d$replicate <- factor(d$replicate)
   d$line <- interaction(d$source, d$replicate, drop = TRUE)
-  several <- length(unique(replicate)) > 1
-  ggplot2::ggplot(d, ggplot2::aes(.data$iteration, .data$value,
-                                  colour = .data$source, group = .data$line)) +
-    ggplot2::geom_line(alpha = if (several) 0.6 else 1) +
-    ggplot2::facet_wrap(~panel, scales = "free_y", ncol = 1) +
+  several <- nlevels(d$replicate) > 1
+  caption <- if (any(cut)) {
+    sprintf("Objective panel: the first iterations, below %s nats, are left out.",
+            format_num(signif(lim$objective[[1]], 3)))
+  }
+  p <- if (several) {
+    ggplot2::ggplot(d, ggplot2::aes(.data$iteration, .data$value, colour = .data$replicate,
+                                    linewidth = .data$source, alpha = .data$source,
+                                    group = .data$line)) +
+      ggplot2::geom_line() +
+      ggplot2::scale_linewidth_manual(values = c(minibatch = 0.3, `full data` = 0.9)) +
+      ggplot2::scale_alpha_manual(values = c(minibatch = 0.45, `full data` = 1)) +
+      ggplot2::labs(colour = "replicate", linewidth = NULL, alpha = NULL)
+  } else {
+    ggplot2::ggplot(d, ggplot2::aes(.data$iteration, .data$value, colour = .data$source,
+                                    group = .data$line)) +
+      ggplot2::geom_line() +
+      ggplot2::scale_colour_manual(values = c(minibatch = "grey50", `full data` = "firebrick")) +
+      ggplot2::labs(colour = NULL)
+  }
+  p +
+    ggplot2::facet_wrap(~panel, scales = "free_y", ncol = 1, strip.position = "left") +
     ggplot2::scale_x_log10() +
-    ggplot2::scale_colour_manual(values = c(minibatch = "grey50", `full data` = "firebrick")) +
-    ggplot2::labs(x = "iteration (log scale)", y = NULL, colour = NULL) +
-    ggplot2::theme_minimal()
+    ggplot2::labs(x = "iteration (log scale)", y = NULL, caption = caption) +
+    ggplot2::theme_minimal() +
+    ggplot2::theme(strip.placement = "outside", strip.text = ggplot2::element_text(size = 10),
+                   legend.position = "bottom")
 }
 
 #' One-line descriptions of specifications

@@ -13,7 +13,11 @@
 #' eigenvalues of the sample covariance
 #' \eqn{S = \frac{1}{n} \sum_i (x_i - \bar x)(x_i - \bar x)^\top}{S = (1/n) sum_i (x_i - xbar)(x_i - xbar)'}
 #' (divided by \eqn{n}, the maximum-likelihood estimate) and \eqn{U_k} the
-#' eigenvectors of the \eqn{k} largest. The maximum-likelihood estimates are
+#' eigenvectors of the \eqn{k} largest. (The covariance and its
+#' eigen-decomposition are computed with the BLAS on one thread, whatever
+#' its setting, so the result does not depend on it: a multi-threaded BLAS
+#' sums in another order on another number of threads.) The
+#' maximum-likelihood estimates are
 #' \deqn{\mu = \bar x, \quad \sigma^2 = \frac{1}{d - k} \sum_{j > k} \lambda_j, \quad W = U_k (\Lambda_k - \sigma^2 I)^{1/2},}{mu = xbar, sigma^2 = mean(lambda_(k+1), ..., lambda_d), W = U_k (Lambda_k - sigma^2 I)^(1/2),}
 #' with \eqn{W} unique up to a rotation \eqn{W R} of its columns (here each
 #' column's entry of largest magnitude is positive). The maximised
@@ -95,6 +99,22 @@ print.vae_ppca <- function(x, ...) {
 #'   noise, where the maximum is degenerate).
 #' @noRd
 ppca_solution <- function(x, latent_dim) {
+  # One BLAS thread: a multi-threaded BLAS splits the sums of crossprod()
+  # and eigen() differently for each thread count, which moves the result
+  # in its last bits.
+  with_one_blas_thread(ppca_solution_(x, latent_dim))
+}
+
+#' Evaluate `code` with the BLAS on one thread, restoring its setting after
+#' @noRd
+with_one_blas_thread <- function(code) {
+  previous <- cpp_set_blas_threads(1L)
+  if (previous > 1L) on.exit(cpp_set_blas_threads(previous), add = TRUE)
+  code
+}
+
+#' @noRd
+ppca_solution_ <- function(x, latent_dim) {
   n <- nrow(x)
   d <- ncol(x)
   k <- latent_dim

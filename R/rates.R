@@ -92,9 +92,14 @@ rate_reference <- function(n) {
 #'   [fit_vae_study()] gives a `vae_study_rate`: the comparison of each
 #'   design row's replicates, stacked with the design's columns (see
 #'   [vae_study-methods]).
-#' @param column The column of squared norms: `"grad_norm_sq"`,
-#'   `"full_grad_norm_sq"`, `"grad_norm_sq_theta"` or `"grad_norm_sq_phi"`
-#'   for a fit (any column of non-negative numbers for a data frame).
+#' @param column The column of squared norms. `NULL` (the default) takes
+#'   `"full_grad_norm_sq"`, the theorem's quantity, when the trajectory has
+#'   it (a fit with `eval_every > 0`), else `"grad_norm_sq"`. For a fit, any
+#'   of its columns of squared gradient norms with values (`"grad_norm_sq"`,
+#'   `"grad_norm_sq_theta"`, `"grad_norm_sq_phi"`, `"full_grad_norm_sq"`,
+#'   `"full_grad_norm_sq_theta"`, `"full_grad_norm_sq_phi"`, and
+#'   `"full_grad_norm_sq_unbiased"` when none of its values is negative);
+#'   for a data frame, any column of non-negative numbers.
 #' @param tail The fraction of the iterations, at the end of the run, over
 #'   which the constant is fitted: a number in (0, 1].
 #' @param ... Unused; must be empty.
@@ -129,7 +134,7 @@ rate_reference <- function(n) {
 #' rate
 #' summary(rate)
 #' if (requireNamespace("ggplot2", quietly = TRUE)) ggplot2::autoplot(rate)
-rate_compare <- function(fit, column = "grad_norm_sq", tail = 0.5, ...) {
+rate_compare <- function(fit, column = NULL, tail = 0.5, ...) {
   rlang::check_dots_empty()
   if (inherits(fit, "vae_study")) {
     return(rate_compare_study(fit, column = column, tail = tail))
@@ -329,8 +334,9 @@ autoplot.vae_rate <- function(object, ...) {
                "mean over replicates" = "black",
                "C log(n) / sqrt(n)" = "firebrick")
   s <- tryCatch(summary(object), vaeconv_error_input = function(e) NULL)
+  # Two short lines, so that the subtitle fits ggsave()'s default width.
   subtitle <- if (is.null(s)) NULL else sprintf(
-    "log-log slope over n in [%d, %d]: %.3f [%.3f, %.3f]; reference slope %.3f; C = %s",
+    "log-log slope over n in [%d, %d]: %.3f [%.3f, %.3f]\nreference slope %.3f; C = %s",
     s$n_from, s$n_to, s$slope, s$conf_low, s$conf_high, s$reference_slope,
     format_num(signif(s$constant, 3))
   )
@@ -346,7 +352,8 @@ autoplot.vae_rate <- function(object, ...) {
                                               "C log(n) / sqrt(n)" = "dashed")) +
     ggplot2::labs(x = "iteration n", y = paste("running mean of", column),
                   colour = NULL, linetype = NULL, subtitle = subtitle) +
-    ggplot2::theme_minimal()
+    ggplot2::theme_minimal() +
+    ggplot2::theme(legend.position = "bottom")
 }
 
 # Helpers ----------------------------------------------------------------------
@@ -411,30 +418,63 @@ rate_source <- function(fit, call = rlang::caller_env()) {
 }
 
 #' Check the column of squared norms of a rate comparison
+#'
+#' The usable columns are the numeric ones (other than `iteration`,
+#' `replicate` and `K`) with at least one value and only non-negative finite
+#' values; when some of them are squared gradient norms (`*grad_norm_sq*`),
+#' only those. `NULL` takes `full_grad_norm_sq` when it is usable (a fit
+#' evaluated on the full data), else `grad_norm_sq`.
 #' @noRd
 check_rate_column <- function(tr, column, call = rlang::caller_env()) {
-  candidates <- names(tr)[vapply(tr, function(col) is.numeric(col) && is.null(dim(col)),
-                                 logical(1))]
-  candidates <- setdiff(candidates, c("iteration", "replicate"))
-  column <- check_choice(column, candidates, call = call)
-  value <- tr[[column]]
-  if (all(is.na(value))) {
-    abort_input(
-      c("{.arg column} must name a column with values, but {.field {column}} is all {.code NA}.",
-        i = if (startsWith(column, "full_")) "The full-data columns are filled only with {.code eval_every > 0} in {.fn fit_vae}."),
-      arg = "column", call = call
-    )
+  numeric <- names(tr)[vapply(tr, function(col) is.numeric(col) && is.null(dim(col)),
+                              logical(1))]
+  numeric <- setdiff(numeric, c("iteration", "replicate", "K"))
+  usable <- numeric[vapply(numeric, function(nm) usable_norms(tr[[nm]]), logical(1))]
+  norms <- grep("grad_norm_sq", usable, value = TRUE, fixed = TRUE)
+  if (length(norms)) usable <- norms
+  if (is.null(column)) {
+    column <- intersect(c("full_grad_norm_sq", "grad_norm_sq"), usable)
+    if (length(column) == 0) {
+      abort_input(
+        c("{.arg column} must be given: {.arg fit} has no column {.field full_grad_norm_sq} or {.field grad_norm_sq} with values.",
+          if (length(usable)) c(i = "Usable columns: {.val {usable}}.")),
+        arg = "column", call = call
+      )
+    }
+    return(column[[1]])
   }
-  bad <- !is.na(value) & (!is.finite(value) | value < 0)
-  if (any(bad)) {
-    i <- which(bad)[[1]]
-    abort_input(
-      c("{.arg column} must name a column of non-negative finite numbers (squared norms).",
-        x = "Row {i} of {.field {column}} is {describe_value(value[[i]])}."),
-      arg = "column", call = call
-    )
+  if (is.character(column) && length(column) == 1 && column %in% setdiff(numeric, usable)) {
+    value <- tr[[column]]
+    if (all(is.na(value))) {
+      abort_input(
+        c("{.arg column} must name a column with values, but {.field {column}} is all {.code NA}.",
+          i = if (startsWith(column, "full_")) "The full-data columns are filled only with {.code eval_every > 0} in {.fn fit_vae}."),
+        arg = "column", call = call
+      )
+    }
+    bad <- !is.na(value) & (!is.finite(value) | value < 0)
+    if (any(bad)) {
+      i <- which(bad)[[1]]
+      abort_input(
+        c("{.arg column} must name a column of non-negative finite numbers (squared norms).",
+          x = "Row {i} of {.field {column}} is {describe_value(value[[i]])}."),
+        arg = "column", call = call
+      )
+    }
   }
-  column
+  if (length(usable) == 0) {
+    abort_input("{.arg fit} must have a column of non-negative numbers with values (squared norms).",
+                arg = "fit", call = call)
+  }
+  check_choice(column, usable, call = call)
+}
+
+#' Whether a column holds squared norms: some values, all of them
+#' non-negative and finite
+#' @noRd
+usable_norms <- function(value) {
+  ok <- !is.na(value)
+  any(ok) && all(is.finite(value[ok]) & value[ok] >= 0)
 }
 
 #' Check the fraction of the run that is its tail

@@ -936,8 +936,17 @@ print.vae_study <- function(x, ...) {
 #' The rate comparison of a study: rate_compare() of each design row's
 #' replicates, stacked with the design's columns
 #' @noRd
-rate_compare_study <- function(study, column = "grad_norm_sq", tail = 0.5) {
+rate_compare_study <- function(study, column = NULL, tail = 0.5) {
   tasks <- study$tasks
+  if (is.null(column)) {
+    # As for a fit: the theorem's full-data column when every finished fit
+    # has it, else the minibatch one (one column for the whole study).
+    done <- Filter(Negate(is.null), study$fits)
+    has_full <- vapply(done, function(f) {
+      any(!is.na(f$trajectory[["full_grad_norm_sq"]]))
+    }, logical(1))
+    column <- if (length(done) && all(has_full)) "full_grad_norm_sq" else "grad_norm_sq"
+  }
   described <- describe_design(study$design)
   parts <- list()
   for (r in seq_len(nrow(study$design))) {

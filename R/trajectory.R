@@ -21,7 +21,13 @@
 #'   variance of the minibatch and of the draws (a floor of order
 #'   `1 / batch_size` near a stationary point).
 #' * `lr`: the step size \eqn{\gamma_n = lr \cdot n^{-decay}}.
-#' * `seconds`: time spent by the fit up to and including iteration `n`.
+#' * `seconds`: time spent training up to and including iteration `n` (the
+#'   gradients, steps and records of the iterations; continued fits go on
+#'   counting), without the full-data evaluations, so that
+#'   `seconds / iteration` is the cost of an iteration whatever
+#'   `eval_every`.
+#' * `eval_seconds`: time spent in the full-data evaluations up to and
+#'   including iteration `n` (0 without them).
 #' * `weight_change`: \eqn{\|w_n - w_0\|_F / \|w_0\|_F}, the relative
 #'   change of all the weights since initialisation, after the step.
 #' * `full_objective`, `full_grad_norm_sq`: on iterations where
@@ -31,6 +37,19 @@
 #'   Surendran et al. (2025) bounds
 #'   \eqn{E \|\nabla L(\theta_R, \phi_R)\|^2} with \eqn{R} uniform on the
 #'   iterations, which the running mean of `full_grad_norm_sq` estimates.
+#'   `full_grad_norm_sq_theta` and `full_grad_norm_sq_phi` are its decoder
+#'   and encoder parts (as `grad_norm_sq_theta` and `grad_norm_sq_phi` of the
+#'   minibatch gradient).
+#' * `full_grad_norm_sq_unbiased` (with `eval_samples >= 2`; `NA`
+#'   otherwise): an unbiased estimate of the squared norm of the full-data
+#'   gradient. `full_grad_norm_sq` is the squared norm of a Monte Carlo
+#'   estimate of the gradient, biased upwards by the estimate's variance
+#'   (of order `1 / (nrow(x) * eval_samples)`); this column is the inner
+#'   product of the gradients of two independent halves of the draws (the
+#'   first `eval_samples %/% 2` replicates of every row, and the others),
+#'   whose expectation is the squared norm exactly (see [evaluate()]). It
+#'   can be negative where the gradient is small beside its noise. Computing
+#'   it costs half an evaluation more.
 #' * `full_loglik`, `loglik_gap`: for a [linear_vae()] on the same
 #'   iterations (`NA` elsewhere and for other models), the exact
 #'   log-likelihood of all the data, \eqn{\frac{1}{n} \sum_i \log N(x_i; \mu, W W^\top + c^2 I)}{mean_i log N(x_i; mu, W W' + c^2 I)}

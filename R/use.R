@@ -31,7 +31,7 @@
 #' dim(generate(fit, 3, seed = 1))
 encode <- function(fit, x, type = c("mean", "variance")) {
   check_fit(fit)
-  x <- check_data(x, ncol = fit$n_features)
+  x <- check_new_data(x, fit)
   type <- check_choice(type, c("mean", "variance"))
   q <- cpp_encode(fit$model, fit$state$par, x)
   out <- if (type == "mean") q$mean else q$var
@@ -43,8 +43,15 @@ encode <- function(fit, x, type = c("mean", "variance")) {
 #' @export
 decode <- function(fit, z) {
   check_fit(fit)
-  z <- check_data(z, arg = "z", ncol = fit$model$latent_dim,
-                  ncol_reason = "the model's latent dimension")
+  z <- check_data(z, arg = "z")
+  k <- fit$model$latent_dim
+  # Columns named as encode() names them are matched by name.
+  latent <- if (!is.null(colnames(z)) && all(grepl("^z[0-9]+$", colnames(z)))) {
+    paste0("z", seq_len(k))
+  }
+  z <- match_columns(z, latent, k, arg = "z", call = rlang::current_env(),
+                     reason = "the model's latent dimension",
+                     what = "the model's latent space")
   name_features(fit, cpp_decode(fit$model, fit$state$par, z, fit$n_features))
 }
 
@@ -52,7 +59,7 @@ decode <- function(fit, z) {
 #' @export
 reconstruct <- function(fit, x) {
   check_fit(fit)
-  x <- check_data(x, ncol = fit$n_features)
+  x <- check_new_data(x, fit)
   z <- cpp_encode(fit$model, fit$state$par, x)$mean
   name_features(fit, cpp_decode(fit$model, fit$state$par, z, fit$n_features))
 }
@@ -94,7 +101,10 @@ generate.vae_fit <- function(fit, n, seed = NULL, noise = FALSE, ...) {
 #' Predict from a fitted VAE
 #'
 #' @param object A `vae_fit`.
-#' @param newdata Data with the columns the model was fitted on.
+#' @param newdata Data with the columns the model was fitted on (matched by
+#'   name where both have names). A `vae_fit` does not keep the data it was
+#'   fitted on, so `newdata` must be given; with the fit's data, pass that
+#'   data again.
 #' @param type `"latent"` for the encoder's means ([encode()]),
 #'   `"variance"` for its variances, `"reconstruction"` for the decoded
 #'   means ([reconstruct()]).
@@ -110,6 +120,18 @@ generate.vae_fit <- function(fit, n, seed = NULL, noise = FALSE, ...) {
 predict.vae_fit <- function(object, newdata, type = c("latent", "variance", "reconstruction"),
                             ...) {
   type <- check_choice(type, c("latent", "variance", "reconstruction"))
+  if (missing(newdata)) {
+    # A fit keeps its data's fingerprint, not the data ([[ ]]: `$` would
+    # match `data_fingerprint` partially).
+    if (is.null(object[["data"]])) {
+      abort_input(
+        c("{.arg newdata} must be supplied: a {.cls vae_fit} does not keep the data it was fitted on.",
+          i = "Pass the data again, e.g. {.code predict(fit, x)} with the {.arg x} given to {.fn fit_vae}."),
+        arg = "newdata", call = rlang::current_env()
+      )
+    }
+    newdata <- object[["data"]]
+  }
   switch(type,
     latent = encode(object, newdata),
     variance = encode(object, newdata, type = "variance"),

@@ -74,8 +74,8 @@ BEGIN_RCPP
 END_RCPP
 }
 // cpp_evaluate
-Rcpp::List cpp_evaluate(const Rcpp::List& model, const Rcpp::List& objective, const Rcpp::NumericVector& par, const Rcpp::NumericMatrix& x, int K, int samples, double seed, int n_threads, int chunk_rows, bool gradient);
-RcppExport SEXP _vaeconv_cpp_evaluate(SEXP modelSEXP, SEXP objectiveSEXP, SEXP parSEXP, SEXP xSEXP, SEXP KSEXP, SEXP samplesSEXP, SEXP seedSEXP, SEXP n_threadsSEXP, SEXP chunk_rowsSEXP, SEXP gradientSEXP) {
+Rcpp::List cpp_evaluate(const Rcpp::List& model, const Rcpp::List& objective, const Rcpp::NumericVector& par, const Rcpp::NumericMatrix& x, int K, int samples, double seed, int n_threads, int chunk_rows, bool gradient, bool return_gradient);
+RcppExport SEXP _vaeconv_cpp_evaluate(SEXP modelSEXP, SEXP objectiveSEXP, SEXP parSEXP, SEXP xSEXP, SEXP KSEXP, SEXP samplesSEXP, SEXP seedSEXP, SEXP n_threadsSEXP, SEXP chunk_rowsSEXP, SEXP gradientSEXP, SEXP return_gradientSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::traits::input_parameter< const Rcpp::List& >::type model(modelSEXP);
@@ -88,7 +88,8 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< int >::type n_threads(n_threadsSEXP);
     Rcpp::traits::input_parameter< int >::type chunk_rows(chunk_rowsSEXP);
     Rcpp::traits::input_parameter< bool >::type gradient(gradientSEXP);
-    rcpp_result_gen = Rcpp::wrap(cpp_evaluate(model, objective, par, x, K, samples, seed, n_threads, chunk_rows, gradient));
+    Rcpp::traits::input_parameter< bool >::type return_gradient(return_gradientSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_evaluate(model, objective, par, x, K, samples, seed, n_threads, chunk_rows, gradient, return_gradient));
     return rcpp_result_gen;
 END_RCPP
 }
@@ -195,6 +196,16 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< const Rcpp::NumericVector& >::type mu(muSEXP);
     Rcpp::traits::input_parameter< double >::type obs_sd(obs_sdSEXP);
     rcpp_result_gen = Rcpp::wrap(cpp_ppca_loglik(x, W, mu, obs_sd));
+    return rcpp_result_gen;
+END_RCPP
+}
+// cpp_set_blas_threads
+int cpp_set_blas_threads(int n);
+RcppExport SEXP _vaeconv_cpp_set_blas_threads(SEXP nSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< int >::type n(nSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_set_blas_threads(n));
     return rcpp_result_gen;
 END_RCPP
 }
@@ -388,7 +399,7 @@ static const R_CallMethodDef CallEntries[] = {
     {"_vaeconv_cpp_log_likelihood", (DL_FUNC) &_vaeconv_cpp_log_likelihood, 6},
     {"_vaeconv_cpp_gradient_draws", (DL_FUNC) &_vaeconv_cpp_gradient_draws, 10},
     {"_vaeconv_cpp_objective_K", (DL_FUNC) &_vaeconv_cpp_objective_K, 2},
-    {"_vaeconv_cpp_evaluate", (DL_FUNC) &_vaeconv_cpp_evaluate, 10},
+    {"_vaeconv_cpp_evaluate", (DL_FUNC) &_vaeconv_cpp_evaluate, 11},
     {"_vaeconv_cpp_fit", (DL_FUNC) &_vaeconv_cpp_fit, 6},
     {"_vaeconv_cpp_blas_threads", (DL_FUNC) &_vaeconv_cpp_blas_threads, 0},
     {"_vaeconv_cpp_activation", (DL_FUNC) &_vaeconv_cpp_activation, 2},
@@ -398,6 +409,7 @@ static const R_CallMethodDef CallEntries[] = {
     {"_vaeconv_cpp_simd_override", (DL_FUNC) &_vaeconv_cpp_simd_override, 1},
     {"_vaeconv_cpp_philox_block", (DL_FUNC) &_vaeconv_cpp_philox_block, 2},
     {"_vaeconv_cpp_ppca_loglik", (DL_FUNC) &_vaeconv_cpp_ppca_loglik, 4},
+    {"_vaeconv_cpp_set_blas_threads", (DL_FUNC) &_vaeconv_cpp_set_blas_threads, 1},
     {"_vaeconv_cpp_layout", (DL_FUNC) &_vaeconv_cpp_layout, 2},
     {"_vaeconv_cpp_init", (DL_FUNC) &_vaeconv_cpp_init, 3},
     {"_vaeconv_cpp_encode", (DL_FUNC) &_vaeconv_cpp_encode, 3},

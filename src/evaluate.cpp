@@ -12,12 +12,14 @@
 // n_threads. The rows are read in place, as a fit reads them. With
 // gradient = true, also the squared norms of the gradient of the mean over
 // the rows (decoder part theta, encoder part phi), as the trajectory's
-// full_grad_norm_sq.
+// full_grad_norm_sq, and its unbiased estimate from two halves of the
+// replicates (NA for one replicate). With return_gradient, also the gradient
+// of the mean objective (to be maximised) itself, `grad`.
 // [[Rcpp::export(rng = false)]]
 Rcpp::List cpp_evaluate(const Rcpp::List& model, const Rcpp::List& objective,
                         const Rcpp::NumericVector& par, const Rcpp::NumericMatrix& x,
                         int K, int samples, double seed, int n_threads, int chunk_rows,
-                        bool gradient = false) {
+                        bool gradient = false, bool return_gradient = false) {
   const vaeconv::GaussianVae vae(vaeconv_glue::model_spec(model, x.ncol()));
   const vaeconv::ObjectiveSpec obj = vaeconv_glue::objective_spec(objective);
   if (std::size_t(par.size()) != vae.n_params())
@@ -31,7 +33,8 @@ Rcpp::List cpp_evaluate(const Rcpp::List& model, const Rcpp::List& objective,
   std::iota(all.begin(), all.end(), 0u);
   const vaeconv::KeyedRng rng{std::uint64_t(seed)};
   vaeconv::ChunkSums s;
-  arma::vec grad;
+  vaeconv::FullNorms norms;
+  arma::vec grad, half;
   if (gradient) grad.zeros(vae.n_params());
   {
     vaeconv_glue::BlasThreadsGuard blas;
@@ -40,16 +43,26 @@ Rcpp::List cpp_evaluate(const Rcpp::List& model, const Rcpp::List& objective,
     s = engine.run(par.begin(), all.data(), n, std::size_t(K), std::size_t(samples),
                    vaeconv::Stream::estimate, 0,
                    vaeconv::NoiseKey::row, gradient ? grad.memptr() : nullptr);
+    if (gradient)
+      norms = vaeconv::full_norms(engine, obj, par.begin(), all.data(), n, std::size_t(K),
+                                  std::size_t(samples), vaeconv::Stream::estimate, 0,
+                                  vaeconv::NoiseKey::row, grad.memptr(), vae.n_params(),
+                                  vae.n_theta(), half);
   }
   Rcpp::List out = Rcpp::List::create(Rcpp::Named("objective") = s.objective / double(n),
                                       Rcpp::Named("reconstruction") = s.reconstruction / double(n),
                                       Rcpp::Named("kl") = s.kl / double(n));
   if (gradient) {
-    const std::size_t pt = vae.n_theta(), p = vae.n_params();
-    const double* g = grad.memptr();
-    out["grad_norm_sq"] = vaeconv::mean_grad_norm_sq(g, 0, p, n);
-    out["grad_norm_sq_theta"] = vaeconv::mean_grad_norm_sq(g, 0, pt, n);
-    out["grad_norm_sq_phi"] = vaeconv::mean_grad_norm_sq(g, pt, p, n);
+    out["grad_norm_sq"] = norms.all;
+    out["grad_norm_sq_theta"] = norms.theta;
+    out["grad_norm_sq_phi"] = norms.phi;
+    out["grad_norm_sq_unbiased"] = norms.unbiased;
+    if (return_gradient) {
+      // grad is the gradient of minus the sum over the rows.
+      Rcpp::NumericVector g(grad.n_elem);
+      for (std::size_t i = 0; i < grad.n_elem; ++i) g[i] = -grad[i] / double(n);
+      out["grad"] = g;
+    }
   }
   return out;
 }

@@ -126,6 +126,9 @@ vaeconv::TrainState start_state(const vaeconv::GaussianVae& vae, std::uint64_t s
     }
     st.iteration = std::uint64_t(Rcpp::as<double>(s["iteration"]));
     st.seconds = Rcpp::as<double>(s["seconds"]);
+    // Fits made before evaluations were timed apart have no eval_seconds.
+    if (s.containsElementNamed("eval_seconds"))
+      st.eval_seconds = Rcpp::as<double>(s["eval_seconds"]);
   }
   return st;
 }
@@ -143,9 +146,13 @@ Rcpp::List fit_result(const vaeconv::TrainResult& res, const vaeconv::TrainState
       Rcpp::Named("grad_norm_sq_phi") = as_numeric(tr.grad_norm_sq_phi),
       Rcpp::Named("lr") = as_numeric(tr.lr),
       Rcpp::Named("seconds") = as_numeric(tr.seconds),
+      Rcpp::Named("eval_seconds") = as_numeric(tr.eval_seconds),
       Rcpp::Named("weight_change") = as_numeric(tr.weight_change),
       Rcpp::Named("full_objective") = as_numeric(tr.full_objective),
       Rcpp::Named("full_grad_norm_sq") = as_numeric(tr.full_grad_norm_sq),
+      Rcpp::Named("full_grad_norm_sq_theta") = as_numeric(tr.full_grad_norm_sq_theta),
+      Rcpp::Named("full_grad_norm_sq_phi") = as_numeric(tr.full_grad_norm_sq_phi),
+      Rcpp::Named("full_grad_norm_sq_unbiased") = as_numeric(tr.full_grad_norm_sq_unbiased),
       Rcpp::Named("full_loglik") = as_numeric(tr.full_loglik),
       Rcpp::Named("loglik_gap") = as_numeric(tr.loglik_gap));
   Rcpp::List out_state =
@@ -160,6 +167,7 @@ Rcpp::List fit_result(const vaeconv::TrainResult& res, const vaeconv::TrainState
                                Rcpp::Named("opt_v") = as_numeric(st.opt.v));
   out_state["iteration"] = double(st.iteration);
   out_state["seconds"] = st.seconds;
+  out_state["eval_seconds"] = st.eval_seconds;
   return Rcpp::List::create(Rcpp::Named("state") = out_state,
                             Rcpp::Named("trajectory") = traj,
                             Rcpp::Named("status") = status_name(res.status),

@@ -16,3 +16,10 @@ double cpp_ppca_loglik(const Rcpp::NumericMatrix& x, const Rcpp::NumericMatrix& 
   vaeconv_glue::BlasThreadsGuard blas;
   return vaeconv::ppca_loglik(xt, Wm, m, obs_sd);
 }
+
+// Sets the threads of the BLAS (OpenBLAS or FlexiBLAS, when loaded) to n and
+// returns the previous setting, or -1 (and changes nothing) when the BLAS
+// cannot say. R-side linear algebra that must not depend on the BLAS's
+// thread count (ppca()) runs between two calls.
+// [[Rcpp::export(rng = false)]]
+int cpp_set_blas_threads(int n) { return vaeconv_glue::set_blas_threads(n); }

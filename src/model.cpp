@@ -2,6 +2,7 @@
 #include <RcppArmadillo.h>
 
 #include "convert.h"
+#include "threads.h"
 
 namespace {
 
@@ -52,6 +53,9 @@ Rcpp::List cpp_encode(const Rcpp::List& model, const Rcpp::NumericVector& par,
   const vaeconv::GaussianVae vae(vaeconv_glue::model_spec(model, x.ncol()));
   check_par(vae, par);
   vaeconv::Workspace ws = workspace_for(x);
+  // One BLAS thread, as in a fit: a multi-threaded BLAS gains nothing on
+  // these small products and, on a busy machine, costs tens of milliseconds.
+  vaeconv_glue::BlasThreadsGuard blas;
   vae.encode(par.begin(), ws);
   return Rcpp::List::create(Rcpp::Named("mean") = Rcpp::wrap(arma::mat(ws.mu.t())),
                             Rcpp::Named("var") = Rcpp::wrap(arma::mat(ws.var.t())));
@@ -64,6 +68,7 @@ Rcpp::NumericMatrix cpp_decode(const Rcpp::List& model, const Rcpp::NumericVecto
   check_par(vae, par);
   vaeconv::Workspace ws;
   const arma::mat zt = vaeconv_glue::columns_of(z);
+  vaeconv_glue::BlasThreadsGuard blas;
   vae.decode(par.begin(), zt, ws);
   return Rcpp::wrap(arma::mat(ws.xhat.t()));
 }

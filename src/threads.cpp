@@ -46,4 +46,13 @@ int blas_threads() {
   return get == nullptr ? -1 : get();
 }
 
+int set_blas_threads(int n) {
+  get_threads_fn get = getter();
+  set_threads_fn set = setter();
+  if (get == nullptr || set == nullptr || n < 1) return -1;
+  const int previous = get();
+  if (previous != n) set(n);
+  return previous;
+}
+
 }  // namespace vaeconv_glue

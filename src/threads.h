@@ -52,4 +52,8 @@ class BlasThreadsGuard {
 // Threads the BLAS would use now (-1 when it cannot say).
 int blas_threads();
 
+// Sets the BLAS's threads to n (n >= 1) and returns the previous setting;
+// -1, changing nothing, when the BLAS cannot say.
+int set_blas_threads(int n);
+
 }  // namespace vaeconv_glue

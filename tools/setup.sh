@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # Sets up vaeconv on a Debian 12 machine: installs the system and R packages it
 # needs (Debian's prebuilt ones first, CRAN for anything still missing), builds
-# and installs the package from this source tree, and runs a demonstration fit.
+# the package from this source tree with its vignettes and installs it (so that
+# `vignette(package = "vaeconv")` lists them), and runs a demonstration fit.
 #
 #     bash tools/setup.sh
 #
 # Safe to run again: what is already installed is skipped.
 # Environment:
 #   VAECONV_SKIP_DEMO=1   do not run the demonstration fit at the end
+#   VAECONV_SETUP_VIGNETTES=0
+#                         build without the vignettes (a few minutes faster;
+#                         tools/test.sh knits them anyway, so .ci/run sets it)
 #   VAECONV_CRAN=URL      the CRAN mirror for the fallback (default: R's option,
 #                         else https://cloud.r-project.org)
 
@@ -144,8 +148,14 @@ trap 'rm -rf "$work"' EXIT
 
 export MAKEFLAGS="${MAKEFLAGS:--j$(nproc 2>/dev/null || echo 2)}"
 
-say "Building $pkg $version from $pkg_root"
-(cd "$work" && R CMD build --no-build-vignettes --no-manual "$pkg_root")
+build_args=(--no-manual)
+if [[ ${VAECONV_SETUP_VIGNETTES:-1} == 0 ]]; then
+  build_args+=(--no-build-vignettes)
+  say "Building $pkg $version from $pkg_root (without vignettes: VAECONV_SETUP_VIGNETTES=0)"
+else
+  say "Building $pkg $version from $pkg_root, knitting its vignettes (a few minutes)"
+fi
+(cd "$work" && R CMD build "${build_args[@]}" "$pkg_root")
 tarball="$work/${pkg}_${version}.tar.gz"
 if [[ ! -f $tarball ]]; then
   echo "error: R CMD build made no tarball." >&2
@@ -154,21 +164,32 @@ fi
 
 install_lib=()
 site_lib=$(Rscript -e 'cat(.libPaths()[1L])')
+target_lib=$site_lib
 if [[ ! -w $site_lib ]]; then
   user_lib=$(Rscript -e 'cat(path.expand(Sys.getenv("R_LIBS_USER")))')
   mkdir -p "$user_lib"
   install_lib=(-l "$user_lib")
+  target_lib=$user_lib
 fi
 
 say "Installing $(basename "$tarball")"
 R CMD INSTALL "${install_lib[@]}" "$tarball"
 
+if [[ ${VAECONV_SETUP_VIGNETTES:-1} != 0 ]]; then
+  n_vignettes=$(Rscript -e "cat(nrow(vignette(package = '$pkg', lib.loc = '$target_lib')\$results))")
+  if [[ $n_vignettes -eq 0 ]]; then
+    echo "error: $pkg was installed without its vignettes." >&2
+    exit 1
+  fi
+  say "Installed with $n_vignettes vignettes: see vignette(package = \"$pkg\")"
+fi
+
 # ---------------------------------------------------------------------------
 # 4. A demonstration fit
 # ---------------------------------------------------------------------------
 if [[ ${VAECONV_SKIP_DEMO:-0} != 1 ]]; then
-  say "Demonstration: a Gaussian VAE on the digits, 200 iterations"
-  Rscript -e 'library(vaeconv); x <- as.matrix(digits[, 1:64]) / 16; fit <- fit_vae(x, gaussian_vae(latent_dim = 4, hidden = c(64, 64)), iterations = 200, seed = 1, n_threads = 2); print(head(trajectory(fit)))'
+  say "Demonstration: the README's first fit, a Gaussian VAE on the digits"
+  Rscript -e 'library(vaeconv); x <- as.matrix(digits[, 1:64]) / 16; fit <- fit_vae(x, gaussian_vae(latent_dim = 4, hidden = c(64, 64), obs_sd = 0.1), optimizer = adam(lr = 1e-2), iterations = 2000, seed = 1, n_threads = 2); print(fit); print(latent_activity(fit, x))'
 fi
 
 say "$pkg $version is installed. Run the tests with: bash tools/test.sh"

@@ -1,4 +1,4 @@
-# Records the core's fixtures: trajectories (every column but `seconds`), final
+# Records the core's fixtures: trajectories (every column but the times), final
 # states and diagnostic results of a set of fits covering every model,
 # activation, objective, estimator, optimiser, K schedule, learn_obs_sd and the
 # exact ELBO, computed with the package as installed. tests/testthat/
@@ -47,8 +47,10 @@ fixture_cases <- function() {
 strip_fit <- function(f) {
   tr <- as.data.frame(trajectory(f))
   tr$seconds <- NULL
+  tr$eval_seconds <- NULL
   st <- f$state
   st$seconds <- NULL
+  st$eval_seconds <- NULL
   list(trajectory = tr, state = st, status = f$status)
 }
 
@@ -80,9 +82,10 @@ fixture_results <- function(n_threads = 1) {
     r$variance <- encode(f, x[1:7, ], type = "variance")
     r$reconstruct <- reconstruct(f, x[1:7, ])
     r$generate <- generate(f, 4, seed = 9, noise = TRUE)
-    # Continuation: 12 more iterations.
+    # Continuation: 12 more iterations, without full-data evaluations (as
+    # recorded; a continuation now keeps init's eval_every unless told).
     r$continued <- strip_fit(fit_vae(x, init = f, iterations = 12, n_threads = n_threads,
-                                     progress = FALSE))
+                                     eval_every = 0, progress = FALSE))
     out[[nm]] <- r
   }
   reps <- fit_vae_replicates(as.matrix(digits[1:240, 1:64]) / 16,

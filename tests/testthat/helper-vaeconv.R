@@ -76,7 +76,7 @@ perturbed_par <- function(model, dx, seed = 1, scale = 0.3) {
 
 # Trajectories compared without the timing column.
 without_seconds <- function(tr) {
-  tr[setdiff(names(tr), "seconds")]
+  tr[setdiff(names(tr), c("seconds", "eval_seconds"))]
 }
 
 # Runs f() under an elapsed time limit of `seconds`.

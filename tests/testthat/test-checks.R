@@ -387,6 +387,18 @@ test_that("every exported function rejects issue 7's table of bad inputs before 
       class = list(fit = list(list(), m),
                    objective = list("elbo", adam(), elbo(exact = TRUE)))
     ),
+    gradient = list(
+      good = list(fit = fit, x = x, samples = 2, seed = 1, n_threads = 1),
+      data = "x", fitted = TRUE,
+      count = list(samples = 0, n_threads = 0), seed = "seed",
+      class = list(fit = list(list(), m),
+                   objective = list("elbo", adam(), elbo(exact = TRUE)))
+    ),
+    latent_activity = list(
+      good = list(fit = fit, x = x), data = "x", fitted = TRUE,
+      number = list(threshold = c(-1, Inf)),
+      class = list(fit = list(list(), m, "a matrix" = x))
+    ),
     entropy_sum = list(
       good = list(fit = lin, x = xl, draws = 5, seed = 1, n_threads = 1),
       data = "x", fitted = TRUE,

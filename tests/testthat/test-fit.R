@@ -1,3 +1,8 @@
+unname_rows <- function(x) {
+  rownames(x) <- NULL
+  x
+}
+
 small_fit <- function(..., iterations = 30, x = digits_x(300)) {
   fit_vae(x, gaussian_vae(latent_dim = 2, hidden = c(16, 8)), batch_size = 50,
           iterations = iterations, seed = 3, ...)
@@ -11,13 +16,16 @@ test_that("a fit returns a vae_fit with the documented trajectory", {
   expect_s3_class(tr, "tbl_df")
   expect_named(tr, c("iteration", "objective", "reconstruction", "kl", "grad_norm_sq",
                      "grad_norm_sq_theta", "grad_norm_sq_phi", "lr", "seconds",
-                     "weight_change", "full_objective", "full_grad_norm_sq",
+                     "eval_seconds", "weight_change", "full_objective",
+                     "full_grad_norm_sq", "full_grad_norm_sq_theta",
+                     "full_grad_norm_sq_phi", "full_grad_norm_sq_unbiased",
                      "full_loglik", "loglik_gap"))
   expect_identical(tr$iteration, 1:30)
   expect_equal(tr$grad_norm_sq, tr$grad_norm_sq_theta + tr$grad_norm_sq_phi)
   expect_equal(tr$objective, tr$reconstruction - tr$kl)
   expect_equal(tr$lr, 1e-3 * (1:30)^-0.5)
   expect_true(all(diff(tr$seconds) >= 0))
+  expect_true(all(tr$eval_seconds == 0))
   expect_true(all(is.na(tr$full_objective)))
   par <- fit$state$par
   par0 <- fit$state$par0
@@ -273,7 +281,7 @@ test_that("the log-likelihood columns are NA without evaluation and for deep mod
   deep <- fit_vae(x, gaussian_vae(2, hidden = 4), iterations = 5, batch_size = 20,
                   eval_every = 2, seed = 1, n_threads = 1, progress = FALSE)
   for (tr in list(trajectory(lin), trajectory(deep))) {
-    expect_identical(names(tr)[(ncol(tr) - 1):ncol(tr)], c("full_loglik", "loglik_gap"))
+    expect_true(all(c("full_loglik", "loglik_gap") %in% names(tr)))
     expect_true(all(is.na(tr$full_loglik)))
     expect_true(all(is.na(tr$loglik_gap)))
   }
@@ -400,7 +408,7 @@ test_that("1 and 2 threads agree over many chunks and rounds of chunks", {
     }
     one <- fit(1)
     two <- fit(2)
-    cols <- setdiff(names(trajectory(one)), "seconds")
+    cols <- setdiff(names(trajectory(one)), c("seconds", "eval_seconds"))
     expect_identical(trajectory(one)[cols], trajectory(two)[cols])
     expect_identical(one$state[c("par", "opt_m", "opt_v")], two$state[c("par", "opt_m", "opt_v")])
     expect_true(all(is.finite(trajectory(one)$full_grad_norm_sq[c(5, 10)])))
@@ -420,7 +428,7 @@ test_that("1 and 2 threads agree when the core chooses the chunks as K grows", {
   }
   one <- fit(1)
   two <- fit(2)
-  cols <- setdiff(names(trajectory(one)), "seconds")
+  cols <- setdiff(names(trajectory(one)), c("seconds", "eval_seconds"))
   expect_identical(trajectory(one)[cols], trajectory(two)[cols])
   expect_identical(one$state$par, two$state$par)
 })
@@ -469,4 +477,75 @@ test_that("fit_vae() reads a double matrix without copying it", {
     untracemem(x)
   })
   expect_false(any(grepl("tracemem\\[", copies)))
+})
+
+test_that("init keeps every setting of the fit it continues", {
+  x <- digits_x(200)
+  settings <- list(gaussian_vae(latent_dim = 2, hidden = 8), objective = iwae(K = 2),
+                   optimizer = sgd(lr = 0.01), batch_size = 40, seed = 9,
+                   record_every = 3, eval_every = 6, eval_samples = 3, n_threads = 1)
+  whole <- do.call(fit_vae, c(list(x, iterations = 24), settings))
+  first <- do.call(fit_vae, c(list(x, iterations = 12), settings))
+  both <- fit_vae(x, init = first, iterations = 12, n_threads = 1)
+  expect_identical(without_seconds(trajectory(both)), without_seconds(trajectory(whole)))
+  expect_identical(both$state$par, whole$state$par)
+  expect_identical(both[c("record_every", "eval_every", "eval_samples")],
+                   list(record_every = 3L, eval_every = 6L, eval_samples = 3L))
+  # What the call gives wins.
+  none <- fit_vae(x, init = first, iterations = 12, eval_every = 0, record_every = 1,
+                  n_threads = 1)
+  tr <- trajectory(none)
+  expect_identical(tail(tr$iteration, 12), 13:24)
+  expect_true(all(is.na(tail(tr$full_objective, 12))))
+})
+
+test_that("a continuation says when the data or the optimiser differ", {
+  x <- digits_x(200)
+  first <- fit_vae(x, gaussian_vae(latent_dim = 2, hidden = 8), iterations = 5,
+                   seed = 9, n_threads = 1)
+  # The hash of the data as the fit reads it (a double matrix without row names).
+  expect_identical(first$data_fingerprint,
+                   list(n_obs = 200L, n_features = 64L, hash = rlang::hash(unname_rows(x))))
+  expect_no_message(same <- fit_vae(x, init = first, iterations = 3, n_threads = 1))
+  # Columns in another order are the same data once matched by name.
+  expect_no_message(shuffled <- fit_vae(x[, 64:1], init = first, iterations = 3,
+                                        n_threads = 1))
+  expect_identical(shuffled$state$par, same$state$par)
+  expect_message(fit_vae(digits_x(150), init = first, iterations = 3, n_threads = 1),
+                 class = "vaeconv_message_continuation")
+  expect_message(fit_vae(x + 0.5, init = first, iterations = 3, n_threads = 1),
+                 class = "vaeconv_message_continuation")
+  expect_message(fit_vae(x, init = first, optimizer = sgd(lr = 0.01), iterations = 3,
+                         n_threads = 1),
+                 class = "vaeconv_message_continuation")
+  skip_on_cran()
+  expect_snapshot({
+    f <- fit_vae(digits_x(150), init = first, iterations = 3, n_threads = 1)
+    f <- fit_vae(x[, 64:1] * 2, init = first, optimizer = sgd(lr = 0.01),
+                 iterations = 3, n_threads = 1)
+  })
+})
+
+test_that("the time of the full-data evaluations is reported apart", {
+  x <- digits_x(300)
+  fit <- fit_vae(x, gaussian_vae(latent_dim = 2, hidden = c(16, 8)), batch_size = 50,
+                 iterations = 40, eval_every = 5, eval_samples = 20, seed = 3,
+                 n_threads = 1)
+  tr <- trajectory(fit)
+  evaluated <- !is.na(tr$full_objective)
+  # Cumulative, growing only at the evaluated iterations.
+  expect_true(all(diff(tr$eval_seconds)[!evaluated[-1]] == 0))
+  expect_true(all(diff(tr$eval_seconds)[evaluated[-1]] > 0))
+  expect_identical(tr$eval_seconds[nrow(tr)], fit$state$eval_seconds)
+  s <- summary(fit)
+  expect_identical(s$eval_seconds, fit$state$eval_seconds)
+  expect_identical(s$seconds, fit$state$seconds)
+  expect_equal(s$ms_per_iteration, 1000 * fit$state$seconds / 40)
+  # Each evaluation draws 20 x 300 rows' gradients, 120 minibatches' worth:
+  # their time is not in `seconds`.
+  expect_gt(s$eval_seconds, 2 * s$seconds)
+  # A continuation goes on counting both.
+  more <- fit_vae(x, init = fit, iterations = 10, n_threads = 1)
+  expect_gt(more$state$eval_seconds, fit$state$eval_seconds)
+  expect_true(all(diff(trajectory(more)$eval_seconds) >= 0))
 })

@@ -128,3 +128,28 @@ test_that("ppca() prints", {
   x <- simulate_ppca(n = 200, d = 5, scales = c(2, 1), seed = 1)
   expect_snapshot(ppca(x, 2))
 })
+
+test_that("ppca() and the trajectory's loglik_gap do not depend on the BLAS's threads", {
+  skip_on_cran()
+  skip_if_not_installed("callr")
+  # In a fresh R process whose BLAS runs on `threads` threads (OpenBLAS reads
+  # OPENBLAS_NUM_THREADS when it loads).
+  run <- function(threads) {
+    callr::r(function() {
+      set.seed(11)
+      x <- matrix(stats::rnorm(300 * 6), 300, 6) %*% matrix(stats::rnorm(36), 6, 6)
+      fit <- vaeconv::fit_vae(x, vaeconv::linear_vae(2), batch_size = 32, iterations = 10,
+                              eval_every = 10, seed = 5, n_threads = 1, progress = FALSE)
+      list(blas = vaeconv:::cpp_blas_threads(), loglik = vaeconv::ppca(x, 2)$loglik,
+           W = vaeconv::ppca(x, 2)$W, gap = vaeconv::trajectory(fit)$loglik_gap[[10]])
+    }, env = c(callr::rcmd_safe_env(), OPENBLAS_NUM_THREADS = as.character(threads),
+               OMP_NUM_THREADS = as.character(threads)))
+  }
+  one <- run(1)
+  two <- run(2)
+  skip_if(!identical(c(one$blas, two$blas), c(1L, 2L)),
+          "the BLAS's thread count cannot be set here")
+  expect_identical(two$loglik, one$loglik)
+  expect_identical(two$W, one$W)
+  expect_identical(two$gap, one$gap)
+})

@@ -114,7 +114,7 @@ test_that("the running mean skips missing values and sorts by iteration", {
     grad_norm_sq = c(1, 9, 2, 4, 3, 6),
     full_grad_norm_sq = c(NA, NA, 5, NA, NA, 1)
   )
-  rate <- rate_compare(tr, tail = 1)
+  rate <- rate_compare(tr, "grad_norm_sq", tail = 1)
   expect_identical(rate$n, 1:6)
   expect_equal(rate$running_mean, cumsum(c(9, 4, 2, 1, 3, 6)) / 1:6)
   full <- rate_compare(tr, "full_grad_norm_sq", tail = 1)
@@ -135,7 +135,7 @@ test_that("rate_compare() takes a vae_fit, a vae_fits or a trajectory", {
   from_fit <- rate_compare(fits[[2]], "full_grad_norm_sq")
   expect_identical(names(from_fit), c("n", "value", "running_mean", "reference", "ratio"))
   expect_equal(from_fit$running_mean, from_fits$running_mean[5:8])
-  grad <- rate_compare(fits[[1]])
+  grad <- rate_compare(fits[[1]], "grad_norm_sq")
   expect_identical(attr(grad, "column"), "grad_norm_sq")
   expect_equal(grad$running_mean, cumsum(trajectory(fits[[1]])$grad_norm_sq) / 1:40)
 })
@@ -177,6 +177,17 @@ test_that("autoplot() of a rate comparison returns a ggplot", {
   expect_silent(ggplot2::ggplot_build(p))
   expect_setequal(unique(p$data$line),
                   c("running mean", "mean over replicates", "C log(n) / sqrt(n)"))
+  # The subtitle fits ggsave()'s default width of 7 inches, in the theme's
+  # font size: it starts above the panel, after the y axis's title and labels
+  # (about an inch with the margins), so it has less than 6 inches.
+  pdf(NULL)
+  on.exit(dev.off())
+  size <- ggplot2::calc_element("plot.subtitle", ggplot2::theme_minimal())$size
+  widths <- vapply(strsplit(p$labels$subtitle, "\n")[[1]], function(line) {
+    grid::convertWidth(grid::grobWidth(grid::textGrob(line, gp = grid::gpar(fontsize = size))),
+                       "inches", valueOnly = TRUE)
+  }, numeric(1))
+  expect_lt(max(widths), 5.5)
 })
 
 test_that("bad input to the rate functions gets clear errors", {
@@ -198,4 +209,26 @@ test_that("bad input to the rate functions gets clear errors", {
     summary(rate_compare(tr), tail = 0.1)
     summary(rate_compare(tr), level = 95)
   })
+})
+
+test_that("rate_compare() defaults to the full-data column when there is one", {
+  x <- digits_x(200)
+  model <- gaussian_vae(latent_dim = 2, hidden = 8)
+  evaluated <- fit_vae(x, model, iterations = 40, eval_every = 10, seed = 1, n_threads = 1)
+  expect_identical(attr(rate_compare(evaluated), "column"), "full_grad_norm_sq")
+  expect_identical(rate_compare(evaluated), rate_compare(evaluated, "full_grad_norm_sq"))
+  plain <- fit_vae(x, model, iterations = 40, seed = 1, n_threads = 1)
+  expect_identical(attr(rate_compare(plain), "column"), "grad_norm_sq")
+  # A trajectory data frame: the same rule.
+  tr <- data.frame(iteration = 1:6, grad_norm_sq = c(1, 9, 2, 4, 3, 6),
+                   full_grad_norm_sq = c(NA, NA, 5, NA, NA, 1))
+  expect_identical(attr(rate_compare(tr), "column"), "full_grad_norm_sq")
+  tr$full_grad_norm_sq <- NA_real_
+  expect_identical(attr(rate_compare(tr), "column"), "grad_norm_sq")
+  skip_on_cran()
+  # The error lists only the columns that can be used: the squared norms
+  # with values (not the all-NA full-data ones of a fit without evaluations).
+  expect_snapshot(error = TRUE, rate_compare(plain, "objective"))
+  expect_snapshot(error = TRUE, rate_compare(plain, "full_grad_norm_sq"))
+  expect_snapshot(error = TRUE, rate_compare(data.frame(iteration = 1:3, a = -1)))
 })

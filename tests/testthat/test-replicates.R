@@ -5,6 +5,7 @@ small_vae <- gaussian_vae(latent_dim = 2, hidden = 8)
 untimed <- function(fit) {
   fit$trajectory <- without_seconds(fit$trajectory)
   fit$state$seconds <- NULL
+  fit$state$eval_seconds <- NULL
   fit
 }
 untimed_fits <- function(fits) lapply(fits, untimed)
@@ -104,7 +105,13 @@ test_that("autoplot() of replicates returns a ggplot", {
                              seeds = 1:2, n_threads = 2, progress = FALSE)
   p <- ggplot2::autoplot(fits)
   expect_s3_class(p, "ggplot")
-  expect_silent(ggplot2::ggplot_build(p))
+  expect_silent(b <- ggplot2::ggplot_build(p))
+  # One colour per replicate, each with a minibatch and a full-data line.
+  expect_identical(p$labels$colour, "replicate")
+  colours <- unique(b$data[[1]][c("colour", "group")])
+  expect_identical(length(unique(colours$colour)), 2L)
+  expect_identical(nrow(colours), 4L)
+  expect_identical(p$facet$params$strip.position, "left")
 })
 
 test_that("diverged replicates are kept, with one warning naming them", {

@@ -15,6 +15,7 @@ untimed_study <- function(study) {
     if (is.null(fit)) return(NULL)
     fit$trajectory <- without_seconds(fit$trajectory)
     fit$state$seconds <- NULL
+    fit$state$eval_seconds <- NULL
     fit
   })
   study

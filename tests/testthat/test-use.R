@@ -83,3 +83,54 @@ test_that("use functions reject bad input", {
     generate(fit, 0)
   })
 })
+
+test_that("new data's columns are matched to the fit's by name", {
+  fit <- use_fit()
+  x <- digits_x(9)
+  df <- as.data.frame(x)
+  shuffled <- df[, 64:1]
+  expect_identical(encode(fit, shuffled), encode(fit, df))
+  expect_identical(encode(fit, x[, c(2:64, 1)], type = "variance"),
+                   encode(fit, x, type = "variance"))
+  expect_identical(reconstruct(fit, shuffled), reconstruct(fit, df))
+  expect_identical(predict(fit, shuffled, type = "reconstruction"),
+                   predict(fit, df, type = "reconstruction"))
+  expect_identical(log_likelihood(fit, shuffled, samples = 4, seed = 1, n_threads = 1),
+                   log_likelihood(fit, x, samples = 4, seed = 1, n_threads = 1))
+  expect_identical(evaluate(fit, shuffled, seed = 1, n_threads = 1),
+                   evaluate(fit, x, seed = 1, n_threads = 1))
+  expect_identical(gradient_snr(fit, shuffled, batch_size = 3, draws = 3, seed = 1,
+                                n_threads = 1),
+                   gradient_snr(fit, x, batch_size = 3, draws = 3, seed = 1,
+                                n_threads = 1))
+  expect_identical(gradient(fit, shuffled, seed = 1, n_threads = 1),
+                   gradient(fit, x, seed = 1, n_threads = 1))
+  expect_identical(latent_activity(fit, shuffled), latent_activity(fit, x))
+  # Without names on either side, the columns are taken in order.
+  expect_identical(encode(fit, unname(x)), encode(fit, x))
+  unnamed <- fit
+  unnamed$feature_names <- NULL
+  expect_identical(encode(unnamed, shuffled), encode(unnamed, unname(as.matrix(shuffled))))
+  expect_false(identical(encode(unnamed, shuffled), encode(fit, df)))
+  # Latents named as encode() names them are matched by name too.
+  z <- encode(fit, x)
+  expect_identical(decode(fit, z[, 3:1]), decode(fit, z))
+  expect_identical(decode(fit, unname(z)), decode(fit, z))
+  expect_error(encode(fit, df[, -1]), class = "vaeconv_error_input")
+  expect_error(encode(fit, cbind(df, extra = 1)), class = "vaeconv_error_input")
+  expect_error(decode(fit, z[, 1:2]), class = "vaeconv_error_input")
+  skip_on_cran()
+  expect_snapshot(error = TRUE, encode(fit, df[, -(1:7)]))
+  expect_snapshot(error = TRUE, reconstruct(fit, cbind(df, extra = 1, other = 2)))
+  expect_snapshot(error = TRUE, encode(fit, unname(x)[, 1:10]))
+  expect_snapshot(error = TRUE, decode(fit, cbind(z, z4 = 0)))
+})
+
+test_that("predict() without newdata says what it needs", {
+  fit <- use_fit()
+  expect_error(predict(fit), "must be supplied", class = "vaeconv_error_input")
+  expect_error(predict(fit, type = "reconstruction"), "does not keep the data",
+               class = "vaeconv_error_input")
+  skip_on_cran()
+  expect_snapshot(error = TRUE, predict(fit))
+})

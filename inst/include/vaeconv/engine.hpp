@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <armadillo>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -137,7 +138,9 @@ class Engine {
         for (std::size_t i = 0; i < m; ++i) {
           const std::size_t pos = begin + i;
           const std::uint64_t id = key == NoiseKey::row ? idx[pos] : pos;
-          rng_.normals(stream, iteration, id * S, S, ws.eps.colptr(i * S), dz);
+          const std::size_t stride = key_stride_ > 0 ? key_stride_ : S;
+          rng_.normals(stream, iteration, id * stride + key_offset_, S,
+                       ws.eps.colptr(i * S), dz);
         }
         double* g = nullptr;
         if (grad != nullptr) {
@@ -169,6 +172,15 @@ class Engine {
     return total;
   }
 
+  // The noise of a column with key id is draws id * stride + offset, ...,
+  // of which run() uses the first draws_per_point(); stride 0 (the default)
+  // is draws_per_point() and offset 0. A window lets a run with fewer
+  // replicates use the same draws as the first replicates of a larger run.
+  void noise_window(std::size_t stride, std::size_t offset) {
+    key_stride_ = stride;
+    key_offset_ = offset;
+  }
+
   // Rows per chunk for S draws per row: chunk_rows when set (non-zero);
   // else chunks of about 2^16 values in the matrices of the widest layer,
   // between 1 and 64 rows: 64 rows for one draw per row up to width 1024,
@@ -191,9 +203,58 @@ class Engine {
   const KeyedRng& rng_;
   Parallel& parallel_;
   std::size_t chunk_rows_;
+  std::size_t key_stride_ = 0, key_offset_ = 0;
   std::vector<Workspace> ws_;
   std::vector<arma::vec> grads_;
   std::vector<ChunkSums> sums_;
 };
+
+// The full-data squared gradient norms of a mean over the n columns idx,
+// from grad, the gradient of minus their sum that engine.run() made with
+// `samples` replicates of K draws per column (keyed by stream, iteration,
+// key): the squared norm `all` = |grad / n|^2 over [0, p) and its parts
+// `theta` over [0, split) and `phi` over [split, p), and `unbiased`, the
+// inner product of the gradients of the first h = samples / 2 replicates
+// and of the other samples - h. Those are independent given the
+// parameters, each an unbiased estimate of the gradient, so the inner
+// product is an unbiased estimate of the squared norm of the gradient,
+// where `all` is biased upwards by the estimate's variance. The first half
+// is one more run over the same draws (half is its buffer); the second is
+// grad minus it. NaN with one replicate; `all` under the exact ELBO.
+struct FullNorms {
+  double all = NAN, theta = NAN, phi = NAN, unbiased = NAN;
+};
+
+inline FullNorms full_norms(Engine& engine, const ObjectiveSpec& obj, const double* par,
+                            const std::uint32_t* idx, std::size_t n, std::size_t K,
+                            std::size_t samples, Stream stream, std::uint64_t iteration,
+                            NoiseKey key, const double* grad, std::size_t p,
+                            std::size_t split, arma::vec& half) {
+  FullNorms out;
+  out.all = mean_grad_norm_sq(grad, 0, p, n);
+  out.theta = mean_grad_norm_sq(grad, 0, split, n);
+  out.phi = mean_grad_norm_sq(grad, split, p, n);
+  if (obj.exact) {
+    out.unbiased = out.all;
+    return out;
+  }
+  if (samples < 2) return out;
+  const std::size_t h = samples / 2;
+  half.zeros(p);
+  engine.noise_window(draws_per_point(obj, K, samples), 0);
+  engine.run(par, idx, n, K, h, stream, iteration, key, half.memptr());
+  engine.noise_window(0, 0);
+  // grad is minus the sum over columns of the mean over all the replicates,
+  // half of the mean over the first h: the mean over the other ones is
+  // (samples grad - h half) / (samples - h).
+  const double S = double(samples), a = double(h), b = S - a;
+  double dot = 0.0;
+  for (std::size_t i = 0; i < p; ++i) {
+    const double first = half[i];
+    dot += first * ((S * grad[i] - a * first) / b);
+  }
+  out.unbiased = dot / (double(n) * double(n));
+  return out;
+}
 
 }  // namespace vaeconv

@@ -44,13 +44,16 @@ struct TrainState {
   arma::vec par, par0;
   OptimizerState opt;
   std::uint64_t iteration = 0;  // iterations done so far
-  double seconds = 0.0;         // time spent in them
+  double seconds = 0.0;         // time spent in them, full-data evaluations aside
+  double eval_seconds = 0.0;    // time spent in the full-data evaluations
 };
 
 struct Trajectory {
   std::vector<double> iteration, objective, reconstruction, kl, grad_norm_sq,
       grad_norm_sq_theta, grad_norm_sq_phi, lr, seconds, weight_change,
-      full_objective, full_grad_norm_sq, full_loglik, loglik_gap;
+      full_objective, full_grad_norm_sq, full_loglik, loglik_gap,
+      full_grad_norm_sq_theta, full_grad_norm_sq_phi, full_grad_norm_sq_unbiased,
+      eval_seconds;
 };
 
 enum class Status { completed, diverged, interrupted };
@@ -96,7 +99,7 @@ inline TrainResult train(const GaussianVae& model, const ObjectiveSpec& obj,
   Engine engine(model, obj, data, rng, parallel, spec.chunk_rows);
   std::vector<std::uint32_t> perm(n), all;
   std::uint64_t epoch = UINT64_MAX;
-  arma::vec grad(p, arma::fill::zeros), full_grad;
+  arma::vec grad(p, arma::fill::zeros), full_grad, half_grad;
   if (spec.eval_every > 0) {
     all.resize(n);
     std::iota(all.begin(), all.end(), 0u);
@@ -108,6 +111,7 @@ inline TrainResult train(const GaussianVae& model, const ObjectiveSpec& obj,
   norms.scale = inv_B;
   norms.split = pt;
   const double norm0 = std::sqrt(sum_sq(st.par0.memptr(), p));
+  double eval_secs = 0.0;  // in the full-data evaluations of this call
 
   TrainResult res;
   Trajectory& tr = res.trajectory;
@@ -118,7 +122,8 @@ inline TrainResult train(const GaussianVae& model, const ObjectiveSpec& obj,
          {&tr.iteration, &tr.objective, &tr.reconstruction, &tr.kl, &tr.grad_norm_sq,
           &tr.grad_norm_sq_theta, &tr.grad_norm_sq_phi, &tr.lr, &tr.seconds,
           &tr.weight_change, &tr.full_objective, &tr.full_grad_norm_sq, &tr.full_loglik,
-          &tr.loglik_gap})
+          &tr.loglik_gap, &tr.full_grad_norm_sq_theta, &tr.full_grad_norm_sq_phi,
+          &tr.full_grad_norm_sq_unbiased, &tr.eval_seconds})
       col->reserve(rows + 1);
   }
   for (std::uint64_t t = 0; t < spec.iterations; ++t) {
@@ -143,14 +148,19 @@ inline TrainResult train(const GaussianVae& model, const ObjectiveSpec& obj,
     }
     const bool eval = spec.eval_every > 0 && it % spec.eval_every == 0;
     const bool record = eval || it % spec.record_every == 0;
-    double full_obj = NAN, full_g = NAN, full_ll = NAN;
+    double full_obj = NAN, full_ll = NAN;
+    FullNorms full;
     if (eval) {
+      const auto eval_start = clock::now();
       full_grad.zeros();
       const ChunkSums f = engine.run(st.par.memptr(), all.data(), n, K, spec.eval_samples,
                                      Stream::eval, it, NoiseKey::row, full_grad.memptr());
       full_obj = f.objective / double(n);
-      full_g = mean_grad_norm_sq(full_grad.memptr(), 0, p, n);
+      full = full_norms(engine, obj, st.par.memptr(), all.data(), n, K, spec.eval_samples,
+                        Stream::eval, it, NoiseKey::row, full_grad.memptr(), p, pt,
+                        half_grad);
       if (model.spec().linear) full_ll = linear_loglik(model, st.par.memptr(), data);
+      eval_secs += std::chrono::duration<double>(clock::now() - eval_start).count();
     }
     const double lr = step_size(opt, it);
     // One pass over fixed blocks (each small enough to stay in cache):
@@ -164,7 +174,8 @@ inline TrainResult train(const GaussianVae& model, const ObjectiveSpec& obj,
       std::fill(g + begin, g + end, 0.0);
     });
     st.iteration = it;
-    const double secs = st.seconds + std::chrono::duration<double>(clock::now() - start).count();
+    const double secs =
+        st.seconds + std::chrono::duration<double>(clock::now() - start).count() - eval_secs;
     if (record) {
       double d = 0.0;
       for (double x : part) d += x;
@@ -179,7 +190,11 @@ inline TrainResult train(const GaussianVae& model, const ObjectiveSpec& obj,
       tr.seconds.push_back(secs);
       tr.weight_change.push_back(norm0 > 0.0 ? std::sqrt(d) / norm0 : NAN);
       tr.full_objective.push_back(full_obj);
-      tr.full_grad_norm_sq.push_back(full_g);
+      tr.full_grad_norm_sq.push_back(full.all);
+      tr.full_grad_norm_sq_theta.push_back(full.theta);
+      tr.full_grad_norm_sq_phi.push_back(full.phi);
+      tr.full_grad_norm_sq_unbiased.push_back(full.unbiased);
+      tr.eval_seconds.push_back(st.eval_seconds + eval_secs);
       tr.full_loglik.push_back(full_ll);
       tr.loglik_gap.push_back(spec.loglik_optimum - full_ll);
     }
@@ -190,7 +205,8 @@ inline TrainResult train(const GaussianVae& model, const ObjectiveSpec& obj,
       break;
     }
   }
-  st.seconds += std::chrono::duration<double>(clock::now() - start).count();
+  st.seconds += std::chrono::duration<double>(clock::now() - start).count() - eval_secs;
+  st.eval_seconds += eval_secs;
   return res;
 }
 
