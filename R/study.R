@@ -477,18 +477,6 @@ check_study_path <- function(path, call = rlang::caller_env()) {
   normalizePath(path, mustWork = TRUE)
 }
 
-#' A fingerprint of the data: its dimensions and the MD5 of its serialisation
-#' @noRd
-data_fingerprint <- function(x) {
-  file <- tempfile("vaeconv-data-")
-  on.exit(unlink(file))
-  con <- file(file, "wb")
-  serialize(x, con, xdr = TRUE, version = 2)
-  close(con)
-  list(n_obs = nrow(x), n_features = ncol(x),
-       md5 = unname(tools::md5sum(file)))
-}
-
 # Files ------------------------------------------------------------------------
 
 #' Write an R object to a file atomically: a temporary file in the same
