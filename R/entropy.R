@@ -71,7 +71,8 @@
 #' deep <- fit_vae(x, gaussian_vae(2, hidden = 16, learn_obs_sd = TRUE),
 #'                 iterations = 300, seed = 1, n_threads = 1)
 #' entropy_sum(deep, x, draws = 20, seed = 1, n_threads = 1)
-entropy_sum <- function(fit, x, draws = 100, seed = NULL, n_threads = NULL) {
+entropy_sum <- function(fit, x, draws = 100, seed = NULL, n_threads = NULL,
+                        progress = interactive()) {
   check_required(fit)
   check_fit(fit)
   check_required(x)
@@ -79,6 +80,7 @@ entropy_sum <- function(fit, x, draws = 100, seed = NULL, n_threads = NULL) {
   draws <- check_whole(draws)
   seed <- check_seed(seed)
   n_threads <- resolve_threads(check_n_threads(n_threads))
+  progress <- check_flag(progress)
   model <- fit$model
   par <- fit$state$par
   linear <- inherits(model, "vae_linear")
@@ -91,7 +93,8 @@ entropy_sum <- function(fit, x, draws = 100, seed = NULL, n_threads = NULL) {
     if (is.null(seed)) seed <- draw_seed()
   }
   value <- cpp_evaluate(model, objective, par, x, 1L, draws, seed, n_threads,
-                        chunk_rows())$objective
+                        chunk_rows(), progress = progress, name = "Entropy sum")
+  value <- signal_stop(value)$objective
   var <- cpp_encode(model, par, x)$var
   entropies <- -ncol(x) / 2 * log(2 * pi * exp(1) * obs_sd(fit)^2) +
     0.5 * mean(rowSums(log(var)))

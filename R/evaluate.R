@@ -42,7 +42,7 @@
 #' evaluate(fit, x, samples = 10, seed = 1, n_threads = 1)
 #' evaluate(fit, x, objective = iwae(K = 10), seed = 1, n_threads = 1)
 evaluate <- function(fit, x, objective = NULL, samples = 1, seed = NULL,
-                     n_threads = NULL) {
+                     n_threads = NULL, progress = interactive()) {
   check_fit(fit)
   x <- check_data(x, ncol = fit$n_features)
   if (is.null(objective)) objective <- fit$objective
@@ -50,12 +50,14 @@ evaluate <- function(fit, x, objective = NULL, samples = 1, seed = NULL,
   samples <- check_whole(samples)
   seed <- check_seed(seed)
   n_threads <- resolve_threads(check_n_threads(n_threads))
+  progress <- check_flag(progress)
   check_combination(fit$model, objective)
   if (is.null(seed)) seed <- draw_seed()
 
   v <- cpp_evaluate(fit$model, objective, fit$state$par, x, fit_K(objective, fit),
-                    samples, seed, n_threads, chunk_rows(), gradient = TRUE)
-  v <- lapply(v, nan_to_na)
+                    samples, seed, n_threads, chunk_rows(), gradient = TRUE,
+                    progress = progress, name = "Evaluating")
+  v <- lapply(signal_stop(v), nan_to_na)
   tibble::tibble(
     objective = v$objective,
     reconstruction = v$reconstruction,

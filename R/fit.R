@@ -114,11 +114,51 @@ fit_vae <- function(x, model, objective = elbo(), optimizer = adam(),
                     seed, n_threads, record_every, eval_every, eval_samples,
                     init, progress)
   if (is.null(args$seed)) args$seed <- draw_seed()
-  res <- cpp_fit(args$x, args$model, args$objective, args$optimizer,
-                 fit_control(args), args$state)
-  fit <- new_vae_fit(args, res)
-  warn_status(res$status, res$last_iteration)
-  fit
+  control <- fit_control(args)
+  keep_result(
+    cpp_fit(args$x, args$model, args$objective, args$optimizer, control, args$state),
+    function(res) {
+      fit <- new_vae_fit(args, res)
+      warn_status(res$status, res$last_iteration)
+      fit
+    }
+  )
+}
+
+#' Keep what compiled code made
+#'
+#' Evaluates `run` (a call into compiled code, which catches interrupts
+#' itself) and returns `finish(result)`. An interrupt (Ctrl-C) that reaches
+#' R after `run` has returned, while `finish()` works, is deferred (the
+#' "resume" restart), so the result is not lost; one that comes before
+#' `run` has returned goes on as usual.
+#' @noRd
+keep_result <- function(run, finish) {
+  res <- NULL
+  withCallingHandlers(
+    {
+      res <- run
+      finish(res)
+    },
+    interrupt = function(cnd) {
+      if (!is.null(res) && !is.null(findRestart("resume"))) invokeRestart("resume")
+    }
+  )
+}
+
+#' Signal again the stop a compiled loop caught
+#'
+#' Compiled diagnostics catch an interrupt (or a time limit's error) inside,
+#' stop their threads and return `list(interrupted = TRUE, condition)`. Here,
+#' back in R with no thread working, the time limit's error is raised again
+#' and an interrupt signalled as R signals one, so that `tryCatch(interrupt
+#' = )` sees it and, uncaught, it returns to the top level.
+#' @noRd
+signal_stop <- function(res) {
+  if (!is.list(res) || !isTRUE(res$interrupted)) return(invisible(res))
+  cnd <- res$condition
+  if (inherits(cnd, "error")) stop(cnd)
+  rlang::interrupt()
 }
 
 #' Validate the arguments of a fit

@@ -61,23 +61,46 @@
 #'                iterations = 100, seed = 1, n_threads = 1)
 #' log_likelihood(fit, x[1:100, ], samples = 100, seed = 1, n_threads = 1)
 log_likelihood <- function(fit, x, samples = 1000, seed = NULL, n_threads = NULL,
-                           method = c("auto", "importance")) {
+                           method = c("auto", "importance"),
+                           progress = interactive()) {
   check_fit(fit)
   x <- check_data(x, ncol = fit$n_features)
   samples <- check_whole(samples, min = 2)
   seed <- check_seed(seed)
   n_threads <- resolve_threads(check_n_threads(n_threads))
   method <- check_choice(method, c("auto", "importance"))
+  progress <- check_flag(progress)
+  warn_fit_status(fit)
 
   if (method == "auto" && inherits(fit$model, "vae_linear")) {
     par <- stats::coef(fit)
     loglik <- ppca_loglik(x, par$W, drop(par$mu), obs_sd(fit))
-    return(tibble::tibble(estimate = loglik, std_error = 0))
+    return(tibble::tibble(estimate = loglik, std_error = 0, ess = NA_real_))
   }
   if (is.null(seed)) seed <- draw_seed()
-  rows <- cpp_log_likelihood(fit$model, fit$state$par, x, samples, seed, n_threads)
+  rows <- cpp_log_likelihood(fit$model, fit$state$par, x, samples, seed, n_threads,
+                             progress)
+  signal_stop(rows)
   tibble::tibble(
     estimate = mean(rows$estimate),
-    std_error = sqrt(sum(rows$variance)) / nrow(x)
+    std_error = sqrt(sum(rows$variance)) / nrow(x),
+    ess = mean(rows$ess)
+  )
+}
+
+#' Warn when a diagnostic is asked of a fit that did not complete
+#' @noRd
+warn_fit_status <- function(fit, arg = rlang::caller_arg(fit),
+                            call = rlang::caller_env()) {
+  status <- fit$status
+  if (is.null(status) || identical(status, "completed")) return(invisible())
+  cli::cli_warn(
+    c("{.arg {arg}} did not complete: its status is {.val {status}}.",
+      i = if (identical(status, "diverged")) {
+        "Its parameters are those before the divergence; the estimate may not be worth much."
+      } else {
+        "Its parameters are those of an unfinished fit."
+      }),
+    class = c("vaeconv_warning_fit_status", "vaeconv_warning"), call = call
   )
 }

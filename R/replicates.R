@@ -88,31 +88,48 @@ fit_vae_replicates <- function(x, ..., replicates = 10, seeds = NULL,
                     call = rlang::current_env())
   if (is.null(seeds)) seeds <- draw_seed(replicates)
 
-  start <- proc.time()[["elapsed"]]
-  if (parallel) {
-    control <- fit_control(args)
-    control$seed <- NULL
-    results <- cpp_fit_replicates(args$x, args$model, args$objective,
-                                  args$optimizer, control, as.double(seeds))
-  } else {
-    results <- vector("list", replicates)
-    for (i in seq_len(replicates)) {
-      args$seed <- seeds[[i]]
-      results[[i]] <- cpp_fit(args$x, args$model, args$objective,
-                              args$optimizer, fit_control(args), NULL)
-      if (results[[i]]$status == "interrupted") break
+  # The compiled code catches an interrupt while fits run. One that reaches R
+  # once a fit has been made (between two fits, or while the result is
+  # assembled) is deferred: it stops the loop there and the fits made are
+  # returned. One that comes before goes on as usual.
+  results <- NULL
+  stopped <- FALSE
+  withCallingHandlers(
+    {
+      start <- proc.time()[["elapsed"]]
+      if (parallel) {
+        control <- fit_control(args)
+        control$seed <- NULL
+        results <- cpp_fit_replicates(args$x, args$model, args$objective,
+                                      args$optimizer, control, as.double(seeds))
+      } else {
+        for (i in seq_len(replicates)) {
+          if (stopped) break
+          args$seed <- seeds[[i]]
+          control <- fit_control(args)
+          control$progress_name <- sprintf("Replicate %d/%d", i, replicates)
+          results[[i]] <- cpp_fit(args$x, args$model, args$objective,
+                                  args$optimizer, control, NULL)
+          if (results[[i]]$status == "interrupted") break
+        }
+      }
+      seconds <- proc.time()[["elapsed"]] - start
+      started <- !vapply(results, is.null, logical(1))
+      fits <- lapply(which(started), function(i) {
+        args$seed <- seeds[[i]]
+        new_vae_fit(args, results[[i]])
+      })
+      fits <- new_vae_fits(fits, parallel = parallel, n_threads = args$n_threads,
+                           seconds = seconds)
+      warn_replicates(fits, replicates)
+    },
+    interrupt = function(cnd) {
+      if (!is.null(results) && !is.null(findRestart("resume"))) {
+        stopped <<- TRUE
+        invokeRestart("resume")
+      }
     }
-  }
-  seconds <- proc.time()[["elapsed"]] - start
-
-  started <- !vapply(results, is.null, logical(1))
-  fits <- lapply(which(started), function(i) {
-    args$seed <- seeds[[i]]
-    new_vae_fit(args, results[[i]])
-  })
-  fits <- new_vae_fits(fits, parallel = parallel, n_threads = args$n_threads,
-                       seconds = seconds)
-  warn_replicates(fits, replicates)
+  )
   fits
 }
 

@@ -63,7 +63,7 @@
 #' gradient_snr(fit, x, objective = iwae(K = 10), draws = 50, seed = 1,
 #'              n_threads = 1)
 gradient_snr <- function(fit, x, objective = NULL, batch_size = NULL, draws = 100,
-                         seed = NULL, n_threads = NULL) {
+                         seed = NULL, n_threads = NULL, progress = interactive()) {
   check_fit(fit)
   x <- check_data(x, ncol = fit$n_features)
   if (is.null(objective)) objective <- fit$objective
@@ -73,12 +73,14 @@ gradient_snr <- function(fit, x, objective = NULL, batch_size = NULL, draws = 10
   draws <- check_whole(draws, min = 2)
   seed <- check_seed(seed)
   n_threads <- resolve_threads(check_n_threads(n_threads))
+  progress <- check_flag(progress)
   check_combination(fit$model, objective)
   if (is.null(seed)) seed <- draw_seed()
 
   K <- fit_K(objective, fit)
   g <- cpp_gradient_draws(fit$model, objective, fit$state$par, x, batch_size, K,
-                          draws, seed, n_threads, chunk_rows())
+                          draws, seed, n_threads, chunk_rows(), progress)
+  signal_stop(g)
   layout <- cpp_layout(fit$model, fit$n_features)
   group <- rep(layout$group, layout$rows * layout$cols)
   groups <- c("theta", "phi")

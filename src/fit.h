@@ -1,34 +1,15 @@
 // Glue shared by the fitting entry points: the training specification and
-// state from R lists, the result as an R list, and progress and interruption.
+// state from R lists and the result as an R list (progress and interruption:
+// progress.h).
 #pragma once
 
 #include <RcppArmadillo.h>
 
-#include <chrono>
 #include <cstdint>
 
 #include "convert.h"
 
 namespace vaeconv_glue {
-
-// A cli progress bar and R's interrupt check, polled at most every 100 ms.
-// Main thread only.
-class RProgress {
- public:
-  RProgress(bool show, double total);
-  ~RProgress();
-  RProgress(const RProgress&) = delete;
-  RProgress& operator=(const RProgress&) = delete;
-  // When 100 ms have passed since the last poll, sets the bar to `done` and
-  // checks for an interrupt. Returns whether an interrupt has been seen.
-  bool poll(double done);
-  bool interrupted() const { return interrupted_; }
-
- private:
-  Rcpp::RObject bar_ = R_NilValue;
-  bool interrupted_ = false;
-  std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
-};
 
 // The training specification from fit_vae()'s control list.
 vaeconv::TrainSpec train_spec(const Rcpp::List& control);

@@ -6,14 +6,14 @@ test_that("log_likelihood() on a linear VAE converges to the exact value", {
   p <- coef(fit)
   exact <- ppca_loglik(x, p$W, drop(p$mu), exp(p$log_obs_sd[[1]]))
   auto <- log_likelihood(fit, x, n_threads = 1)
-  expect_identical(auto, tibble::tibble(estimate = exact, std_error = 0))
+  expect_identical(auto, tibble::tibble(estimate = exact, std_error = 0, ess = NA_real_))
   est <- lapply(c(100, 400, 1600), function(L) {
     log_likelihood(fit, x, samples = L, seed = L, n_threads = 2, method = "importance")
   })
   err <- vapply(est, function(e) abs(e$estimate - exact), numeric(1))
   se <- vapply(est, `[[`, numeric(1), "std_error")
   expect_s3_class(est[[1]], "tbl_df")
-  expect_named(est[[1]], c("estimate", "std_error"))
+  expect_named(est[[1]], c("estimate", "std_error", "ess"))
   # The error shrinks as the number of samples grows, to within a few
   # standard errors (plus the O(1/L) downward bias of the log of a mean).
   expect_lt(err[3], err[2])

@@ -15,19 +15,12 @@
 #include "engine.hpp"
 #include "linear.hpp"
 #include "model.hpp"
+#include "monitor.hpp"
 #include "objective.hpp"
 #include "optimizer.hpp"
 #include "rng.hpp"
 
 namespace vaeconv {
-
-// Progress and interruption; implemented by the glue.
-class Monitor {
- public:
-  virtual ~Monitor() = default;
-  virtual void progress(std::uint64_t done, std::uint64_t total) {}
-  virtual bool stop_requested() { return false; }
-};
 
 struct TrainSpec {
   std::size_t batch_size = 64;
@@ -183,7 +176,7 @@ inline TrainResult train(const GaussianVae& model, const ObjectiveSpec& obj,
       tr.full_loglik.push_back(full_ll);
       tr.loglik_gap.push_back(spec.loglik_optimum - full_ll);
     }
-    monitor.progress(t + 1, spec.iterations);
+    monitor.progress(t + 1, spec.iterations, objective);
     if (monitor.stop_requested()) {
       res.status = Status::interrupted;
       res.last_iteration = it;
