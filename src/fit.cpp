@@ -128,7 +128,7 @@ namespace {
 std::string fit_status(std::uint64_t first, std::uint64_t done, std::uint64_t total,
                        double objective) {
   return "iteration " + std::to_string(first + done) + "/" + std::to_string(first + total) +
-         ", objective " + vaeconv_glue::format_number(objective, 5);
+         " | objective " + vaeconv_glue::format_number(objective, 5);
 }
 
 }  // namespace
@@ -164,7 +164,8 @@ Rcpp::List cpp_fit(const Rcpp::NumericMatrix& x, const Rcpp::List& model,
         progress, double(spec.iterations), name,
         [first](std::uint64_t done, std::uint64_t total, double objective) {
           return fit_status(first, done, total, objective);
-        });
+        },
+        vaeconv_glue::status_format);
     res = vaeconv::train(vae, obj, opt, spec, data, seed, st, *parallel, monitor);
     // The bar goes; an interrupt seen only now leaves a finished fit as it is.
     monitor.finish();

@@ -17,17 +17,14 @@ struct RCall {
   Op op;
   double value;        // create: the total; update: the units done
   const char* text;    // create: the name; update: the status
+  const char* format;  // create: the format
   static SEXP body(void* data);
 };
 
-namespace {
-
-// The bar's format: its name, the bar, the percentage, the status (what is
-// done so far, in the entry point's own words) and the time left.
 const char* const bar_format =
     "{cli::pb_name}{cli::pb_bar} {cli::pb_percent} | {cli::pb_status} | ETA: {cli::pb_eta}";
-
-}  // namespace
+const char* const status_format =
+    "{cli::pb_name}{cli::pb_status} | {cli::pb_percent} | ETA: {cli::pb_eta}";
 
 SEXP RCall::body(void* data) {
   RCall* call = static_cast<RCall*>(data);
@@ -39,7 +36,7 @@ SEXP RCall::body(void* data) {
       SET_STRING_ELT(names, 0, Rf_mkChar("name"));
       SET_VECTOR_ELT(config, 0, Rf_mkString(call->text));
       SET_STRING_ELT(names, 1, Rf_mkChar("format"));
-      SET_VECTOR_ELT(config, 1, Rf_mkString(bar_format));
+      SET_VECTOR_ELT(config, 1, Rf_mkString(call->format));
       SET_STRING_ELT(names, 2, Rf_mkChar("status"));
       SET_VECTOR_ELT(config, 2, Rf_mkString("starting"));
       Rf_setAttrib(config, R_NamesSymbol, names);
@@ -96,9 +93,11 @@ void run_guarded(RCall& call) {
 
 }  // namespace
 
-RProgress::RProgress(bool show, double total, const std::string& name) {
+RProgress::RProgress(bool show, double total, const std::string& name,
+                     const std::string& format) {
   if (!show) return;
-  RCall call{this, RCall::create, total, name.c_str()};
+  RCall call{this, RCall::create, total, name.c_str(),
+             format.empty() ? bar_format : format.c_str()};
   run_guarded(call);
 }
 
@@ -121,7 +120,7 @@ bool RProgress::due() const {
 
 bool RProgress::poll(double done, const std::string& status) {
   last_ = std::chrono::steady_clock::now();
-  RCall call{this, RCall::update, done, status.empty() ? nullptr : status.c_str()};
+  RCall call{this, RCall::update, done, status.empty() ? nullptr : status.c_str(), nullptr};
   run_guarded(call);
   return interrupted_;
 }
@@ -132,13 +131,14 @@ void RProgress::finish() {
   // An interrupt inside cli_progress_done() leaves the bar in place: one
   // more try terminates it.
   for (int attempt = 0; attempt < 2 && bar_ != R_NilValue; ++attempt) {
-    RCall call{this, RCall::done, 0.0, nullptr};
+    RCall call{this, RCall::done, 0.0, nullptr, nullptr};
     run_guarded(call);
   }
 }
 
-RMonitor::RMonitor(bool show, double total, const std::string& name, StatusFn status)
-    : r_(show, total, name), status_(std::move(status)) {
+RMonitor::RMonitor(bool show, double total, const std::string& name, StatusFn status,
+                   const std::string& format)
+    : r_(show, total, name, format), status_(std::move(status)) {
   if (r_.interrupted()) stop_.store(true);
 }
 

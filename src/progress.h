@@ -22,12 +22,20 @@
 
 namespace vaeconv_glue {
 
+// The name, a bar, the percentage, the status (what is done so far, in the
+// entry point's own words) and the time left; short enough for 80 columns.
+extern const char* const bar_format;
+// The same without the bar, for longer statuses.
+extern const char* const status_format;
+
 // A cli progress bar and R's interrupt check. Main thread only.
 class RProgress {
  public:
   // A bar named `name` over `total` units when `show` (cli shows it once
-  // the work has lasted cli.progress_show_after seconds).
-  RProgress(bool show, double total, const std::string& name);
+  // the work has lasted cli.progress_show_after seconds), drawn by the cli
+  // format string `format` (bar_format when empty).
+  RProgress(bool show, double total, const std::string& name,
+            const std::string& format = std::string());
   ~RProgress();
   RProgress(const RProgress&) = delete;
   RProgress& operator=(const RProgress&) = delete;
@@ -66,7 +74,8 @@ class RProgress {
 class RMonitor : public vaeconv::Monitor {
  public:
   typedef std::function<std::string(std::uint64_t, std::uint64_t, double)> StatusFn;
-  RMonitor(bool show, double total, const std::string& name, StatusFn status);
+  RMonitor(bool show, double total, const std::string& name, StatusFn status,
+           const std::string& format = std::string());
   void progress(std::uint64_t done, std::uint64_t total, double objective) override;
   bool stop_requested() override;
   // Terminates the bar; true if a stop was requested at any time.

@@ -385,6 +385,51 @@ test_that("an interrupt (SIGINT) stops a fit cleanly and returns it", {
   expect_true(res$finite)
 })
 
+test_that("Ctrl-C while the progress bar shows returns the fit at any moment, and the session goes on", {
+  rs <- bar_session()
+  on.exit(rs$close(), add = TRUE)
+  fit_in_child <- function(eval_every, n_threads) {
+    x <- as.matrix(vaeconv::digits[, 1:64]) / 16
+    warned <- character(0)
+    fit <- withCallingHandlers(
+      vaeconv::fit_vae(x, vaeconv::gaussian_vae(4, hidden = c(64, 64)),
+                       iterations = 1e7, seed = 1, n_threads = n_threads,
+                       eval_every = eval_every, progress = TRUE),
+      vaeconv_warning = function(w) {
+        warned <<- c(warned, class(w)[[1]])
+        invokeRestart("muffleWarning")
+      }
+    )
+    list(status = fit$status, iteration = fit$state$iteration,
+         rows = nrow(vaeconv::trajectory(fit)), finite = all(is.finite(fit$state$par)),
+         warned = warned)
+  }
+  # Early (the bar just drawn), mid-run, and while most of the time goes to
+  # full-data evaluations (one every iteration, over the 1797 rows); on one
+  # thread and on two.
+  cases <- list(
+    early = list(after = 0.4, eval_every = 0, n_threads = 2),
+    mid = list(after = 1.5, eval_every = 0, n_threads = 1),
+    evaluation = list(after = 1, eval_every = 1, n_threads = 2)
+  )
+  for (nm in names(cases)) {
+    cs <- cases[[nm]]
+    r <- interrupt_after(rs, fit_in_child, cs$after, eval_every = cs$eval_every,
+                         n_threads = cs$n_threads)
+    expect_clean_stop(r, "Fitting")
+    expect_match(r$stderr, "iteration [0-9]+/[0-9]+ [|] objective -?[0-9]", label = nm)
+    expect_null(r$error, label = nm)
+    res <- r$result
+    expect_identical(res$status, "interrupted", label = nm)
+    expect_identical(res$warned, "vaeconv_warning_interrupted", label = nm)
+    expect_gt(res$iteration, 0)
+    expect_identical(res$rows, as.integer(res$iteration))
+    expect_true(res$finite)
+  }
+  # The session is alive and answers.
+  expect_identical(rs$run(function() 1 + 1), 2)
+})
+
 test_that("1 and 2 threads agree over many chunks and rounds of chunks", {
   # Chunks of 16 rows: a minibatch of 100 makes 7 chunks (the last one
   # partial), a full-data evaluation of 300 rows 19 chunks (several rounds
