@@ -83,7 +83,8 @@ log_likelihood <- function(fit, x, samples = 1000, seed = NULL, n_threads = NULL
   signal_stop(rows)
   tibble::tibble(
     estimate = mean(rows$estimate),
-    std_error = sqrt(sum(rows$variance)) / nrow(x),
+    # (the variances of exactly equal weights may round below 0)
+    std_error = sqrt(max(sum(rows$variance), 0)) / nrow(x),
     ess = mean(rows$ess)
   )
 }
@@ -97,7 +98,7 @@ warn_fit_status <- function(fit, arg = rlang::caller_arg(fit),
   cli::cli_warn(
     c("{.arg {arg}} did not complete: its status is {.val {status}}.",
       i = if (identical(status, "diverged")) {
-        "Its parameters are those before the divergence; the estimate may not be worth much."
+        "Its parameters are the last ones before it diverged: check {.field ess} before trusting the estimate."
       } else {
         "Its parameters are those of an unfinished fit."
       }),

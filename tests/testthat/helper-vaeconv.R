@@ -120,13 +120,26 @@ child_cpu <- function(pid) {
   t[["user"]] + t[["system"]]
 }
 
-# Calls fun(...) in the session, sends it SIGINT `after` seconds later and
-# waits for the call to return. Returns the call's result (or NULL) and
-# error, what it wrote to stderr (the bar), the seconds from the SIGINT to
-# the return, and the CPU seconds the child used in the half second after
-# the return (0 when no thread works).
-interrupt_after <- function(rs, fun, after, ...) {
+# Calls fun(...) in the session, waits until the progress bar `bar` shows
+# (up to 30 s), sends SIGINT `after` seconds later and waits for the call to
+# return. Returns the call's result (or NULL) and error, what it wrote to
+# stderr (the bar), the seconds from the SIGINT to the return, and the CPU
+# seconds the child used in the half second after the return (0 when no
+# thread works).
+interrupt_after <- function(rs, fun, bar, after, ...) {
   rs$call(fun, list(...))
+  # callr writes the call's stderr to a file while it runs (a private field:
+  # without it, the wait is the fixed `after` alone).
+  err <- rs$.__enclos_env__$private$tmp_error_file
+  if (is.character(err)) {
+    deadline <- Sys.time() + 30
+    repeat {
+      shown <- file.exists(err) &&
+        any(grepl(bar, readLines(err, warn = FALSE), fixed = TRUE))
+      if (shown || Sys.time() > deadline) break
+      Sys.sleep(0.02)
+    }
+  }
   Sys.sleep(after)
   busy <- identical(rs$get_state(), "busy")
   sent <- Sys.time()

@@ -120,3 +120,26 @@ test_that("entropy_sum() rejects bad input", {
   expect_snapshot(error = TRUE, entropy_sum(fit, x, draws = 0))
   expect_snapshot(error = TRUE, entropy_sum(fit, x, seed = 1.5))
 })
+
+test_that("Ctrl-C while the progress bar shows stops entropy_sum() with R's interrupt, and the session goes on", {
+  rs <- bar_session()
+  on.exit(rs$close(), add = TRUE)
+  entropy_in_child <- function(n_threads) {
+    x <- as.matrix(vaeconv::digits[, 1:64]) / 16
+    fit <- vaeconv::fit_vae(x, vaeconv::gaussian_vae(4, hidden = 256, learn_obs_sd = TRUE),
+                            iterations = 20, seed = 1, n_threads = 1, progress = FALSE)
+    tryCatch(
+      vaeconv::entropy_sum(fit, x, draws = 3000, seed = 1, n_threads = n_threads,
+                           progress = TRUE),
+      interrupt = function(cnd) "interrupt"
+    )
+  }
+  for (cs in list(list(after = 0.05, n_threads = 2), list(after = 1, n_threads = 1))) {
+    r <- interrupt_after(rs, entropy_in_child, "Entropy sum", cs$after, n_threads = cs$n_threads)
+    expect_clean_stop(r, "Entropy sum")
+    expect_match(r$stderr, "chunk [0-9]+/1797")
+    expect_null(r$error)
+    expect_identical(r$result, "interrupt")
+  }
+  expect_identical(rs$run(function() 1 + 1), 2)
+})

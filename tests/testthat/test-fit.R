@@ -408,13 +408,13 @@ test_that("Ctrl-C while the progress bar shows returns the fit at any moment, an
   # full-data evaluations (one every iteration, over the 1797 rows); on one
   # thread and on two.
   cases <- list(
-    early = list(after = 0.4, eval_every = 0, n_threads = 2),
-    mid = list(after = 1.5, eval_every = 0, n_threads = 1),
-    evaluation = list(after = 1, eval_every = 1, n_threads = 2)
+    early = list(after = 0.05, eval_every = 0, n_threads = 2),
+    mid = list(after = 1, eval_every = 0, n_threads = 1),
+    evaluation = list(after = 0.5, eval_every = 1, n_threads = 2)
   )
   for (nm in names(cases)) {
     cs <- cases[[nm]]
-    r <- interrupt_after(rs, fit_in_child, cs$after, eval_every = cs$eval_every,
+    r <- interrupt_after(rs, fit_in_child, "Fitting", cs$after, eval_every = cs$eval_every,
                          n_threads = cs$n_threads)
     expect_clean_stop(r, "Fitting")
     expect_match(r$stderr, "iteration [0-9]+/[0-9]+ [|] objective -?[0-9]", label = nm)

@@ -191,14 +191,14 @@ test_that("Ctrl-C while the progress bar shows returns the replicates that start
   # full-data evaluations; one after another: the first fits complete (400
   # iterations each, a fraction of a second) and the one running is stopped.
   cases <- list(
-    parallel_early = list(parallel = TRUE, iterations = 1e7, eval_every = 0, after = 0.4),
-    parallel_mid = list(parallel = TRUE, iterations = 1e7, eval_every = 0, after = 1.5),
-    parallel_evaluation = list(parallel = TRUE, iterations = 1e7, eval_every = 1, after = 1),
+    parallel_early = list(parallel = TRUE, iterations = 1e7, eval_every = 0, after = 0.05),
+    parallel_mid = list(parallel = TRUE, iterations = 1e7, eval_every = 0, after = 1),
+    parallel_evaluation = list(parallel = TRUE, iterations = 1e7, eval_every = 1, after = 0.5),
     sequential = list(parallel = FALSE, iterations = 3000, eval_every = 0, after = 1.5)
   )
   for (nm in names(cases)) {
     cs <- cases[[nm]]
-    r <- interrupt_after(rs, reps_in_child, cs$after, parallel = cs$parallel,
+    r <- interrupt_after(rs, reps_in_child, if (cs$parallel) "Replicates" else "Replicate", cs$after, parallel = cs$parallel,
                          iterations = cs$iterations, eval_every = cs$eval_every)
     expect_clean_stop(r, if (cs$parallel) "Replicates" else "Replicate 1/4")
     expect_null(r$error, label = nm)
