@@ -39,6 +39,15 @@
 #' positive when the ELBO is above the entropy sum, and 0 at a stationary
 #' point.
 #'
+#' @section Stopping early:
+#' An interrupt (Ctrl-C) or a time limit set with [setTimeLimit()] stops
+#' the computation between two rounds of chunks of rows (a chunk holds a few rows and their
+#' draws), with no thread left working; the
+#' interrupt is then signalled again as R signals one (so
+#' `tryCatch(interrupt = )` sees it, and otherwise R returns to its
+#' prompt), or the time limit's error raised again. Nothing is returned.
+#' This holds whether or not the progress bar is shown.
+#'
 #' @param fit A `vae_fit` from [fit_vae()].
 #' @param x A numeric matrix or data frame with the columns of the data the
 #'   model was fitted on (usually that data).
@@ -49,6 +58,9 @@
 #'   so [set.seed()] reproduces the result.
 #' @param n_threads Threads for the computation, as in [fit_vae()]; the
 #'   result does not depend on it.
+#' @param progress Whether to show a progress bar (chunks of rows done and
+#'   the time left; shown only when the computation lasts more than a couple
+#'   of seconds).
 #' @returns A one-row tibble with columns `elbo` (nats per data point),
 #'   `entropy_sum` (nats per data point) and `relative_difference`.
 #' @references

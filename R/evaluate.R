@@ -23,7 +23,18 @@
 #' The draws are keyed by the seed and the row, so the result is the same
 #' for any `n_threads`.
 #'
+#' @section Stopping early:
+#' An interrupt (Ctrl-C) or a time limit set with [setTimeLimit()] stops
+#' the computation between two rounds of chunks of rows (a chunk holds a few rows and their
+#' draws), with no thread left working; the
+#' interrupt is then signalled again as R signals one (so
+#' `tryCatch(interrupt = )` sees it, and otherwise R returns to its
+#' prompt), or the time limit's error raised again. Nothing is returned.
+#' This holds whether or not the progress bar is shown.
+#'
 #' @inheritParams log_likelihood
+#' @param progress Whether to show a progress bar (chunks of rows done and the time left;
+#'   shown only when the computation lasts more than a couple of seconds).
 #' @param objective `NULL` for the fit's objective, or another objective
 #'   ([elbo()], [iwae()]).
 #' @param samples Replicates of the objective's draws per row: a positive

@@ -48,7 +48,13 @@
 #' two iterations, with no thread left working, and returns it with
 #' `status = "interrupted"` and a warning (the interrupt or the time limit's
 #' error is caught: R prints no message of its own); `init = fit` continues
-#' it as if it had never stopped.
+#' it as if it had never stopped. This holds whether or not the progress bar
+#' is shown: every call the fit makes into R (the bar, the interrupt check)
+#' is guarded, so an interrupt arriving while the bar is drawn is caught
+#' the same way. An interrupt that reaches R after the iterations are done,
+#' while the result is assembled, is ignored (the fit is returned); one that
+#' comes before the first iteration stops the call as usual, with nothing
+#' lost.
 #'
 #' @param x A numeric matrix or a data frame of numeric columns, one row per
 #'   observation.
@@ -78,7 +84,8 @@
 #'   continued fit of `m` iterations after one of `n` is identical to a fit of
 #'   `n + m` iterations.
 #' @param progress Whether to show a progress bar (shown only for fits that
-#'   last more than a couple of seconds).
+#'   last more than a couple of seconds): the iteration, the latest minibatch
+#'   objective, the percentage done and the time left.
 #' @returns An object of class `vae_fit`: a list holding the specifications,
 #'   the fitted `state` (flat parameter vector `par`, initial parameters
 #'   `par0`, optimiser moments, iteration counter), the `trajectory` (see

@@ -39,7 +39,17 @@
 #' The draws are keyed by the seed and the draw's index, so the result is
 #' the same for any `n_threads`.
 #'
+#' @section Stopping early:
+#' An interrupt (Ctrl-C) or a time limit set with [setTimeLimit()] stops
+#' the computation between two gradient draws (or two rounds of chunks of a large minibatch), with no thread left working; the
+#' interrupt is then signalled again as R signals one (so
+#' `tryCatch(interrupt = )` sees it, and otherwise R returns to its
+#' prompt), or the time limit's error raised again. Nothing is returned.
+#' This holds whether or not the progress bar is shown.
+#'
 #' @inheritParams log_likelihood
+#' @param progress Whether to show a progress bar (gradient draws done and the time left;
+#'   shown only when the computation lasts more than a couple of seconds).
 #' @param objective `NULL` for the fit's objective, or another objective
 #'   ([elbo()], [iwae()]).
 #' @param batch_size `NULL` for the fit's batch size (at most `nrow(x)`), or
