@@ -122,11 +122,12 @@ fit_vae <- function(x, model, objective = elbo(), optimizer = adam(),
                     init, progress)
   if (is.null(args$seed)) args$seed <- draw_seed()
   control <- fit_control(args)
+  call <- rlang::current_env()
   keep_result(
     cpp_fit(args$x, args$model, args$objective, args$optimizer, control, args$state),
     function(res) {
       fit <- new_vae_fit(args, res)
-      warn_status(res$status, res$last_iteration)
+      warn_status(res$status, res$last_iteration, call = call)
       fit
     }
   )

@@ -68,7 +68,10 @@ class ReplicateMonitor : public vaeconv::Monitor {
     done_ = done;
     shared_.poll();
   }
-  bool stop_requested() override { return shared_.stop(); }
+  bool stop_requested() override {
+    shared_.poll();  // on the main thread, when due (a long evaluation)
+    return shared_.stop();
+  }
 
  private:
   Shared& shared_;

@@ -340,6 +340,31 @@ test_that("a time limit stops a long fit promptly and keeps what it had", {
   expect_identical(more$state$iteration, n + 3)
 })
 
+test_that("a stop during full-data evaluations ends the fit before that iteration, and it continues identically", {
+  skip_on_cran()
+  x <- digits_x()
+  model <- gaussian_vae(2, hidden = c(32, 32))
+  # Each iteration evaluates the 1797 rows with 50 draws each: nearly all the
+  # time goes to the evaluations, which check for a stop between rounds of
+  # chunks.
+  run <- function(iterations, threads) {
+    fit_vae(x, model, iterations = iterations, eval_every = 1, eval_samples = 50,
+            seed = 1, n_threads = threads, progress = FALSE)
+  }
+  expect_warning(
+    fit <- with_time_limit(1.5, function() run(1e7, 2)),
+    class = "vaeconv_warning_interrupted"
+  )
+  n <- fit$state$iteration
+  expect_gt(n, 0)
+  tr <- trajectory(fit)
+  expect_identical(tr$iteration, seq_len(n))
+  expect_true(all(is.finite(tr$full_objective)))
+  same <- run(n, 1)
+  expect_identical(fit$state$par, same$state$par)
+  expect_identical(without_seconds(tr), without_seconds(trajectory(same)))
+})
+
 test_that("a fit stopped by a time limit leaves no thread working", {
   skip_on_cran()
   x <- digits_x(500)

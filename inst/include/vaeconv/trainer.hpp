@@ -139,8 +139,18 @@ inline TrainResult train(const GaussianVae& model, const ObjectiveSpec& obj,
     double full_obj = NAN, full_g = NAN, full_ll = NAN;
     if (eval) {
       full_grad.zeros();
+      // A stop requested during a long full-data evaluation ends the fit
+      // before iteration `it` (its step not taken, nothing recorded), once
+      // the call has made one iteration.
+      if (t > 0) engine.watch(&monitor, false);
       const ChunkSums f = engine.run(st.par.memptr(), all.data(), n, K, spec.eval_samples,
                                      Stream::eval, it, NoiseKey::row, full_grad.memptr());
+      engine.watch(nullptr);
+      if (engine.stopped()) {
+        res.status = Status::interrupted;
+        res.last_iteration = it - 1;
+        break;
+      }
       full_obj = f.objective / double(n);
       full_g = mean_grad_norm_sq(full_grad.memptr(), 0, p, n);
       if (model.spec().linear) full_ll = linear_loglik(model, st.par.memptr(), data);
