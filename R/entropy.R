@@ -25,6 +25,8 @@
 #'   by `seed` and the row, so the result does not depend on `n_threads`.
 #'   Its standard error is of order
 #'   \eqn{\mathrm{sd} / \sqrt{N \cdot draws}}{sd / sqrt(N draws)}.
+#'   A row's draws are decoded in pieces, so memory does not grow with
+#'   `draws` (the result is the same to the bit as in one piece).
 #'
 #' The equality ELBO = entropy sum holds at stationary points of the ELBO of
 #' the data `x` in all the parameters, \eqn{c} included (with \eqn{c} fixed

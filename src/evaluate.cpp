@@ -47,12 +47,22 @@ Rcpp::List cpp_evaluate(const Rcpp::List& model, const Rcpp::List& objective,
         progress, double((n + rows - 1) / rows), name, [](std::uint64_t done, std::uint64_t total, double) {
           return "chunk " + std::to_string(done) + "/" + std::to_string(total);
         });
-    engine.watch(&monitor);
-    s = engine.run(par.begin(), all.data(), n, std::size_t(K), std::size_t(samples),
-                   vaeconv::Stream::estimate, 0,
-                   vaeconv::NoiseKey::row, gradient ? grad.memptr() : nullptr);
+    bool stopped = false;
+    if (!gradient && obj.kind == vaeconv::ObjectiveKind::elbo && !obj.exact) {
+      // The same sums in memory that does not grow with `samples`.
+      s = vaeconv::elbo_value_rows(vae, obj, par.begin(), data, all.data(), n,
+                                   vaeconv::draws_per_point(obj, std::size_t(K), std::size_t(samples)),
+                                   vaeconv::Stream::estimate, 0, rng,
+                                   *parallel, std::size_t(chunk_rows), monitor, &stopped);
+    } else {
+      engine.watch(&monitor);
+      s = engine.run(par.begin(), all.data(), n, std::size_t(K), std::size_t(samples),
+                     vaeconv::Stream::estimate, 0,
+                     vaeconv::NoiseKey::row, gradient ? grad.memptr() : nullptr);
+      stopped = engine.stopped();
+    }
     monitor.finish();
-    if (engine.stopped()) return vaeconv_glue::stop_result(monitor);
+    if (stopped) return vaeconv_glue::stop_result(monitor);
   }
   Rcpp::List out = Rcpp::List::create(Rcpp::Named("objective") = s.objective / double(n),
                                       Rcpp::Named("reconstruction") = s.reconstruction / double(n),

@@ -143,3 +143,20 @@ test_that("Ctrl-C while the progress bar shows stops entropy_sum() with R's inte
   }
   expect_identical(rs$run(function() 1 + 1), 2)
 })
+
+test_that("the ELBO of entropy_sum() decoded in pieces equals the engine's to the bit", {
+  # Width 300: pieces of 832 columns, so a row's 2000 draws (a chunk of its
+  # own) are decoded in three pieces; the value without the gradient takes
+  # the bounded-memory path, the one with it the engine's.
+  x <- digits_x(5)
+  fit <- fit_vae(x, gaussian_vae(3, hidden = c(300, 40), learn_obs_sd = TRUE),
+                 batch_size = 5, iterations = 5, seed = 1, n_threads = 1)
+  for (threads in 1:2) {
+    value <- vaeconv:::cpp_evaluate(fit$model, elbo(beta = 0.5), fit$state$par, x, 1L, 2000L,
+                                    3, threads, 0L)
+    engine <- vaeconv:::cpp_evaluate(fit$model, elbo(beta = 0.5), fit$state$par, x, 1L, 2000L,
+                                     3, threads, 0L, gradient = TRUE)
+    expect_identical(value[c("objective", "reconstruction", "kl")],
+                     engine[c("objective", "reconstruction", "kl")])
+  }
+})

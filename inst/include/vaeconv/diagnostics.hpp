@@ -12,6 +12,7 @@
 #include <numeric>
 #include <vector>
 
+#include "data.hpp"
 #include "engine.hpp"
 #include "iwae.hpp"
 #include "model.hpp"
@@ -139,6 +140,111 @@ inline std::size_t log_likelihood_rows(const GaussianVae& model, const double* p
     if (done < n && monitor.stop_requested()) return done;
   }
   return done;
+}
+
+// The value of the sampled ELBO (no gradient) over the rows idx[0..count) of
+// data with `samples` draws per row: the sums Engine::run() returns for the
+// ELBO with NoiseKey::row and no gradient, to the bit, in memory that does
+// not grow with `samples`. The chunks of rows, their rounds and the order in
+// which their sums are added are the engine's (engine.rows_per_chunk());
+// inside a chunk, the encoder runs over its rows at once, as in the
+// engine, and the decoder over its rows' draws in pieces of
+// likelihood_chunk_columns() columns, cut at multiples of that number from
+// the chunk's first column (see log_likelihood_rows() for why a column's
+// values do not depend on the cut). Each piece's squared residuals are added
+// to their row's reconstruction term in draw order, as GaussianVae::elbo()
+// adds them, and the rows' terms are combined as there.
+//
+// Checks the engine's monitor (Engine::watch()) between rounds of chunks and
+// between pieces; on a stop, sets *stopped and returns the sums so far.
+inline ChunkSums elbo_value_rows(const GaussianVae& model, const ObjectiveSpec& obj,
+                                 const double* par, DataView data,
+                                 const std::uint32_t* idx, std::size_t count,
+                                 std::size_t samples, Stream stream, std::uint64_t iteration,
+                                 const KeyedRng& rng, Parallel& parallel,
+                                 std::size_t chunk_rows, Monitor& monitor, bool* stopped) {
+  const std::size_t S = samples, dz = model.spec().dz, dx = model.spec().dx;
+  Engine engine(model, obj, data, rng, parallel, chunk_rows);
+  const std::size_t rows = engine.rows_per_chunk(S);
+  const std::size_t n_chunks = (count + rows - 1) / rows;
+  const std::size_t per_round =
+      std::max<std::size_t>(1, std::min(Engine::chunks_per_round, parallel.concurrency()));
+  const std::size_t C = likelihood_chunk_columns(model.spec());
+  struct Chunk {
+    Workspace enc, dec;
+    std::vector<double> rec;
+    ChunkSums sums;
+  };
+  std::vector<Chunk> chunks(per_round);
+  std::atomic<bool> stop{false};
+  ChunkSums total;
+  *stopped = false;
+  for (std::size_t first = 0; first < n_chunks; first += per_round) {
+    const std::size_t round = std::min(per_round, n_chunks - first);
+    parallel.run(round, [&](std::size_t k) {
+      const std::size_t begin = (first + k) * rows;
+      const std::size_t m = std::min(rows, count - begin);
+      Chunk& ch = chunks[k];
+      ch.enc.x.set_size(dx, m);
+      data.gather(idx + begin, m, ch.enc.x.memptr());
+      model.encode(par, ch.enc);
+      const double c = model.obs_sd(par), c2 = c * c, ln = model.log_norm(par);
+      ch.rec.assign(m, 0.0);
+      Workspace& ws = ch.dec;
+      const std::size_t N = m * S;
+      for (std::size_t a = 0; a < N; a += C) {
+        if (stop.load(std::memory_order_relaxed) || monitor.stop_requested()) {
+          stop.store(true, std::memory_order_relaxed);
+          return;
+        }
+        const std::size_t b = std::min(N, a + C), nc = b - a;
+        ws.x.set_size(dx, nc);
+        for (arma::mat* q : {&ws.mu, &ws.sd, &ws.eps}) q->set_size(dz, nc);
+        for (std::size_t col = a; col < b;) {
+          // The run of draws of row i in the piece, drawn at once as the
+          // engine draws a row's S.
+          const std::size_t i = col / S, s0 = col % S;
+          const std::size_t end = std::min(b, (i + 1) * S), j = col - a;
+          const std::uint64_t id = idx[begin + i];
+          rng.normals(stream, iteration, id * S + s0, end - col, ws.eps.colptr(j), dz);
+          for (std::size_t cc = col; cc < end; ++cc) {
+            std::copy(ch.enc.x.colptr(i), ch.enc.x.colptr(i) + dx, ws.x.colptr(cc - a));
+            std::copy(ch.enc.mu.colptr(i), ch.enc.mu.colptr(i) + dz, ws.mu.colptr(cc - a));
+            std::copy(ch.enc.sd.colptr(i), ch.enc.sd.colptr(i) + dz, ws.sd.colptr(cc - a));
+          }
+          col = end;
+        }
+        model.sample_z(1, ws);
+        model.decode(par, ws.z, ws);
+        model.residuals(1, ws, 0.0, nullptr);
+        // As GaussianVae::elbo() adds a row's draws.
+        for (std::size_t col = a; col < b; ++col)
+          ch.rec[col / S] += ln - 0.5 * ws.rss[col - a] / c2;
+      }
+      ChunkSums sums;
+      for (std::size_t i = 0; i < m; ++i) {
+        const double rec = ch.rec[i] / double(S);
+        const double kl = model.kl_column(ch.enc, i);
+        sums.reconstruction += rec;
+        sums.kl += kl;
+        sums.objective += rec - obj.beta * kl;
+      }
+      ch.sums = sums;
+    });
+    if (stop.load()) {
+      *stopped = true;
+      return total;
+    }
+    for (std::size_t k = 0; k < round; ++k) total += chunks[k].sums;
+    if (first + round < n_chunks) {
+      monitor.progress(first + round, n_chunks, NAN);
+      if (monitor.stop_requested()) {
+        *stopped = true;
+        return total;
+      }
+    }
+  }
+  return total;
 }
 
 // `draws` independent minibatch gradients of the mean objective (to be
