@@ -379,3 +379,32 @@ warn_status <- function(status, last_iteration, call = rlang::caller_env()) {
   }
   invisible()
 }
+
+#' The progress bar of compiled loops
+#'
+#' Called from compiled code (src/progress.cpp), inside its guard against
+#' jumps: each call runs with interrupts suspended, so that an interrupt
+#' never unwinds cli's own code half-way (which leaves cli's state broken);
+#' one that arrives meanwhile is taken by the guard's interrupt check just
+#' after. `progress_bar_start()` returns the bar's id.
+#' @noRd
+progress_bar_start <- function(total, name, format) {
+  suspendInterrupts(cli::cli_progress_bar(
+    name = name, total = total, format = format, status = "starting",
+    auto_terminate = FALSE, .auto_close = FALSE, .envir = globalenv()
+  ))
+}
+
+#' @rdname progress_bar_start
+#' @noRd
+progress_bar_set <- function(id, done, status) {
+  suspendInterrupts(cli::cli_progress_update(
+    set = done, status = status, id = id, .envir = globalenv()
+  ))
+}
+
+#' @rdname progress_bar_start
+#' @noRd
+progress_bar_done <- function(id) {
+  suspendInterrupts(cli::cli_progress_done(id = id, .envir = globalenv()))
+}

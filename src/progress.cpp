@@ -2,7 +2,6 @@
 #include "progress.h"
 
 #include <R_ext/Utils.h>
-#include <cli/progress.h>
 
 #include <cstdio>
 
@@ -26,44 +25,60 @@ const char* const bar_format =
 const char* const status_format =
     "{cli::pb_name}{cli::pb_status} | {cli::pb_percent} | ETA: {cli::pb_eta}";
 
+namespace {
+
+// f(args...) evaluated in the package's namespace.
+SEXP call_in_namespace(const char* f, SEXP args) {
+  SEXP ns = PROTECT(R_FindNamespace(PROTECT(Rf_mkString("vaeconv"))));
+  SEXP call = PROTECT(Rf_lcons(Rf_install(f), args));
+  SEXP out = Rf_eval(call, ns);
+  UNPROTECT(3);
+  return out;
+}
+
+}  // namespace
+
+// The bar through progress_bar_start(), progress_bar_set() and
+// progress_bar_done() (R/fit.R), which run cli with interrupts suspended;
+// R's interrupt check before them takes an interrupt that arrived while
+// C++ worked, and the one after them one that arrived while cli worked.
 SEXP RCall::body(void* data) {
   RCall* call = static_cast<RCall*>(data);
   RProgress* self = call->self;
+  R_CheckUserInterrupt();
   switch (call->op) {
     case RCall::create: {
-      SEXP config = PROTECT(Rf_allocVector(VECSXP, 3));
-      SEXP names = PROTECT(Rf_allocVector(STRSXP, 3));
-      SET_STRING_ELT(names, 0, Rf_mkChar("name"));
-      SET_VECTOR_ELT(config, 0, Rf_mkString(call->text));
-      SET_STRING_ELT(names, 1, Rf_mkChar("format"));
-      SET_VECTOR_ELT(config, 1, Rf_mkString(call->format));
-      SET_STRING_ELT(names, 2, Rf_mkChar("status"));
-      SET_VECTOR_ELT(config, 2, Rf_mkString("starting"));
-      Rf_setAttrib(config, R_NamesSymbol, names);
-      SEXP bar = PROTECT(cli_progress_bar(call->value, config));
+      SEXP total = PROTECT(Rf_ScalarReal(call->value));
+      SEXP name = PROTECT(Rf_mkString(call->text));
+      SEXP format = PROTECT(Rf_mkString(call->format));
+      SEXP args = PROTECT(Rf_list3(total, name, format));
+      SEXP bar = PROTECT(call_in_namespace("progress_bar_start", args));
       R_PreserveObject(bar);
       self->bar_ = bar;
-      UNPROTECT(3);
+      UNPROTECT(5);
       break;
     }
     case RCall::update:
       if (self->bar_ != R_NilValue) {
-        if (call->text != nullptr) cli_progress_set_status(self->bar_, call->text);
-        cli_progress_set(self->bar_, call->value);
+        SEXP done = PROTECT(Rf_ScalarReal(call->value));
+        SEXP status = PROTECT(Rf_mkString(call->text != nullptr ? call->text : ""));
+        SEXP args = PROTECT(Rf_list3(self->bar_, done, status));
+        call_in_namespace("progress_bar_set", args);
+        UNPROTECT(3);
       }
       break;
     case RCall::done:
       if (self->bar_ != R_NilValue) {
-        // An interrupt inside cli_progress_done() jumps past the rest: the
-        // bar stays set, and finish() tries again.
-        cli_progress_done(self->bar_);
+        // A jump out of progress_bar_done() (not an interrupt: those wait)
+        // leaves the bar set, and finish() tries again.
+        SEXP args = PROTECT(Rf_list1(self->bar_));
+        call_in_namespace("progress_bar_done", args);
+        UNPROTECT(1);
         R_ReleaseObject(self->bar_);
         self->bar_ = R_NilValue;
       }
       break;
   }
-  // R's interrupt check, where an interrupt or a time limit raises its
-  // condition.
   R_CheckUserInterrupt();
   return R_NilValue;
 }
@@ -128,8 +143,8 @@ bool RProgress::poll(double done, const std::string& status) {
 void RProgress::finish() {
   if (finished_) return;
   finished_ = true;
-  // An interrupt inside cli_progress_done() leaves the bar in place: one
-  // more try terminates it.
+  // An error inside progress_bar_done() leaves the bar in place: one more
+  // try terminates it.
   for (int attempt = 0; attempt < 2 && bar_ != R_NilValue; ++attempt) {
     RCall call{this, RCall::done, 0.0, nullptr, nullptr};
     run_guarded(call);

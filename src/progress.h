@@ -7,7 +7,9 @@
 // TBB frames. It only sets a flag, which the core's loops read between units
 // of work; they stop, their workers are joined, and the caller returns to R
 // normally, where the stop is reported (a fit's status) or signalled again
-// (the caught condition, from R: see stop_signal()).
+// (the caught condition, from R: see signal_stop() in R/fit.R). cli itself
+// runs with interrupts suspended (progress_bar_start() etc. in R/fit.R):
+// an interrupt unwinding cli's code half-way leaves cli's state broken.
 #pragma once
 
 #include <Rcpp.h>
