@@ -5,20 +5,20 @@ cpp_bench_gemm <- function(m, n, k, trans_a, trans_b, beta, reps, blocks) {
     .Call(`_vaeconv_cpp_bench_gemm`, m, n, k, trans_a, trans_b, beta, reps, blocks)
 }
 
-cpp_log_likelihood <- function(model, par, x, samples, seed, n_threads) {
-    .Call(`_vaeconv_cpp_log_likelihood`, model, par, x, samples, seed, n_threads)
+cpp_log_likelihood <- function(model, par, x, samples, seed, n_threads, progress = FALSE) {
+    .Call(`_vaeconv_cpp_log_likelihood`, model, par, x, samples, seed, n_threads, progress)
 }
 
-cpp_gradient_draws <- function(model, objective, par, x, batch_size, K, draws, seed, n_threads, chunk_rows) {
-    .Call(`_vaeconv_cpp_gradient_draws`, model, objective, par, x, batch_size, K, draws, seed, n_threads, chunk_rows)
+cpp_gradient_draws <- function(model, objective, par, x, batch_size, K, draws, seed, n_threads, chunk_rows, progress = FALSE) {
+    .Call(`_vaeconv_cpp_gradient_draws`, model, objective, par, x, batch_size, K, draws, seed, n_threads, chunk_rows, progress)
 }
 
 cpp_objective_K <- function(objective, n) {
     .Call(`_vaeconv_cpp_objective_K`, objective, n)
 }
 
-cpp_evaluate <- function(model, objective, par, x, K, samples, seed, n_threads, chunk_rows, gradient = FALSE, return_gradient = FALSE) {
-    .Call(`_vaeconv_cpp_evaluate`, model, objective, par, x, K, samples, seed, n_threads, chunk_rows, gradient, return_gradient)
+cpp_evaluate <- function(model, objective, par, x, K, samples, seed, n_threads, chunk_rows, gradient = FALSE, return_gradient = FALSE, progress = FALSE, name = "Evaluating") {
+    .Call(`_vaeconv_cpp_evaluate`, model, objective, par, x, K, samples, seed, n_threads, chunk_rows, gradient, return_gradient, progress, name)
 }
 
 cpp_fit <- function(x, model, objective, optimizer, control, state) {

@@ -25,6 +25,8 @@
 #'   by `seed` and the row, so the result does not depend on `n_threads`.
 #'   Its standard error is of order
 #'   \eqn{\mathrm{sd} / \sqrt{N \cdot draws}}{sd / sqrt(N draws)}.
+#'   A row's draws are decoded in pieces, so memory does not grow with
+#'   `draws` (the result is the same to the bit as in one piece).
 #'
 #' The equality ELBO = entropy sum holds at stationary points of the ELBO of
 #' the data `x` in all the parameters, \eqn{c} included (with \eqn{c} fixed
@@ -40,6 +42,15 @@
 #' positive when the ELBO is above the entropy sum, and 0 at a stationary
 #' point.
 #'
+#' @section Stopping early:
+#' An interrupt (Ctrl-C) or a time limit set with [setTimeLimit()] stops
+#' the computation between two rounds of chunks of rows (a chunk holds a few rows and their
+#' draws), with no thread left working; the
+#' interrupt is then signalled again as R signals one (so
+#' `tryCatch(interrupt = )` sees it, and otherwise R returns to its
+#' prompt), or the time limit's error raised again. Nothing is returned.
+#' This holds whether or not the progress bar is shown.
+#'
 #' @param fit A `vae_fit` from [fit_vae()].
 #' @param x A numeric matrix or data frame with the columns of the data the
 #'   model was fitted on (usually that data).
@@ -50,6 +61,9 @@
 #'   so [set.seed()] reproduces the result.
 #' @param n_threads Threads for the computation, as in [fit_vae()]; the
 #'   result does not depend on it.
+#' @param progress Whether to show a progress bar (chunks of rows done and
+#'   the time left; shown only when the computation lasts more than a couple
+#'   of seconds).
 #' @returns A one-row tibble with columns `elbo` (nats per data point),
 #'   `entropy_sum` (nats per data point) and `relative_difference`.
 #' @references
@@ -72,7 +86,8 @@
 #' deep <- fit_vae(x, gaussian_vae(2, hidden = 16, learn_obs_sd = TRUE),
 #'                 iterations = 300, seed = 1, n_threads = 1)
 #' entropy_sum(deep, x, draws = 20, seed = 1, n_threads = 1)
-entropy_sum <- function(fit, x, draws = 100, seed = NULL, n_threads = NULL) {
+entropy_sum <- function(fit, x, draws = 100, seed = NULL, n_threads = NULL,
+                        progress = interactive()) {
   check_required(fit)
   check_fit(fit)
   check_required(x)
@@ -80,6 +95,7 @@ entropy_sum <- function(fit, x, draws = 100, seed = NULL, n_threads = NULL) {
   draws <- check_whole(draws)
   seed <- check_seed(seed)
   n_threads <- resolve_threads(check_n_threads(n_threads))
+  progress <- check_flag(progress)
   model <- fit$model
   if (!isTRUE(model$learn_obs_sd)) {
     cli::cli_warn(
@@ -100,7 +116,8 @@ entropy_sum <- function(fit, x, draws = 100, seed = NULL, n_threads = NULL) {
     if (is.null(seed)) seed <- draw_seed()
   }
   value <- cpp_evaluate(model, objective, par, x, 1L, draws, seed, n_threads,
-                        chunk_rows())$objective
+                        chunk_rows(), progress = progress, name = "Entropy sum")
+  value <- signal_stop(value)$objective
   var <- cpp_encode(model, par, x)$var
   entropies <- -ncol(x) / 2 * log(2 * pi * exp(1) * obs_sd(fit)^2) +
     0.5 * mean(rowSums(log(var)))

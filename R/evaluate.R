@@ -34,7 +34,18 @@
 #' The draws are keyed by the seed and the row, so the result is the same
 #' for any `n_threads`.
 #'
+#' @section Stopping early:
+#' An interrupt (Ctrl-C) or a time limit set with [setTimeLimit()] stops
+#' the computation between two rounds of chunks of rows (a chunk holds a few rows and their
+#' draws), with no thread left working; the
+#' interrupt is then signalled again as R signals one (so
+#' `tryCatch(interrupt = )` sees it, and otherwise R returns to its
+#' prompt), or the time limit's error raised again. Nothing is returned.
+#' This holds whether or not the progress bar is shown.
+#'
 #' @inheritParams log_likelihood
+#' @param progress Whether to show a progress bar (chunks of rows done and the time left;
+#'   shown only when the computation lasts more than a couple of seconds).
 #' @param objective `NULL` for the fit's objective, or another objective
 #'   ([elbo()], [iwae()]).
 #' @param samples Replicates of the objective's draws per row: a positive
@@ -55,7 +66,7 @@
 #' evaluate(fit, x, samples = 10, seed = 1, n_threads = 1)
 #' evaluate(fit, x, objective = iwae(K = 10), seed = 1, n_threads = 1)
 evaluate <- function(fit, x, objective = NULL, samples = 1, seed = NULL,
-                     n_threads = NULL) {
+                     n_threads = NULL, progress = interactive()) {
   check_fit(fit)
   x <- check_new_data(x, fit)
   if (is.null(objective)) objective <- fit$objective
@@ -63,12 +74,14 @@ evaluate <- function(fit, x, objective = NULL, samples = 1, seed = NULL,
   samples <- check_whole(samples)
   seed <- check_seed(seed)
   n_threads <- resolve_threads(check_n_threads(n_threads))
+  progress <- check_flag(progress)
   check_combination(fit$model, objective)
   if (is.null(seed)) seed <- draw_seed()
 
   v <- cpp_evaluate(fit$model, objective, fit$state$par, x, fit_K(objective, fit),
-                    samples, seed, n_threads, chunk_rows(), gradient = TRUE)
-  v <- lapply(v, nan_to_na)
+                    samples, seed, n_threads, chunk_rows(), gradient = TRUE,
+                    progress = progress, name = "Evaluating")
+  v <- lapply(signal_stop(v), nan_to_na)
   tibble::tibble(
     objective = v$objective,
     reconstruction = v$reconstruction,
@@ -101,6 +114,10 @@ evaluate <- function(fit, x, objective = NULL, samples = 1, seed = NULL,
 #' fit's parameter vector, and `mapply(function(p, g) p + 0.01 * g,
 #' coef(fit), gradient(fit, x))` is a step of gradient ascent.
 #'
+#' An interrupt (Ctrl-C) or a time limit stops `gradient()` as it stops
+#' [evaluate()]: every thread stops and R's interrupt (or the time limit's
+#' error) is signalled, with no result.
+#'
 #' @inheritParams evaluate
 #' @returns A named list of numeric matrices, one per parameter block, with
 #'   the names and dimensions of `coef(fit)`.
@@ -116,7 +133,7 @@ evaluate <- function(fit, x, objective = NULL, samples = 1, seed = NULL,
 #' # The squared norm per block; the sum is evaluate()'s grad_norm_sq.
 #' vapply(g, function(b) sum(b^2), numeric(1))
 gradient <- function(fit, x, objective = NULL, samples = 1, seed = NULL,
-                     n_threads = NULL) {
+                     n_threads = NULL, progress = interactive()) {
   check_required(fit)
   check_fit(fit)
   check_required(x)
@@ -126,11 +143,12 @@ gradient <- function(fit, x, objective = NULL, samples = 1, seed = NULL,
   samples <- check_whole(samples)
   seed <- check_seed(seed)
   n_threads <- resolve_threads(check_n_threads(n_threads))
+  progress <- check_flag(progress)
   check_combination(fit$model, objective)
   if (is.null(seed)) seed <- draw_seed()
 
   v <- cpp_evaluate(fit$model, objective, fit$state$par, x, fit_K(objective, fit),
                     samples, seed, n_threads, chunk_rows(), gradient = TRUE,
-                    return_gradient = TRUE)
-  unflatten(fit$model, fit$n_features, v$grad)
+                    return_gradient = TRUE, progress = progress, name = "Gradient")
+  unflatten(fit$model, fit$n_features, signal_stop(v)$grad)
 }

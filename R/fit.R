@@ -52,7 +52,13 @@
 #' two iterations, with no thread left working, and returns it with
 #' `status = "interrupted"` and a warning (the interrupt or the time limit's
 #' error is caught: R prints no message of its own); `init = fit` continues
-#' it as if it had never stopped.
+#' it as if it had never stopped. This holds whether or not the progress bar
+#' is shown: every call the fit makes into R (the bar, the interrupt check)
+#' is guarded, so an interrupt arriving while the bar is drawn is caught
+#' the same way. An interrupt that reaches R after the iterations are done,
+#' while the result is assembled, is ignored (the fit is returned); one that
+#' comes before the first iteration stops the call as usual, with nothing
+#' lost.
 #'
 #' @param x A numeric matrix or a data frame of numeric columns, one row per
 #'   observation.
@@ -88,7 +94,8 @@
 #'   keeps the data's dimensions and a hash of its values) or when
 #'   `optimizer` is not `init`'s.
 #' @param progress Whether to show a progress bar (shown only for fits that
-#'   last more than a couple of seconds).
+#'   last more than a couple of seconds): the iteration, the latest minibatch
+#'   objective, the percentage done and the time left.
 #' @returns An object of class `vae_fit`: a list holding the specifications,
 #'   the fitted `state` (flat parameter vector `par`, initial parameters
 #'   `par0`, optimiser moments, iteration counter), the `trajectory` (see
@@ -133,11 +140,52 @@ fit_vae <- function(x, model, objective = elbo(), optimizer = adam(),
                     seed, n_threads, record_every, eval_every, eval_samples,
                     init, progress)
   if (is.null(args$seed)) args$seed <- draw_seed()
-  res <- cpp_fit(args$x, args$model, args$objective, args$optimizer,
-                 fit_control(args), args$state)
-  fit <- new_vae_fit(args, res)
-  warn_status(res$status, res$last_iteration)
-  fit
+  control <- fit_control(args)
+  call <- rlang::current_env()
+  keep_result(
+    cpp_fit(args$x, args$model, args$objective, args$optimizer, control, args$state),
+    function(res) {
+      fit <- new_vae_fit(args, res)
+      warn_status(res$status, res$last_iteration, call = call)
+      fit
+    }
+  )
+}
+
+#' Keep what compiled code made
+#'
+#' Evaluates `run` (a call into compiled code, which catches interrupts
+#' itself) and returns `finish(result)`. An interrupt (Ctrl-C) that reaches
+#' R after `run` has returned, while `finish()` works, is deferred (the
+#' "resume" restart), so the result is not lost; one that comes before
+#' `run` has returned goes on as usual.
+#' @noRd
+keep_result <- function(run, finish) {
+  res <- NULL
+  withCallingHandlers(
+    {
+      res <- run
+      finish(res)
+    },
+    interrupt = function(cnd) {
+      if (!is.null(res) && !is.null(findRestart("resume"))) invokeRestart("resume")
+    }
+  )
+}
+
+#' Signal again the stop a compiled loop caught
+#'
+#' Compiled diagnostics catch an interrupt (or a time limit's error) inside,
+#' stop their threads and return `list(interrupted = TRUE, condition)`. Here,
+#' back in R with no thread working, the time limit's error is raised again
+#' and an interrupt signalled as R signals one, so that `tryCatch(interrupt
+#' = )` sees it and, uncaught, it returns to the top level.
+#' @noRd
+signal_stop <- function(res) {
+  if (!is.list(res) || !isTRUE(res$interrupted)) return(invisible(res))
+  cnd <- res$condition
+  if (inherits(cnd, "error")) stop(cnd)
+  rlang::interrupt()
 }
 
 #' Validate the arguments of a fit
@@ -386,4 +434,33 @@ warn_status <- function(status, last_iteration, call = rlang::caller_env()) {
     )
   }
   invisible()
+}
+
+#' The progress bar of compiled loops
+#'
+#' Called from compiled code (src/progress.cpp), inside its guard against
+#' jumps: each call runs with interrupts suspended, so that an interrupt
+#' never unwinds cli's own code half-way (which leaves cli's state broken);
+#' one that arrives meanwhile is taken by the guard's interrupt check just
+#' after. `progress_bar_start()` returns the bar's id.
+#' @noRd
+progress_bar_start <- function(total, name, format) {
+  suspendInterrupts(cli::cli_progress_bar(
+    name = name, total = total, format = format, status = "starting",
+    auto_terminate = FALSE, .auto_close = FALSE, .envir = globalenv()
+  ))
+}
+
+#' @rdname progress_bar_start
+#' @noRd
+progress_bar_set <- function(id, done, status) {
+  suspendInterrupts(cli::cli_progress_update(
+    set = done, status = status, id = id, .envir = globalenv()
+  ))
+}
+
+#' @rdname progress_bar_start
+#' @noRd
+progress_bar_done <- function(id) {
+  suspendInterrupts(cli::cli_progress_done(id = id, .envir = globalenv()))
 }

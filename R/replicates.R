@@ -19,10 +19,18 @@
 #' replicates one after another with `n_threads` threads inside each
 #' minibatch (`parallel = FALSE`): a minibatch of a small model holds too
 #' little work to share among threads. The results are identical either way,
-#' since a fit never depends on its thread count. An interrupt (Ctrl-C)
-#' stops every running replicate between two iterations; the result then
-#' holds the replicates that had started, the interrupted ones with
-#' `status = "interrupted"`, and warns.
+#' since a fit never depends on its thread count.
+#'
+#' @section Stopping early:
+#' An interrupt (Ctrl-C) or a time limit set with [setTimeLimit()] stops
+#' every running replicate between two iterations, within about a tenth of
+#' a second; every worker thread has returned before the function does. The
+#' result then holds the replicates that had started (completed ones, and
+#' the interrupted ones with `status = "interrupted"`, each usable as
+#' `init` of [fit_vae()]), and warns. With `parallel = FALSE` the replicates
+#' after the interrupted one are not started; an interrupt that reaches R
+#' between two replicates stops there, keeping those done. As for
+#' [fit_vae()], this holds whether or not the progress bar is shown.
 #'
 #' @param x A numeric matrix or a data frame of numeric columns, one row per
 #'   observation.
@@ -42,7 +50,10 @@
 #'   each fit's minibatch computation. `NULL` takes
 #'   `getOption("vaeconv.n_threads")`, else 2 capped by the available cores.
 #'   The results do not depend on it.
-#' @param progress Whether to show a progress bar.
+#' @param progress Whether to show a progress bar: with `parallel = TRUE`,
+#'   one bar for all the iterations of all the replicates, with how many
+#'   replicates are done; otherwise one bar per replicate ("Replicate i/R")
+#'   as in [fit_vae()].
 #' @returns An object of class `vae_fits`: a list of `vae_fit` objects (see
 #'   [fit_vae()]), one per replicate, with attributes `parallel`,
 #'   `n_threads` and `seconds` (the wall-clock time of all the fits).
@@ -88,31 +99,48 @@ fit_vae_replicates <- function(x, ..., replicates = 10, seeds = NULL,
                     call = rlang::current_env())
   if (is.null(seeds)) seeds <- draw_seed(replicates)
 
-  start <- proc.time()[["elapsed"]]
-  if (parallel) {
-    control <- fit_control(args)
-    control$seed <- NULL
-    results <- cpp_fit_replicates(args$x, args$model, args$objective,
-                                  args$optimizer, control, as.double(seeds))
-  } else {
-    results <- vector("list", replicates)
-    for (i in seq_len(replicates)) {
-      args$seed <- seeds[[i]]
-      results[[i]] <- cpp_fit(args$x, args$model, args$objective,
-                              args$optimizer, fit_control(args), NULL)
-      if (results[[i]]$status == "interrupted") break
+  # The compiled code catches an interrupt while fits run. One that reaches R
+  # once a fit has been made (between two fits, or while the result is
+  # assembled) is deferred: it stops the loop there and the fits made are
+  # returned. One that comes before goes on as usual.
+  results <- NULL
+  stopped <- FALSE
+  withCallingHandlers(
+    {
+      start <- proc.time()[["elapsed"]]
+      if (parallel) {
+        control <- fit_control(args)
+        control$seed <- NULL
+        results <- cpp_fit_replicates(args$x, args$model, args$objective,
+                                      args$optimizer, control, as.double(seeds))
+      } else {
+        for (i in seq_len(replicates)) {
+          if (stopped) break
+          args$seed <- seeds[[i]]
+          control <- fit_control(args)
+          control$progress_name <- sprintf("Replicate %d/%d", i, replicates)
+          results[[i]] <- cpp_fit(args$x, args$model, args$objective,
+                                  args$optimizer, control, NULL)
+          if (results[[i]]$status == "interrupted") break
+        }
+      }
+      seconds <- proc.time()[["elapsed"]] - start
+      started <- !vapply(results, is.null, logical(1))
+      fits <- lapply(which(started), function(i) {
+        args$seed <- seeds[[i]]
+        new_vae_fit(args, results[[i]])
+      })
+      fits <- new_vae_fits(fits, parallel = parallel, n_threads = args$n_threads,
+                           seconds = seconds)
+      warn_replicates(fits, replicates)
+    },
+    interrupt = function(cnd) {
+      if (!is.null(results) && !is.null(findRestart("resume"))) {
+        stopped <<- TRUE
+        invokeRestart("resume")
+      }
     }
-  }
-  seconds <- proc.time()[["elapsed"]] - start
-
-  started <- !vapply(results, is.null, logical(1))
-  fits <- lapply(which(started), function(i) {
-    args$seed <- seeds[[i]]
-    new_vae_fit(args, results[[i]])
-  })
-  fits <- new_vae_fits(fits, parallel = parallel, n_threads = args$n_threads,
-                       seconds = seconds)
-  warn_replicates(fits, replicates)
+  )
   fits
 }
 

@@ -39,7 +39,17 @@
 #' The draws are keyed by the seed and the draw's index, so the result is
 #' the same for any `n_threads`.
 #'
+#' @section Stopping early:
+#' An interrupt (Ctrl-C) or a time limit set with [setTimeLimit()] stops
+#' the computation between two gradient draws (or two rounds of chunks of a large minibatch), with no thread left working; the
+#' interrupt is then signalled again as R signals one (so
+#' `tryCatch(interrupt = )` sees it, and otherwise R returns to its
+#' prompt), or the time limit's error raised again. Nothing is returned.
+#' This holds whether or not the progress bar is shown.
+#'
 #' @inheritParams log_likelihood
+#' @param progress Whether to show a progress bar (gradient draws done and the time left;
+#'   shown only when the computation lasts more than a couple of seconds).
 #' @param objective `NULL` for the fit's objective, or another objective
 #'   ([elbo()], [iwae()]).
 #' @param batch_size `NULL` for the fit's batch size (at most `nrow(x)`), or
@@ -63,7 +73,7 @@
 #' gradient_snr(fit, x, objective = iwae(K = 10), draws = 50, seed = 1,
 #'              n_threads = 1)
 gradient_snr <- function(fit, x, objective = NULL, batch_size = NULL, draws = 100,
-                         seed = NULL, n_threads = NULL) {
+                         seed = NULL, n_threads = NULL, progress = interactive()) {
   check_fit(fit)
   x <- check_new_data(x, fit)
   if (is.null(objective)) objective <- fit$objective
@@ -73,12 +83,14 @@ gradient_snr <- function(fit, x, objective = NULL, batch_size = NULL, draws = 10
   draws <- check_whole(draws, min = 2)
   seed <- check_seed(seed)
   n_threads <- resolve_threads(check_n_threads(n_threads))
+  progress <- check_flag(progress)
   check_combination(fit$model, objective)
   if (is.null(seed)) seed <- draw_seed()
 
   K <- fit_K(objective, fit)
   g <- cpp_gradient_draws(fit$model, objective, fit$state$par, x, batch_size, K,
-                          draws, seed, n_threads, chunk_rows())
+                          draws, seed, n_threads, chunk_rows(), progress)
+  signal_stop(g)
   layout <- cpp_layout(fit$model, fit$n_features)
   group <- rep(layout$group, layout$rows * layout$cols)
   groups <- c("theta", "phi")

@@ -141,30 +141,37 @@ fit_vi <- function(target, family, objective = elbo(), optimizer = adam(),
                   n_threads = n_threads, record_every = record_every,
                   eval_every = eval_every, eval_samples = eval_samples,
                   progress = progress)
-  res <- cpp_fit_vi(target_for_cpp(target), family, objective, optimizer, control, state)
-  if (identical(res$status, "error")) {
-    cli::cli_abort(
-      c("The target's R functions failed during the fit.", x = cli_escape(res$message)),
-      class = c("vaeconv_error_custom_target", "vaeconv_error_input", "vaeconv_error"),
-      arg = "target"
-    )
-  }
-  traj <- as_trajectory(res$trajectory)
-  if (inherits(objective$K, "vae_k_schedule")) traj <- with_K(traj, objective)
-  if (!is.null(init)) {
-    before <- init$trajectory
-    if ("K" %in% names(traj)) before <- with_K(before, init$objective)
-    if ("K" %in% names(before)) traj <- with_K(traj, objective)
-    traj <- stack_trajectories(before, traj)
-  }
-  fit <- structure(
-    list(target = target, family = family, objective = objective, optimizer = optimizer,
-         draws = draws, state = res$state, trajectory = traj, status = res$status,
-         seed = seed, dim = target$dim, eval_samples = eval_samples),
-    class = "vi_fit"
+  call <- rlang::current_env()
+  # As fit_vae(): an interrupt that reaches R once the compiled code has
+  # returned does not lose the fit.
+  keep_result(
+    cpp_fit_vi(target_for_cpp(target), family, objective, optimizer, control, state),
+    function(res) {
+      if (identical(res$status, "error")) {
+        cli::cli_abort(
+          c("The target's R functions failed during the fit.", x = cli_escape(res$message)),
+          class = c("vaeconv_error_custom_target", "vaeconv_error_input", "vaeconv_error"),
+          arg = "target"
+        )
+      }
+      traj <- as_trajectory(res$trajectory)
+      if (inherits(objective$K, "vae_k_schedule")) traj <- with_K(traj, objective)
+      if (!is.null(init)) {
+        before <- init$trajectory
+        if ("K" %in% names(traj)) before <- with_K(before, init$objective)
+        if ("K" %in% names(before)) traj <- with_K(traj, objective)
+        traj <- stack_trajectories(before, traj)
+      }
+      fit <- structure(
+        list(target = target, family = family, objective = objective, optimizer = optimizer,
+             draws = draws, state = res$state, trajectory = traj, status = res$status,
+             seed = seed, dim = target$dim, eval_samples = eval_samples),
+        class = "vi_fit"
+      )
+      warn_status(res$status, res$last_iteration, call = call)
+      fit
+    }
   )
-  warn_status(res$status, res$last_iteration)
-  fit
 }
 
 #' Check an objective for fit_vi(): elbo() with beta = 1, or iwae() with the

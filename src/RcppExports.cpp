@@ -29,8 +29,8 @@ BEGIN_RCPP
 END_RCPP
 }
 // cpp_log_likelihood
-Rcpp::List cpp_log_likelihood(const Rcpp::List& model, const Rcpp::NumericVector& par, const Rcpp::NumericMatrix& x, int samples, double seed, int n_threads);
-RcppExport SEXP _vaeconv_cpp_log_likelihood(SEXP modelSEXP, SEXP parSEXP, SEXP xSEXP, SEXP samplesSEXP, SEXP seedSEXP, SEXP n_threadsSEXP) {
+Rcpp::List cpp_log_likelihood(const Rcpp::List& model, const Rcpp::NumericVector& par, const Rcpp::NumericMatrix& x, int samples, double seed, int n_threads, bool progress);
+RcppExport SEXP _vaeconv_cpp_log_likelihood(SEXP modelSEXP, SEXP parSEXP, SEXP xSEXP, SEXP samplesSEXP, SEXP seedSEXP, SEXP n_threadsSEXP, SEXP progressSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::traits::input_parameter< const Rcpp::List& >::type model(modelSEXP);
@@ -39,13 +39,14 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< int >::type samples(samplesSEXP);
     Rcpp::traits::input_parameter< double >::type seed(seedSEXP);
     Rcpp::traits::input_parameter< int >::type n_threads(n_threadsSEXP);
-    rcpp_result_gen = Rcpp::wrap(cpp_log_likelihood(model, par, x, samples, seed, n_threads));
+    Rcpp::traits::input_parameter< bool >::type progress(progressSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_log_likelihood(model, par, x, samples, seed, n_threads, progress));
     return rcpp_result_gen;
 END_RCPP
 }
 // cpp_gradient_draws
-Rcpp::NumericMatrix cpp_gradient_draws(const Rcpp::List& model, const Rcpp::List& objective, const Rcpp::NumericVector& par, const Rcpp::NumericMatrix& x, int batch_size, int K, int draws, double seed, int n_threads, int chunk_rows);
-RcppExport SEXP _vaeconv_cpp_gradient_draws(SEXP modelSEXP, SEXP objectiveSEXP, SEXP parSEXP, SEXP xSEXP, SEXP batch_sizeSEXP, SEXP KSEXP, SEXP drawsSEXP, SEXP seedSEXP, SEXP n_threadsSEXP, SEXP chunk_rowsSEXP) {
+SEXP cpp_gradient_draws(const Rcpp::List& model, const Rcpp::List& objective, const Rcpp::NumericVector& par, const Rcpp::NumericMatrix& x, int batch_size, int K, int draws, double seed, int n_threads, int chunk_rows, bool progress);
+RcppExport SEXP _vaeconv_cpp_gradient_draws(SEXP modelSEXP, SEXP objectiveSEXP, SEXP parSEXP, SEXP xSEXP, SEXP batch_sizeSEXP, SEXP KSEXP, SEXP drawsSEXP, SEXP seedSEXP, SEXP n_threadsSEXP, SEXP chunk_rowsSEXP, SEXP progressSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::traits::input_parameter< const Rcpp::List& >::type model(modelSEXP);
@@ -58,7 +59,8 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< double >::type seed(seedSEXP);
     Rcpp::traits::input_parameter< int >::type n_threads(n_threadsSEXP);
     Rcpp::traits::input_parameter< int >::type chunk_rows(chunk_rowsSEXP);
-    rcpp_result_gen = Rcpp::wrap(cpp_gradient_draws(model, objective, par, x, batch_size, K, draws, seed, n_threads, chunk_rows));
+    Rcpp::traits::input_parameter< bool >::type progress(progressSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_gradient_draws(model, objective, par, x, batch_size, K, draws, seed, n_threads, chunk_rows, progress));
     return rcpp_result_gen;
 END_RCPP
 }
@@ -74,8 +76,8 @@ BEGIN_RCPP
 END_RCPP
 }
 // cpp_evaluate
-Rcpp::List cpp_evaluate(const Rcpp::List& model, const Rcpp::List& objective, const Rcpp::NumericVector& par, const Rcpp::NumericMatrix& x, int K, int samples, double seed, int n_threads, int chunk_rows, bool gradient, bool return_gradient);
-RcppExport SEXP _vaeconv_cpp_evaluate(SEXP modelSEXP, SEXP objectiveSEXP, SEXP parSEXP, SEXP xSEXP, SEXP KSEXP, SEXP samplesSEXP, SEXP seedSEXP, SEXP n_threadsSEXP, SEXP chunk_rowsSEXP, SEXP gradientSEXP, SEXP return_gradientSEXP) {
+Rcpp::List cpp_evaluate(const Rcpp::List& model, const Rcpp::List& objective, const Rcpp::NumericVector& par, const Rcpp::NumericMatrix& x, int K, int samples, double seed, int n_threads, int chunk_rows, bool gradient, bool return_gradient, bool progress, std::string name);
+RcppExport SEXP _vaeconv_cpp_evaluate(SEXP modelSEXP, SEXP objectiveSEXP, SEXP parSEXP, SEXP xSEXP, SEXP KSEXP, SEXP samplesSEXP, SEXP seedSEXP, SEXP n_threadsSEXP, SEXP chunk_rowsSEXP, SEXP gradientSEXP, SEXP return_gradientSEXP, SEXP progressSEXP, SEXP nameSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::traits::input_parameter< const Rcpp::List& >::type model(modelSEXP);
@@ -89,7 +91,9 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< int >::type chunk_rows(chunk_rowsSEXP);
     Rcpp::traits::input_parameter< bool >::type gradient(gradientSEXP);
     Rcpp::traits::input_parameter< bool >::type return_gradient(return_gradientSEXP);
-    rcpp_result_gen = Rcpp::wrap(cpp_evaluate(model, objective, par, x, K, samples, seed, n_threads, chunk_rows, gradient, return_gradient));
+    Rcpp::traits::input_parameter< bool >::type progress(progressSEXP);
+    Rcpp::traits::input_parameter< std::string >::type name(nameSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_evaluate(model, objective, par, x, K, samples, seed, n_threads, chunk_rows, gradient, return_gradient, progress, name));
     return rcpp_result_gen;
 END_RCPP
 }
@@ -396,10 +400,10 @@ END_RCPP
 
 static const R_CallMethodDef CallEntries[] = {
     {"_vaeconv_cpp_bench_gemm", (DL_FUNC) &_vaeconv_cpp_bench_gemm, 8},
-    {"_vaeconv_cpp_log_likelihood", (DL_FUNC) &_vaeconv_cpp_log_likelihood, 6},
-    {"_vaeconv_cpp_gradient_draws", (DL_FUNC) &_vaeconv_cpp_gradient_draws, 10},
+    {"_vaeconv_cpp_log_likelihood", (DL_FUNC) &_vaeconv_cpp_log_likelihood, 7},
+    {"_vaeconv_cpp_gradient_draws", (DL_FUNC) &_vaeconv_cpp_gradient_draws, 11},
     {"_vaeconv_cpp_objective_K", (DL_FUNC) &_vaeconv_cpp_objective_K, 2},
-    {"_vaeconv_cpp_evaluate", (DL_FUNC) &_vaeconv_cpp_evaluate, 11},
+    {"_vaeconv_cpp_evaluate", (DL_FUNC) &_vaeconv_cpp_evaluate, 13},
     {"_vaeconv_cpp_fit", (DL_FUNC) &_vaeconv_cpp_fit, 6},
     {"_vaeconv_cpp_blas_threads", (DL_FUNC) &_vaeconv_cpp_blas_threads, 0},
     {"_vaeconv_cpp_activation", (DL_FUNC) &_vaeconv_cpp_activation, 2},

@@ -4,6 +4,7 @@
 #include <numeric>
 
 #include "convert.h"
+#include "progress.h"
 #include "threads.h"
 
 // The objective (with K draws) of the rows of x at the parameters par, as
@@ -14,12 +15,15 @@
 // the rows (decoder part theta, encoder part phi), as the trajectory's
 // full_grad_norm_sq, and its unbiased estimate from two halves of the
 // replicates (NA for one replicate). With return_gradient, also the gradient
-// of the mean objective (to be maximised) itself, `grad`.
+// of the mean objective (to be maximised) itself, `grad`. With progress, a
+// bar named `name`; on an interrupt (or a time limit),
+// list(interrupted = TRUE, condition) once every thread has stopped.
 // [[Rcpp::export(rng = false)]]
 Rcpp::List cpp_evaluate(const Rcpp::List& model, const Rcpp::List& objective,
                         const Rcpp::NumericVector& par, const Rcpp::NumericMatrix& x,
                         int K, int samples, double seed, int n_threads, int chunk_rows,
-                        bool gradient = false, bool return_gradient = false) {
+                        bool gradient = false, bool return_gradient = false,
+                        bool progress = false, std::string name = "Evaluating") {
   const vaeconv::GaussianVae vae(vaeconv_glue::model_spec(model, x.ncol()));
   const vaeconv::ObjectiveSpec obj = vaeconv_glue::objective_spec(objective);
   if (std::size_t(par.size()) != vae.n_params())
@@ -40,14 +44,36 @@ Rcpp::List cpp_evaluate(const Rcpp::List& model, const Rcpp::List& objective,
     vaeconv_glue::BlasThreadsGuard blas;
     std::unique_ptr<vaeconv::Parallel> parallel = vaeconv_glue::make_parallel(n_threads);
     vaeconv::Engine engine(vae, obj, data, rng, *parallel, std::size_t(chunk_rows));
-    s = engine.run(par.begin(), all.data(), n, std::size_t(K), std::size_t(samples),
-                   vaeconv::Stream::estimate, 0,
-                   vaeconv::NoiseKey::row, gradient ? grad.memptr() : nullptr);
-    if (gradient)
-      norms = vaeconv::full_norms(engine, obj, par.begin(), all.data(), n, std::size_t(K),
-                                  std::size_t(samples), vaeconv::Stream::estimate, 0,
-                                  vaeconv::NoiseKey::row, grad.memptr(), vae.n_params(),
-                                  vae.n_theta(), half);
+    const std::size_t rows = engine.rows_per_chunk(
+        vaeconv::draws_per_point(obj, std::size_t(K), std::size_t(samples)));
+    vaeconv_glue::RMonitor monitor(
+        progress, double((n + rows - 1) / rows), name, [](std::uint64_t done, std::uint64_t total, double) {
+          return "chunk " + std::to_string(done) + "/" + std::to_string(total);
+        });
+    bool stopped = false;
+    if (!gradient && obj.kind == vaeconv::ObjectiveKind::elbo && !obj.exact) {
+      // The same sums in memory that does not grow with `samples`.
+      s = vaeconv::elbo_value_rows(vae, obj, par.begin(), data, all.data(), n,
+                                   vaeconv::draws_per_point(obj, std::size_t(K), std::size_t(samples)),
+                                   vaeconv::Stream::estimate, 0, rng,
+                                   *parallel, std::size_t(chunk_rows), monitor, &stopped);
+    } else {
+      engine.watch(&monitor);
+      s = engine.run(par.begin(), all.data(), n, std::size_t(K), std::size_t(samples),
+                     vaeconv::Stream::estimate, 0,
+                     vaeconv::NoiseKey::row, gradient ? grad.memptr() : nullptr);
+      stopped = engine.stopped();
+      if (gradient && !stopped) {
+        // The unbiased estimate's half-size run is watched too.
+        norms = vaeconv::full_norms(engine, obj, par.begin(), all.data(), n, std::size_t(K),
+                                    std::size_t(samples), vaeconv::Stream::estimate, 0,
+                                    vaeconv::NoiseKey::row, grad.memptr(), vae.n_params(),
+                                    vae.n_theta(), half);
+        stopped = engine.stopped();
+      }
+    }
+    monitor.finish();
+    if (stopped) return vaeconv_glue::stop_result(monitor);
   }
   Rcpp::List out = Rcpp::List::create(Rcpp::Named("objective") = s.objective / double(n),
                                       Rcpp::Named("reconstruction") = s.reconstruction / double(n),

@@ -1,38 +1,12 @@
 // Glue for fit_vae(): conversion, threads, progress and interruption.
 #include "fit.h"
 
-#include <R_ext/Utils.h>
-#include <cli/progress.h>
-
+#include "progress.h"
 #include "threads.h"
 
 namespace vaeconv_glue {
 
 namespace {
-
-// R's interrupt check, where an interrupt (Ctrl-C) or a time limit set by
-// setTimeLimit() raises a condition. The tryCatch() inside catches it, so R
-// prints no message of its own and *stopped is set; R_ToplevelExec() around
-// it keeps any other jump (and the handlers of the caller) away from the C++
-// frames.
-SEXP check_interrupt_body(void*) {
-  R_CheckUserInterrupt();
-  return R_NilValue;
-}
-
-SEXP on_interrupt(SEXP, void* stopped) {
-  *static_cast<bool*>(stopped) = true;
-  return R_NilValue;
-}
-
-void check_interrupt(void* stopped) {
-  SEXP conds = PROTECT(Rf_allocVector(STRSXP, 2));
-  SET_STRING_ELT(conds, 0, Rf_mkChar("interrupt"));
-  SET_STRING_ELT(conds, 1, Rf_mkChar("error"));  // the time limit's
-  R_tryCatch(check_interrupt_body, nullptr, conds, on_interrupt, stopped, nullptr,
-             nullptr);
-  UNPROTECT(1);
-}
 
 Rcpp::NumericVector as_numeric(const std::vector<double>& x) {
   return Rcpp::NumericVector(x.begin(), x.end());
@@ -48,37 +22,8 @@ arma::vec r_memory(Rcpp::NumericVector& x) {
   return arma::vec(x.begin(), std::size_t(x.size()), false, true);
 }
 
-const char* status_name(vaeconv::Status s) {
-  switch (s) {
-    case vaeconv::Status::completed: return "completed";
-    case vaeconv::Status::diverged: return "diverged";
-    case vaeconv::Status::interrupted: return "interrupted";
-  }
-  return "unknown";
-}
 
 }  // namespace
-
-RProgress::RProgress(bool show, double total) {
-  if (show) {
-    Rcpp::List config = Rcpp::List::create(Rcpp::Named("name") = "Fitting");
-    bar_ = cli_progress_bar(total, config);
-  }
-}
-
-RProgress::~RProgress() {
-  if (bar_ != R_NilValue) cli_progress_done(bar_);
-}
-
-bool RProgress::poll(double done) {
-  const auto now = std::chrono::steady_clock::now();
-  if (now - last_ < std::chrono::milliseconds(100)) return interrupted_;
-  last_ = now;
-  if (bar_ != R_NilValue) cli_progress_set(bar_, done);
-  bool stopped = false;
-  if (R_ToplevelExec(check_interrupt, &stopped) == FALSE || stopped) interrupted_ = true;
-  return interrupted_;
-}
 
 vaeconv::TrainSpec train_spec(const Rcpp::List& control) {
   vaeconv::TrainSpec spec;
@@ -174,23 +119,23 @@ Rcpp::List fit_result(const vaeconv::TrainResult& res, const vaeconv::TrainState
                             Rcpp::Named("last_iteration") = double(res.last_iteration));
 }
 
+const char* status_name(vaeconv::Status s) {
+  switch (s) {
+    case vaeconv::Status::completed: return "completed";
+    case vaeconv::Status::diverged: return "diverged";
+    case vaeconv::Status::interrupted: return "interrupted";
+  }
+  return "unknown";
+}
+
+std::string fit_status(std::uint64_t first, std::uint64_t done, std::uint64_t total,
+                       double objective) {
+  return "iteration " + std::to_string(first + done) + "/" + std::to_string(first + total) +
+         " | objective " + format_number(objective, 5);
+}
+
 }  // namespace vaeconv_glue
 
-namespace {
-
-// Progress and interruption of one fit through R: the training loop calls
-// it between iterations on the main thread.
-class RMonitor : public vaeconv::Monitor {
- public:
-  RMonitor(bool progress, double total) : r_(progress, total) {}
-  void progress(std::uint64_t done, std::uint64_t) override { r_.poll(double(done)); }
-  bool stop_requested() override { return r_.interrupted(); }
-
- private:
-  vaeconv_glue::RProgress r_;
-};
-
-}  // namespace
 
 // [[Rcpp::export(rng = false)]]
 Rcpp::List cpp_fit(const Rcpp::NumericMatrix& x, const Rcpp::List& model,
@@ -203,6 +148,9 @@ Rcpp::List cpp_fit(const Rcpp::NumericMatrix& x, const Rcpp::List& model,
   const std::uint64_t seed = std::uint64_t(Rcpp::as<double>(control["seed"]));
   const int n_threads = Rcpp::as<int>(control["n_threads"]);
   const bool progress = Rcpp::as<bool>(control["progress"]);
+  const std::string name = control.containsElementNamed("progress_name")
+                               ? Rcpp::as<std::string>(control["progress_name"])
+                               : std::string("Fitting");
 
   // The state lives in the R vectors that are returned, and the rows of x
   // are read in place: a fit copies neither.
@@ -215,8 +163,16 @@ Rcpp::List cpp_fit(const Rcpp::NumericMatrix& x, const Rcpp::List& model,
   {
     vaeconv_glue::BlasThreadsGuard blas;
     std::unique_ptr<vaeconv::Parallel> parallel = vaeconv_glue::make_parallel(n_threads);
-    RMonitor monitor(progress, double(spec.iterations));
+    const std::uint64_t first = st.iteration;
+    vaeconv_glue::RMonitor monitor(
+        progress, double(spec.iterations), name,
+        [first](std::uint64_t done, std::uint64_t total, double objective) {
+          return vaeconv_glue::fit_status(first, done, total, objective);
+        },
+        vaeconv_glue::status_format);
     res = vaeconv::train(vae, obj, opt, spec, data, seed, st, *parallel, monitor);
+    // The bar goes; an interrupt seen only now leaves a finished fit as it is.
+    monitor.finish();
   }
   return vaeconv_glue::fit_result(res, st, &in_r);
 }

@@ -1,34 +1,16 @@
 // Glue shared by the fitting entry points: the training specification and
-// state from R lists, the result as an R list, and progress and interruption.
+// state from R lists and the result as an R list (progress and interruption:
+// progress.h).
 #pragma once
 
 #include <RcppArmadillo.h>
 
-#include <chrono>
 #include <cstdint>
+#include <string>
 
 #include "convert.h"
 
 namespace vaeconv_glue {
-
-// A cli progress bar and R's interrupt check, polled at most every 100 ms.
-// Main thread only.
-class RProgress {
- public:
-  RProgress(bool show, double total);
-  ~RProgress();
-  RProgress(const RProgress&) = delete;
-  RProgress& operator=(const RProgress&) = delete;
-  // When 100 ms have passed since the last poll, sets the bar to `done` and
-  // checks for an interrupt. Returns whether an interrupt has been seen.
-  bool poll(double done);
-  bool interrupted() const { return interrupted_; }
-
- private:
-  Rcpp::RObject bar_ = R_NilValue;
-  bool interrupted_ = false;
-  std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
-};
 
 // The training specification from fit_vae()'s control list.
 vaeconv::TrainSpec train_spec(const Rcpp::List& control);
@@ -49,5 +31,13 @@ vaeconv::TrainState start_state(const vaeconv::GaussianVae& vae, std::uint64_t s
 // with in_r (the vectors st lives in), the state's vectors are not copied.
 Rcpp::List fit_result(const vaeconv::TrainResult& res, const vaeconv::TrainState& st,
                       const RState* in_r = nullptr);
+
+// "completed", "diverged" or "interrupted": a fit's status as R reads it.
+const char* status_name(vaeconv::Status s);
+
+// The progress bar's status during a fit that continues from iteration
+// `first`: the iteration and the latest minibatch objective.
+std::string fit_status(std::uint64_t first, std::uint64_t done, std::uint64_t total,
+                       double objective);
 
 }  // namespace vaeconv_glue

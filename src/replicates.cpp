@@ -17,29 +17,44 @@
 #include <vector>
 
 #include "fit.h"
+#include "progress.h"
 #include "threads.h"
 
 namespace {
 
 // What the fits share: the count of iterations done, the stop flag, and the
-// R progress bar and interrupt check (main thread only).
+// R progress bar and interrupt check (main thread only; every call into R is
+// guarded, see progress.h: an interrupt only sets the flag).
 class Shared {
  public:
-  Shared(bool progress, double total)
-      : main_(std::this_thread::get_id()), r_(progress, total) {}
+  Shared(bool progress, double total, std::size_t replicates)
+      : main_(std::this_thread::get_id()),
+        r_(progress, total, "Replicates"),
+        replicates_(replicates) {
+    if (r_.interrupted()) request_stop();
+  }
   void add(std::uint64_t n) { done_.fetch_add(n, std::memory_order_relaxed); }
+  void finished_one() { finished_.fetch_add(1); }
+  std::size_t finished() const { return finished_.load(); }
   bool stop() const { return stop_.load(std::memory_order_relaxed); }
   void request_stop() { stop_.store(true, std::memory_order_relaxed); }
-  // On the main thread only: progress and interruption through R.
+  // On the main thread only, at most every 100 ms: progress and
+  // interruption through R.
   void poll() {
-    if (std::this_thread::get_id() != main_) return;
-    if (r_.poll(double(done_.load(std::memory_order_relaxed)))) request_stop();
+    if (std::this_thread::get_id() != main_ || !r_.due()) return;
+    const std::string status = std::to_string(finished()) + "/" +
+                               std::to_string(replicates_) + " replicates done";
+    if (r_.poll(double(done_.load(std::memory_order_relaxed)), status)) request_stop();
   }
+  // Terminates the bar (main thread, after the workers are joined).
+  void finish() { r_.finish(); }
 
  private:
   const std::thread::id main_;
   vaeconv_glue::RProgress r_;
+  const std::size_t replicates_;
   std::atomic<std::uint64_t> done_{0};
+  std::atomic<std::size_t> finished_{0};
   std::atomic<bool> stop_{false};
 };
 
@@ -48,12 +63,15 @@ class Shared {
 class ReplicateMonitor : public vaeconv::Monitor {
  public:
   explicit ReplicateMonitor(Shared& shared) : shared_(shared) {}
-  void progress(std::uint64_t done, std::uint64_t) override {
+  void progress(std::uint64_t done, std::uint64_t, double) override {
     shared_.add(done - done_);
     done_ = done;
     shared_.poll();
   }
-  bool stop_requested() override { return shared_.stop(); }
+  bool stop_requested() override {
+    shared_.poll();  // on the main thread, when due (a long evaluation)
+    return shared_.stop();
+  }
 
  private:
   Shared& shared_;
@@ -86,12 +104,12 @@ Rcpp::List cpp_fit_replicates(const Rcpp::NumericMatrix& x, const Rcpp::List& mo
   std::vector<vaeconv::TrainResult> results(R);
   std::vector<char> started(R, 0);
 
-  std::atomic<std::size_t> next{0}, finished{0};
+  std::atomic<std::size_t> next{0};
   std::exception_ptr error;
   std::mutex error_mutex;
   {
     vaeconv_glue::BlasThreadsGuard blas;
-    Shared shared(progress, double(spec.iterations) * double(R));
+    Shared shared(progress, double(spec.iterations) * double(R), R);
     // Takes fits off the queue until it is empty or a stop is requested.
     auto work = [&] {
       for (;;) {
@@ -109,7 +127,7 @@ Rcpp::List cpp_fit_replicates(const Rcpp::NumericMatrix& x, const Rcpp::List& mo
           if (!error) error = std::current_exception();
           shared.request_stop();
         }
-        finished.fetch_add(1);
+        shared.finished_one();
       }
     };
     const int n_workers = int(std::min<std::size_t>(std::size_t(std::max(n_threads, 1)), R));
@@ -123,12 +141,14 @@ Rcpp::List cpp_fit_replicates(const Rcpp::NumericMatrix& x, const Rcpp::List& mo
       // let the group finish (tasks that never started return at once).
       for (;;) {
         const std::size_t taken = std::min(next.load(), R);
-        if (finished.load() >= taken) break;
+        if (shared.finished() >= taken) break;
         shared.poll();
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
       }
       group.wait();
     });
+    // Every worker has returned: no thread works on any fit from here.
+    shared.finish();
   }
   if (error) std::rethrow_exception(error);
 

@@ -9,6 +9,7 @@
 
 #include "convert.h"
 #include "fit.h"
+#include "progress.h"
 #include "threads.h"
 
 namespace {
@@ -94,26 +95,6 @@ Rcpp::NumericVector as_numeric(const std::vector<double>& x) {
   return Rcpp::NumericVector(x.begin(), x.end());
 }
 
-const char* status_name(vaeconv::Status s) {
-  switch (s) {
-    case vaeconv::Status::completed: return "completed";
-    case vaeconv::Status::diverged: return "diverged";
-    case vaeconv::Status::interrupted: return "interrupted";
-  }
-  return "unknown";
-}
-
-// Progress and interruption through R, as cpp_fit() has them.
-class RMonitor : public vaeconv::Monitor {
- public:
-  RMonitor(bool progress, double total) : r_(progress, total) {}
-  void progress(std::uint64_t done, std::uint64_t) override { r_.poll(double(done)); }
-  bool stop_requested() override { return r_.interrupted(); }
-
- private:
-  vaeconv_glue::RProgress r_;
-};
-
 }  // namespace
 
 // [[Rcpp::export(rng = false)]]
@@ -170,12 +151,20 @@ Rcpp::List cpp_fit_vi(const Rcpp::List& target, const Rcpp::List& family,
     // A target of R functions runs on this thread only.
     std::unique_ptr<vaeconv::Parallel> parallel =
         vaeconv_glue::make_parallel(str(target, "type") == "custom" ? 1 : n_threads);
-    RMonitor monitor(progress, double(spec.iterations));
+    const std::uint64_t first = st.iteration;
+    vaeconv_glue::RMonitor monitor(
+        progress, double(spec.iterations), "Fitting",
+        [first](std::uint64_t done, std::uint64_t total, double objective) {
+          return vaeconv_glue::fit_status(first, done, total, objective);
+        },
+        vaeconv_glue::status_format);
     try {
       res = vaeconv::train_vi(fam, *tgt, obj, opt, spec, seed, st, *parallel, monitor);
     } catch (const CustomTargetError& e) {
       error = e.what();
     }
+    // The bar goes; an interrupt seen only now leaves a finished fit as it is.
+    monitor.finish();
   }
   if (!error.empty())
     return Rcpp::List::create(Rcpp::Named("status") = "error", Rcpp::Named("message") = error);
@@ -199,7 +188,7 @@ Rcpp::List cpp_fit_vi(const Rcpp::List& target, const Rcpp::List& family,
       Rcpp::Named("seconds") = st.seconds);
   return Rcpp::List::create(Rcpp::Named("state") = out_state,
                             Rcpp::Named("trajectory") = traj,
-                            Rcpp::Named("status") = status_name(res.status),
+                            Rcpp::Named("status") = vaeconv_glue::status_name(res.status),
                             Rcpp::Named("last_iteration") = double(res.last_iteration));
 }
 

@@ -89,3 +89,79 @@ with_time_limit <- function(seconds, f) {
 # CPU seconds used by this R process, all its threads together (getrusage()
 # on Unix, GetProcessTimes() on Windows).
 process_cpu <- function() sum(proc.time()[c("user.self", "sys.self")])
+
+# Interrupting a child R session ---------------------------------------------
+
+# A child R session (callr) with the package under test loaded and cli's
+# progress bar forced on: shown at once (cli.progress_show_after = 0), drawn
+# as in a terminal (cli.dynamic) and redrawn every 10 ms (CLI_TICK_TIME), so
+# that cli's R code runs at nearly every poll of the bar and an interrupt is
+# likely to arrive while it runs (the race of issue 12).
+bar_session <- function() {
+  skip_on_cran()
+  skip_on_os("windows")
+  skip_if_not_installed("callr")
+  skip_if_not_installed("ps")
+  rs <- callr::r_session$new(options = callr::r_session_options(
+    libpath = c(dirname(getNamespaceInfo("vaeconv", "path")), .libPaths()),
+    env = c(CLI_TICK_TIME = "10")
+  ))
+  rs$run(function() {
+    options(cli.progress_show_after = 0, cli.dynamic = TRUE)
+    library(vaeconv)
+    invisible()
+  })
+  rs
+}
+
+# CPU seconds used by a process, all its threads together.
+child_cpu <- function(pid) {
+  t <- ps::ps_cpu_times(ps::ps_handle(pid))
+  t[["user"]] + t[["system"]]
+}
+
+# Calls fun(...) in the session, waits until the progress bar `bar` shows
+# (up to 30 s), sends SIGINT `after` seconds later and waits for the call to
+# return. Returns the call's result (or NULL) and error, what it wrote to
+# stderr (the bar), the seconds from the SIGINT to the return, and the CPU
+# seconds the child used in the half second after the return (0 when no
+# thread works).
+interrupt_after <- function(rs, fun, bar, after, ...) {
+  rs$call(fun, list(...))
+  # callr writes the call's stderr to a file while it runs (a private field:
+  # without it, the wait is the fixed `after` alone).
+  err <- rs$.__enclos_env__$private$tmp_error_file
+  if (is.character(err)) {
+    deadline <- Sys.time() + 30
+    repeat {
+      shown <- file.exists(err) &&
+        any(grepl(bar, readLines(err, warn = FALSE), fixed = TRUE))
+      if (shown || Sys.time() > deadline) break
+      Sys.sleep(0.02)
+    }
+  }
+  Sys.sleep(after)
+  busy <- identical(rs$get_state(), "busy")
+  sent <- Sys.time()
+  rs$interrupt()
+  ready <- rs$poll_process(20000)
+  returned <- as.numeric(difftime(Sys.time(), sent, units = "secs"))
+  res <- rs$read()
+  cpu0 <- child_cpu(rs$get_pid())
+  Sys.sleep(0.5)
+  list(busy = busy, ready = ready, result = res$result, error = res$error,
+       stderr = paste(res$stderr, collapse = ""), seconds = returned,
+       idle_cpu = child_cpu(rs$get_pid()) - cpu0)
+}
+
+# What every interrupted call must show: it was running, returned within
+# `within` seconds of the SIGINT (a generous bound for a loaded machine: the
+# loops stop within 0.1 s), the bar had been drawn, and no thread works
+# after the return.
+expect_clean_stop <- function(r, bar, within = 5) {
+  expect_true(r$busy)
+  expect_identical(r$ready, "ready")
+  expect_lt(r$seconds, within)
+  expect_match(r$stderr, bar, fixed = TRUE)
+  expect_lt(r$idle_cpu, 0.1)
+}

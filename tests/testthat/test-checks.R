@@ -367,23 +367,27 @@ test_that("every exported function rejects issue 7's table of bad inputs before 
                     count = list(n = 0), seed = "seed", flag = "noise",
                     class = list(fit = list(list(), m))),
     log_likelihood = list(
-      good = list(fit = fit, x = x, samples = 10, seed = 1, n_threads = 1),
+      good = list(fit = fit, x = x, samples = 10, seed = 1, n_threads = 1,
+                  progress = FALSE),
       data = "x", fitted = TRUE,
       count = list(samples = 1, n_threads = 0), seed = "seed", choice = "method",
+      flag = "progress",
       class = list(fit = list(list(), m))
     ),
     gradient_snr = list(
       good = list(fit = fit, x = x, batch_size = 5, draws = 5, seed = 1,
-                  n_threads = 1),
+                  n_threads = 1, progress = FALSE),
       data = "x", fitted = TRUE, batch = TRUE,
       count = list(batch_size = 0, draws = 1, n_threads = 0), seed = "seed",
+      flag = "progress",
       class = list(fit = list(list(), m),
                    objective = list("iwae", adam(), elbo(exact = TRUE)))
     ),
     evaluate = list(
-      good = list(fit = fit, x = x, samples = 2, seed = 1, n_threads = 1),
+      good = list(fit = fit, x = x, samples = 2, seed = 1, n_threads = 1,
+                  progress = FALSE),
       data = "x", fitted = TRUE,
-      count = list(samples = 0, n_threads = 0), seed = "seed",
+      count = list(samples = 0, n_threads = 0), seed = "seed", flag = "progress",
       class = list(fit = list(list(), m),
                    objective = list("elbo", adam(), elbo(exact = TRUE)))
     ),
@@ -400,9 +404,10 @@ test_that("every exported function rejects issue 7's table of bad inputs before 
       class = list(fit = list(list(), m, "a matrix" = x))
     ),
     entropy_sum = list(
-      good = list(fit = lin, x = xl, draws = 5, seed = 1, n_threads = 1),
+      good = list(fit = lin, x = xl, draws = 5, seed = 1, n_threads = 1,
+                  progress = FALSE),
       data = "x", fitted = TRUE,
-      count = list(draws = 0, n_threads = 0), seed = "seed",
+      count = list(draws = 0, n_threads = 0), seed = "seed", flag = "progress",
       class = list(fit = list(list(), linear_vae(2)))
     ),
     ppca = list(good = list(x = xl, latent_dim = 2), data = "x", rows = 2,

@@ -126,3 +126,43 @@ test_that("entropy_sum() rejects bad input", {
   expect_snapshot(error = TRUE, entropy_sum(fit, x, draws = 0))
   expect_snapshot(error = TRUE, entropy_sum(fit, x, seed = 1.5))
 })
+
+test_that("Ctrl-C while the progress bar shows stops entropy_sum() with R's interrupt, and the session goes on", {
+  rs <- bar_session()
+  on.exit(rs$close(), add = TRUE)
+  entropy_in_child <- function(n_threads) {
+    x <- as.matrix(vaeconv::digits[, 1:64]) / 16
+    fit <- vaeconv::fit_vae(x, vaeconv::gaussian_vae(4, hidden = 256, learn_obs_sd = TRUE),
+                            iterations = 20, seed = 1, n_threads = 1, progress = FALSE)
+    tryCatch(
+      vaeconv::entropy_sum(fit, x, draws = 3000, seed = 1, n_threads = n_threads,
+                           progress = TRUE),
+      interrupt = function(cnd) "interrupt"
+    )
+  }
+  for (cs in list(list(after = 0.05, n_threads = 2), list(after = 1, n_threads = 1))) {
+    r <- interrupt_after(rs, entropy_in_child, "Entropy sum", cs$after, n_threads = cs$n_threads)
+    expect_clean_stop(r, "Entropy sum")
+    expect_match(r$stderr, "chunk [0-9]+/1797")
+    expect_null(r$error)
+    expect_identical(r$result, "interrupt")
+  }
+  expect_identical(rs$run(function() 1 + 1), 2)
+})
+
+test_that("the ELBO of entropy_sum() decoded in pieces equals the engine's to the bit", {
+  # Width 300: pieces of 832 columns, so a row's 2000 draws (a chunk of its
+  # own) are decoded in three pieces; the value without the gradient takes
+  # the bounded-memory path, the one with it the engine's.
+  x <- digits_x(5)
+  fit <- fit_vae(x, gaussian_vae(3, hidden = c(300, 40), learn_obs_sd = TRUE),
+                 batch_size = 5, iterations = 5, seed = 1, n_threads = 1)
+  for (threads in 1:2) {
+    value <- vaeconv:::cpp_evaluate(fit$model, elbo(beta = 0.5), fit$state$par, x, 1L, 2000L,
+                                    3, threads, 0L)
+    engine <- vaeconv:::cpp_evaluate(fit$model, elbo(beta = 0.5), fit$state$par, x, 1L, 2000L,
+                                     3, threads, 0L, gradient = TRUE)
+    expect_identical(value[c("objective", "reconstruction", "kl")],
+                     engine[c("objective", "reconstruction", "kl")])
+  }
+})

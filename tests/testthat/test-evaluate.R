@@ -215,3 +215,22 @@ test_that("bad input to gradient() gets clear errors", {
     gradient(fit, x, samples = 0)
   })
 })
+
+test_that("Ctrl-C while the progress bar shows stops evaluate() with R's interrupt, and the session goes on", {
+  rs <- bar_session()
+  on.exit(rs$close(), add = TRUE)
+  evaluate_in_child <- function() {
+    x <- as.matrix(vaeconv::digits[, 1:64]) / 16
+    fit <- vaeconv::fit_vae(x, vaeconv::gaussian_vae(4, hidden = 256), iterations = 20,
+                            seed = 1, n_threads = 1, progress = FALSE)
+    tryCatch(
+      vaeconv::evaluate(fit, x, samples = 2000, seed = 1, n_threads = 2, progress = TRUE),
+      interrupt = function(cnd) "interrupt"
+    )
+  }
+  r <- interrupt_after(rs, evaluate_in_child, "Evaluating", 0.5)
+  expect_clean_stop(r, "Evaluating")
+  expect_null(r$error)
+  expect_identical(r$result, "interrupt")
+  expect_identical(rs$run(function() 1 + 1), 2)
+})

@@ -348,6 +348,31 @@ test_that("a time limit stops a long fit promptly and keeps what it had", {
   expect_identical(more$state$iteration, n + 3)
 })
 
+test_that("a stop during full-data evaluations ends the fit before that iteration, and it continues identically", {
+  skip_on_cran()
+  x <- digits_x()
+  model <- gaussian_vae(2, hidden = c(32, 32))
+  # Each iteration evaluates the 1797 rows with 50 draws each: nearly all the
+  # time goes to the evaluations, which check for a stop between rounds of
+  # chunks.
+  run <- function(iterations, threads) {
+    fit_vae(x, model, iterations = iterations, eval_every = 1, eval_samples = 50,
+            seed = 1, n_threads = threads, progress = FALSE)
+  }
+  expect_warning(
+    fit <- with_time_limit(1.5, function() run(1e7, 2)),
+    class = "vaeconv_warning_interrupted"
+  )
+  n <- fit$state$iteration
+  expect_gt(n, 0)
+  tr <- trajectory(fit)
+  expect_identical(tr$iteration, seq_len(n))
+  expect_true(all(is.finite(tr$full_objective)))
+  same <- run(n, 1)
+  expect_identical(fit$state$par, same$state$par)
+  expect_identical(without_seconds(tr), without_seconds(trajectory(same)))
+})
+
 test_that("a fit stopped by a time limit leaves no thread working", {
   skip_on_cran()
   x <- digits_x(500)
@@ -391,6 +416,51 @@ test_that("an interrupt (SIGINT) stops a fit cleanly and returns it", {
   expect_gt(res$iteration, 0)
   expect_identical(res$rows, as.integer(res$iteration))
   expect_true(res$finite)
+})
+
+test_that("Ctrl-C while the progress bar shows returns the fit at any moment, and the session goes on", {
+  rs <- bar_session()
+  on.exit(rs$close(), add = TRUE)
+  fit_in_child <- function(eval_every, n_threads) {
+    x <- as.matrix(vaeconv::digits[, 1:64]) / 16
+    warned <- character(0)
+    fit <- withCallingHandlers(
+      vaeconv::fit_vae(x, vaeconv::gaussian_vae(4, hidden = c(64, 64)),
+                       iterations = 1e7, seed = 1, n_threads = n_threads,
+                       eval_every = eval_every, progress = TRUE),
+      vaeconv_warning = function(w) {
+        warned <<- c(warned, class(w)[[1]])
+        invokeRestart("muffleWarning")
+      }
+    )
+    list(status = fit$status, iteration = fit$state$iteration,
+         rows = nrow(vaeconv::trajectory(fit)), finite = all(is.finite(fit$state$par)),
+         warned = warned)
+  }
+  # Early (the bar just drawn), mid-run, and while most of the time goes to
+  # full-data evaluations (one every iteration, over the 1797 rows); on one
+  # thread and on two.
+  cases <- list(
+    early = list(after = 0.05, eval_every = 0, n_threads = 2),
+    mid = list(after = 1, eval_every = 0, n_threads = 1),
+    evaluation = list(after = 0.5, eval_every = 1, n_threads = 2)
+  )
+  for (nm in names(cases)) {
+    cs <- cases[[nm]]
+    r <- interrupt_after(rs, fit_in_child, "Fitting", cs$after, eval_every = cs$eval_every,
+                         n_threads = cs$n_threads)
+    expect_clean_stop(r, "Fitting")
+    expect_match(r$stderr, "iteration [0-9]+/[0-9]+ [|] objective -?[0-9]", label = nm)
+    expect_null(r$error, label = nm)
+    res <- r$result
+    expect_identical(res$status, "interrupted", label = nm)
+    expect_identical(res$warned, "vaeconv_warning_interrupted", label = nm)
+    expect_gt(res$iteration, 0)
+    expect_identical(res$rows, as.integer(res$iteration))
+    expect_true(res$finite)
+  }
+  # The session is alive and answers.
+  expect_identical(rs$run(function() 1 + 1), 2)
 })
 
 test_that("1 and 2 threads agree over many chunks and rounds of chunks", {

@@ -6,14 +6,14 @@ test_that("log_likelihood() on a linear VAE converges to the exact value", {
   p <- coef(fit)
   exact <- ppca_loglik(x, p$W, drop(p$mu), exp(p$log_obs_sd[[1]]))
   auto <- log_likelihood(fit, x, n_threads = 1)
-  expect_identical(auto, tibble::tibble(estimate = exact, std_error = 0))
+  expect_identical(auto, tibble::tibble(estimate = exact, std_error = 0, ess = NA_real_))
   est <- lapply(c(100, 400, 1600), function(L) {
     log_likelihood(fit, x, samples = L, seed = L, n_threads = 2, method = "importance")
   })
   err <- vapply(est, function(e) abs(e$estimate - exact), numeric(1))
   se <- vapply(est, `[[`, numeric(1), "std_error")
   expect_s3_class(est[[1]], "tbl_df")
-  expect_named(est[[1]], c("estimate", "std_error"))
+  expect_named(est[[1]], c("estimate", "std_error", "ess"))
   # The error shrinks as the number of samples grows, to within a few
   # standard errors (plus the O(1/L) downward bias of the log of a mean).
   expect_lt(err[3], err[2])
@@ -68,4 +68,94 @@ test_that("log_likelihood() rejects bad input", {
   expect_snapshot(error = TRUE, log_likelihood(fit, x[, 1:10]))
   expect_snapshot(error = TRUE, log_likelihood(fit, x, samples = 1))
   expect_snapshot(error = TRUE, log_likelihood(fit, x, method = "exact"))
+})
+
+test_that("Ctrl-C while the progress bar shows stops log_likelihood() with R's interrupt, and the session goes on", {
+  rs <- bar_session()
+  on.exit(rs$close(), add = TRUE)
+  ll_in_child <- function(n_threads) {
+    x <- as.matrix(vaeconv::digits[, 1:64]) / 16
+    fit <- vaeconv::fit_vae(x, vaeconv::gaussian_vae(4, hidden = 256), iterations = 20,
+                            seed = 1, n_threads = 1, progress = FALSE)
+    tryCatch(
+      vaeconv::log_likelihood(fit, x, samples = 5000, seed = 1, n_threads = n_threads,
+                              progress = TRUE),
+      interrupt = function(cnd) "interrupt"
+    )
+  }
+  for (cs in list(list(after = 0.05, n_threads = 2), list(after = 1, n_threads = 1))) {
+    r <- interrupt_after(rs, ll_in_child, "Log-likelihood", cs$after, n_threads = cs$n_threads)
+    expect_clean_stop(r, "Log-likelihood")
+    expect_match(r$stderr, "row [0-9]+/1797")
+    expect_null(r$error)
+    expect_identical(r$result, "interrupt")
+  }
+  expect_identical(rs$run(function() 1 + 1), 2)
+})
+
+test_that("a time limit stops log_likelihood() with its error and leaves no thread working", {
+  skip_on_cran()
+  x <- digits_x(500)
+  fit <- fit_vae(x, gaussian_vae(4, hidden = 128), iterations = 10, seed = 1, n_threads = 1)
+  start <- Sys.time()
+  expect_error(
+    with_time_limit(0.5, function() {
+      log_likelihood(fit, x, samples = 20000, seed = 1, n_threads = 2, progress = FALSE)
+    }),
+    "time limit"
+  )
+  expect_lt(as.numeric(difftime(Sys.time(), start, units = "secs")), 5)
+  before <- process_cpu()
+  Sys.sleep(0.5)
+  expect_lt(process_cpu() - before, 0.1)
+})
+
+test_that("log_likelihood() reports the effective sample size of the weights", {
+  x <- digits_x(30)
+  fit <- fit_vae(x, gaussian_vae(2, hidden = 8), batch_size = 10, iterations = 30,
+                 seed = 1, n_threads = 1)
+  ll <- log_likelihood(fit, x, samples = 200, seed = 2, n_threads = 1)
+  expect_gt(ll$ess, 0)
+  expect_lte(ll$ess, 1)
+  # The same from the rows: ESS / L = 1 / (L sum wbar^2), where the variance
+  # column is (L sum wbar^2 - 1) / (L - 1).
+  rows <- vaeconv:::cpp_log_likelihood(fit$model, fit$state$par, x, 200, 2, 1)
+  s2 <- (rows$variance * 199 + 1) / 200
+  expect_equal(rows$ess, 1 / (200 * s2))
+  expect_equal(ll$ess, mean(rows$ess))
+
+  # A linear VAE whose encoder is the exact posterior: every weight is p(x),
+  # so the ESS is all the samples; an encoder four times too wide puts the
+  # weight on few draws.
+  model <- linear_vae(2, obs_sd = 0.5)
+  xl <- simulate_ppca(n = 50, d = 6, scales = c(3, 2), seed = 2)
+  W <- qr.Q(qr(matrix(withr::with_seed(3, stats::rnorm(12)), 6, 2))) %*% diag(c(3, 2))
+  mu <- colMeans(xl)
+  q <- exact_posterior(W, mu, 0.5)
+  exact <- fit
+  exact$model <- model
+  exact$n_features <- 6L
+  exact$state$par <- linear_par(model, W, mu, q$V, q$b, q$log_tau2)
+  ll_exact <- log_likelihood(exact, xl, samples = 100, seed = 1, n_threads = 1,
+                             method = "importance")
+  expect_equal(ll_exact$ess, 1, tolerance = 1e-10)
+  expect_equal(ll_exact$std_error, 0, tolerance = 1e-6)
+  wide <- exact
+  wide$state$par <- linear_par(model, W, mu, q$V, q$b, q$log_tau2 + log(16))
+  expect_lt(log_likelihood(wide, xl, samples = 100, seed = 1, n_threads = 1,
+                           method = "importance")$ess, 0.5)
+})
+
+test_that("log_likelihood() warns about a fit that did not complete", {
+  x <- digits_x(60)
+  expect_warning(
+    fit <- fit_vae(x, gaussian_vae(2, hidden = 8), optimizer = sgd(lr = 1e8, decay = 0),
+                   batch_size = 20, iterations = 20, seed = 1, n_threads = 1),
+    class = "vaeconv_warning_diverged"
+  )
+  expect_warning(
+    log_likelihood(fit, x, samples = 10, seed = 1, n_threads = 1),
+    class = "vaeconv_warning_fit_status"
+  )
+  expect_snapshot(invisible(log_likelihood(fit, x, samples = 10, seed = 1, n_threads = 1)))
 })

@@ -172,3 +172,57 @@ test_that("a time limit stops parallel replicates and leaves no thread working",
   Sys.sleep(0.5)
   expect_lt(process_cpu() - before, 0.1)
 })
+
+test_that("Ctrl-C while the progress bar shows returns the replicates that started, parallel or not", {
+  rs <- bar_session()
+  on.exit(rs$close(), add = TRUE)
+  reps_in_child <- function(parallel, iterations, eval_every) {
+    x <- as.matrix(vaeconv::digits[, 1:64]) / 16
+    warned <- character(0)
+    fits <- withCallingHandlers(
+      vaeconv::fit_vae_replicates(x, model = vaeconv::gaussian_vae(4, hidden = c(64, 64)),
+                                  iterations = iterations, eval_every = eval_every,
+                                  seeds = 1:4, parallel = parallel, n_threads = 2,
+                                  progress = TRUE),
+      vaeconv_warning = function(w) {
+        warned <<- c(warned, class(w)[[1]])
+        invokeRestart("muffleWarning")
+      }
+    )
+    s <- summary(fits)
+    list(status = s$status, iterations = vapply(fits, function(f) f$state$iteration, 0),
+         rows = vapply(fits, function(f) nrow(vaeconv::trajectory(f)), 0L),
+         warned = warned)
+  }
+  # Parallel: two workers on seeds 1 and 2, stopped early, mid-run and during
+  # full-data evaluations; one after another: the first fits complete (400
+  # iterations each, a fraction of a second) and the one running is stopped.
+  cases <- list(
+    parallel_early = list(parallel = TRUE, iterations = 1e7, eval_every = 0, after = 0.05),
+    parallel_mid = list(parallel = TRUE, iterations = 1e7, eval_every = 0, after = 1),
+    parallel_evaluation = list(parallel = TRUE, iterations = 1e7, eval_every = 1, after = 0.5),
+    sequential = list(parallel = FALSE, iterations = 3000, eval_every = 0, after = 1.5)
+  )
+  for (nm in names(cases)) {
+    cs <- cases[[nm]]
+    r <- interrupt_after(rs, reps_in_child, if (cs$parallel) "Replicates" else "Replicate", cs$after, parallel = cs$parallel,
+                         iterations = cs$iterations, eval_every = cs$eval_every)
+    expect_clean_stop(r, if (cs$parallel) "Replicates" else "Replicate 1/4")
+    expect_null(r$error, label = nm)
+    res <- r$result
+    n <- length(res$status)
+    if (cs$parallel) {
+      expect_match(r$stderr, "0/4 replicates done", fixed = TRUE)
+      expect_identical(res$status, c("interrupted", "interrupted"), label = nm)
+    } else {
+      expect_match(r$stderr, "iteration [0-9]+/3000 [|] objective")
+      expect_gte(n, 1)
+      expect_identical(res$status, c(rep("completed", n - 1), "interrupted"), label = nm)
+      expect_identical(res$iterations[-n], rep(3000, n - 1))
+    }
+    expect_true(all(res$iterations > 0))
+    expect_identical(res$rows, as.integer(res$iterations))
+    expect_identical(res$warned, "vaeconv_warning_interrupted", label = nm)
+  }
+  expect_identical(rs$run(function() 1 + 1), 2)
+})

@@ -67,3 +67,24 @@ test_that("gradient_snr() rejects bad input", {
   expect_snapshot(error = TRUE, gradient_snr(f$fit, x, batch_size = 41))
   expect_snapshot(error = TRUE, gradient_snr(f$fit, x, draws = 1))
 })
+
+test_that("Ctrl-C while the progress bar shows stops gradient_snr() with R's interrupt, and the session goes on", {
+  rs <- bar_session()
+  on.exit(rs$close(), add = TRUE)
+  snr_in_child <- function() {
+    x <- as.matrix(vaeconv::digits[, 1:64]) / 16
+    fit <- vaeconv::fit_vae(x, vaeconv::gaussian_vae(4, hidden = 32), iterations = 20,
+                            seed = 1, n_threads = 1, progress = FALSE)
+    tryCatch(
+      vaeconv::gradient_snr(fit, x, batch_size = nrow(x), draws = 5000, seed = 1,
+                            n_threads = 2, progress = TRUE),
+      interrupt = function(cnd) "interrupt"
+    )
+  }
+  r <- interrupt_after(rs, snr_in_child, "Gradient draws", 0.5)
+  expect_clean_stop(r, "Gradient draws")
+  expect_match(r$stderr, "draw [0-9]+/5000")
+  expect_null(r$error)
+  expect_identical(r$result, "interrupt")
+  expect_identical(rs$run(function() 1 + 1), 2)
+})

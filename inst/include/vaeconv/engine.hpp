@@ -14,6 +14,7 @@
 
 #include "data.hpp"
 #include "model.hpp"
+#include "monitor.hpp"
 #include "objective.hpp"
 #include "rng.hpp"
 
@@ -125,6 +126,7 @@ class Engine {
     const std::size_t per_round =
         std::max<std::size_t>(1, std::min(chunks_per_round, parallel_.concurrency()));
     ChunkSums total;
+    stopped_ = false;
     for (std::size_t first = 0; first < n_chunks; first += per_round) {
       const std::size_t round = std::min(per_round, n_chunks - first);
       const auto task = [&](std::size_t k) {
@@ -168,6 +170,13 @@ class Engine {
         });
         if (last) norms->made = true;
       }
+      if (monitor_ != nullptr && first + round < n_chunks) {
+        if (report_) monitor_->progress(first + round, n_chunks, NAN);
+        if (monitor_->stop_requested()) {
+          stopped_ = true;
+          break;
+        }
+      }
     }
     return total;
   }
@@ -180,6 +189,16 @@ class Engine {
     key_stride_ = stride;
     key_offset_ = offset;
   }
+
+  // Stop checks: with a monitor, run() asks it between rounds of chunks
+  // whether to stop (and, with report, reports the chunks done), and
+  // returns at once when it should: the sums and the gradient then cover
+  // the chunks before it, and stopped() is true until the next run().
+  void watch(Monitor* monitor, bool report = true) {
+    monitor_ = monitor;
+    report_ = report;
+  }
+  bool stopped() const { return stopped_; }
 
   // Rows per chunk for S draws per row: chunk_rows when set (non-zero);
   // else chunks of about 2^16 values in the matrices of the widest layer,
@@ -207,6 +226,9 @@ class Engine {
   std::vector<Workspace> ws_;
   std::vector<arma::vec> grads_;
   std::vector<ChunkSums> sums_;
+  Monitor* monitor_ = nullptr;
+  bool report_ = true;
+  bool stopped_ = false;
 };
 
 // The full-data squared gradient norms of a mean over the n columns idx,

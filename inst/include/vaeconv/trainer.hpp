@@ -15,19 +15,12 @@
 #include "engine.hpp"
 #include "linear.hpp"
 #include "model.hpp"
+#include "monitor.hpp"
 #include "objective.hpp"
 #include "optimizer.hpp"
 #include "rng.hpp"
 
 namespace vaeconv {
-
-// Progress and interruption; implemented by the glue.
-class Monitor {
- public:
-  virtual ~Monitor() = default;
-  virtual void progress(std::uint64_t done, std::uint64_t total) {}
-  virtual bool stop_requested() { return false; }
-};
 
 struct TrainSpec {
   std::size_t batch_size = 64;
@@ -153,8 +146,18 @@ inline TrainResult train(const GaussianVae& model, const ObjectiveSpec& obj,
     if (eval) {
       const auto eval_start = clock::now();
       full_grad.zeros();
+      // A stop requested during a long full-data evaluation ends the fit
+      // before iteration `it` (its step not taken, nothing recorded), once
+      // the call has made one iteration.
+      if (t > 0) engine.watch(&monitor, false);
       const ChunkSums f = engine.run(st.par.memptr(), all.data(), n, K, spec.eval_samples,
                                      Stream::eval, it, NoiseKey::row, full_grad.memptr());
+      engine.watch(nullptr);
+      if (engine.stopped()) {
+        res.status = Status::interrupted;
+        res.last_iteration = it - 1;
+        break;
+      }
       full_obj = f.objective / double(n);
       full = full_norms(engine, obj, st.par.memptr(), all.data(), n, K, spec.eval_samples,
                         Stream::eval, it, NoiseKey::row, full_grad.memptr(), p, pt,
@@ -198,7 +201,7 @@ inline TrainResult train(const GaussianVae& model, const ObjectiveSpec& obj,
       tr.full_loglik.push_back(full_ll);
       tr.loglik_gap.push_back(spec.loglik_optimum - full_ll);
     }
-    monitor.progress(t + 1, spec.iterations);
+    monitor.progress(t + 1, spec.iterations, objective);
     if (monitor.stop_requested()) {
       res.status = Status::interrupted;
       res.last_iteration = it;

@@ -10,6 +10,7 @@
 #include "layout.hpp"
 #include "linear.hpp"
 #include "model.hpp"
+#include "monitor.hpp"
 #include "objective.hpp"
 #include "optimizer.hpp"
 #include "rng.hpp"

@@ -184,7 +184,7 @@ inline ViResult train_vi(const Family& family, const Target& target, const Objec
       tr.full_grad_norm_sq.push_back(full_g);
       tr.kl_to_target.push_back(kl);
     }
-    monitor.progress(t + 1, spec.iterations);
+    monitor.progress(t + 1, spec.iterations, objective);
     if (monitor.stop_requested()) {
       res.status = Status::interrupted;
       res.last_iteration = it;
