@@ -69,8 +69,12 @@ cpp_encode <- function(model, par, x) {
     .Call(`_vaeconv_cpp_encode`, model, par, x)
 }
 
-cpp_decode <- function(model, par, z, dx) {
-    .Call(`_vaeconv_cpp_decode`, model, par, z, dx)
+cpp_decode <- function(model, par, z, dx, what = "mean", normals = NULL) {
+    .Call(`_vaeconv_cpp_decode`, model, par, z, dx, what, normals)
+}
+
+cpp_choices <- function() {
+    .Call(`_vaeconv_cpp_choices`)
 }
 
 cpp_objective <- function(model, objective, par, x, eps, samples, gradient, iteration = 1) {

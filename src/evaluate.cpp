@@ -23,7 +23,7 @@ Rcpp::List cpp_evaluate(const Rcpp::List& model, const Rcpp::List& objective,
   if (std::size_t(par.size()) != vae.n_params())
     Rcpp::stop("the parameter vector has length %d, not %d", int(par.size()),
                int(vae.n_params()));
-  if (obj.exact && !vae.spec().linear) Rcpp::stop("the exact ELBO needs a linear VAE");
+  if (obj.exact && !vae.linear()) Rcpp::stop("the exact ELBO needs a linear VAE");
   const std::size_t n = std::size_t(x.nrow());
   const vaeconv::DataView data =
       vaeconv::DataView::rows(x.begin(), n, std::size_t(x.ncol()));

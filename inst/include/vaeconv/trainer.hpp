@@ -90,7 +90,7 @@ inline TrainResult train(const GaussianVae& model, const ObjectiveSpec& obj,
   const std::size_t n = data.n(), B = spec.batch_size, p = model.n_params(),
                     pt = model.n_theta();
   const std::uint64_t per_epoch = n / B;
-  if (obj.exact && !model.spec().linear)
+  if (obj.exact && !model.linear())
     throw std::invalid_argument("the exact ELBO needs a linear VAE");
   const KeyedRng rng(seed);
   Engine engine(model, obj, data, rng, parallel, spec.chunk_rows);
@@ -150,7 +150,7 @@ inline TrainResult train(const GaussianVae& model, const ObjectiveSpec& obj,
                                      Stream::eval, it, NoiseKey::row, full_grad.memptr());
       full_obj = f.objective / double(n);
       full_g = mean_grad_norm_sq(full_grad.memptr(), 0, p, n);
-      if (model.spec().linear) full_ll = linear_loglik(model, st.par.memptr(), data);
+      if (model.linear()) full_ll = linear_loglik(model, st.par.memptr(), data);
     }
     const double lr = step_size(opt, it);
     // One pass over fixed blocks (each small enough to stay in cache):

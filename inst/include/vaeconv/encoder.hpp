@@ -1,0 +1,251 @@
+// Encoder families q_phi(z | x): the distribution's parameters at the data,
+// reparameterised draws z = mu + C eps with their standard noise eps, the
+// closed-form KL to the prior N(0, I), the log-determinant part of log q,
+// and the chain from what an objective asks of z and of log q back to the
+// encoder's weights, written once here.
+//
+// - diagonal: q = N(mu(x), diag(var(x))), var = min_var + softplus(u(x)),
+//   mu and u linear heads on an MLP trunk;
+// - x_free (the linear VAE's): q = N(V x + b, diag(tau^2)), tau^2 = exp(u)
+//   with u a free parameter vector.
+//
+// The objectives describe the gradient of what they minimise through an
+// EncoderGrad: the derivative with respect to each draw z_c (from the
+// decoder, in ws.d_a), per-draw weights on the prior's and log q's terms,
+// and the weight of the closed-form KL. backward() turns that into the
+// gradient of the distribution's parameters (d mu, d u) and chains it to the
+// weights. A new family (full covariance) implements the same three steps.
+#pragma once
+
+#include <armadillo>
+#include <cmath>
+#include <cstddef>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "activation.hpp"
+#include "dense.hpp"
+#include "layout.hpp"
+#include "likelihood.hpp"
+#include "rng.hpp"
+
+namespace vaeconv {
+
+// The families offered to users (the covariance of q); the linear VAE's
+// x-free variances are not a user choice.
+enum class EncoderKind { diagonal, x_free };
+
+inline const std::vector<std::string>& covariance_names() {
+  static const std::vector<std::string> names{"diagonal"};
+  return names;
+}
+
+inline EncoderKind covariance_kind(const std::string& name) {
+  if (name == covariance_names()[0]) return EncoderKind::diagonal;
+  throw std::invalid_argument("unknown covariance '" + name + "'");
+}
+
+// What an objective minimises, as seen by the encoder, per draw c of the
+// chunk (column i * S + s): D_c = a_c * d_a(., c) + b_c * z_c - e_c * dlogq_c,
+// the derivative in z (d_a from the decoder; z from the prior's -log p(z);
+// dlogq_c = d log q(z | x) / d z at fixed q, e.g. -eps / sd), plus
+// f_c * d(-log q(z_c | x)) / d(q's parameters) at fixed noise, plus
+// beta * d KL(q || p) / d(q's parameters). A null weight array means
+// a_c = 1, resp. b_c = e_c = f_c = 0; kl says whether the KL term is there.
+struct EncoderGrad {
+  const double* a = nullptr;  // scales the decoder's d/dz
+  const double* b = nullptr;  // the prior's z
+  const double* e = nullptr;  // log q's derivative in z (DReG)
+  const double* f = nullptr;  // log q's own parameters (pathwise IWAE)
+  bool kl = false;
+  double beta = 0.0;
+};
+
+class Encoder {
+ public:
+  Encoder() = default;
+
+  // Adds the encoder's blocks (phi) to the layout: trunk layers, mean head,
+  // variance head (or the x-free log variances).
+  Encoder(EncoderKind kind, std::size_t dx, std::size_t dz,
+          const std::vector<std::size_t>& hidden, const Activation& act, double min_var,
+          Layout& layout)
+      : kind_(kind), dz_(dz), act_(act), min_var_(min_var) {
+    std::size_t in = dx;
+    for (std::size_t l = 0; l < hidden.size(); ++l) {
+      const std::string p = "encoder." + std::to_string(l + 1) + ".";
+      trunk_.push_back(dense_block(layout, p + "weight", p + "bias", in, hidden[l], Group::phi));
+      in = hidden[l];
+    }
+    if (kind == EncoderKind::x_free) {
+      mean_ = dense_block(layout, "V", "b", in, dz, Group::phi);
+      var_.in = in;
+      var_.out = dz;
+      var_.b = layout.add("log_tau2", dz, 1, Group::phi);
+    } else {
+      mean_ = dense_block(layout, "mean.weight", "mean.bias", in, dz, Group::phi);
+      var_ = dense_block(layout, "var.weight", "var.bias", in, dz, Group::phi);
+    }
+  }
+
+  EncoderKind kind() const { return kind_; }
+
+  // Encoder variance 1 where the variance head's weights vanish (after the
+  // weights and biases were set).
+  void init(double* par) const {
+    if (kind_ == EncoderKind::x_free) return;
+    const double u0 = std::log(std::expm1(1.0 - min_var_));
+    for (std::size_t j = 0; j < dz_; ++j) par[var_.b + j] = u0;
+  }
+
+  // q(z|x) for the columns of ws.x: fills ws.mu, ws.u, ws.var, ws.sd,
+  // ws.log_var and ws.dvar (d var / d u).
+  void encode(const double* par, Workspace& ws) const {
+    const std::size_t m = ws.x.n_cols;
+    ws.enc_pre.resize(trunk_.size());
+    ws.enc_act.resize(trunk_.size());
+    const arma::mat* h = &ws.x;
+    for (std::size_t l = 0; l < trunk_.size(); ++l) {
+      dense_forward(par, trunk_[l], *h, ws.enc_pre[l], ws.enc_act[l], act_);
+      h = &ws.enc_act[l];
+    }
+    dense_forward(par, mean_, *h, ws.mu);
+    const std::size_t n = dz_ * m;
+    for (arma::mat* a : {&ws.var, &ws.sd, &ws.log_var, &ws.dvar}) a->set_size(dz_, m);
+    typedef vmath::Base L;
+    if (kind_ == EncoderKind::x_free) {
+      ws.u.set_size(dz_, m);
+      for (std::size_t i = 0; i < m; ++i)
+        for (std::size_t j = 0; j < dz_; ++j) ws.u(j, i) = par[var_.b + j];
+      for (std::size_t k = 0; k < n; ++k) ws.var[k] = std::exp(ws.u[k]);
+      ws.log_var = ws.u;
+      ws.dvar = ws.var;
+    } else {
+      // var = min_var + softplus(u), d var / d u = sigmoid(u)
+      dense_forward(par, var_, *h, ws.u);
+      vmath::map<L>(ws.u.memptr(), ws.var.memptr(), n, detail::Softplus<L>());
+      for (std::size_t k = 0; k < n; ++k) ws.var[k] += min_var_;
+      vmath::map<L>(ws.u.memptr(), ws.dvar.memptr(), n, detail::Sigmoid<L>());
+      log_positive(ws.var.memptr(), ws.log_var.memptr(), n);
+    }
+    vmath::map<L>(ws.var.memptr(), ws.sd.memptr(), n, detail::Sqrt<L>());
+  }
+
+  // z = mu + sd * eps for the S draws of each column.
+  void sample(std::size_t S, Workspace& ws) const {
+    const std::size_t m = ws.mu.n_cols, dz = dz_;
+    ws.z.set_size(dz, m * S);
+    for (std::size_t i = 0; i < m; ++i)
+      for (std::size_t s = 0; s < S; ++s) {
+        const std::size_t c = i * S + s;
+        for (std::size_t j = 0; j < dz; ++j)
+          ws.z(j, c) = ws.mu(j, i) + ws.sd(j, i) * ws.eps(j, c);
+      }
+  }
+
+  // KL(q(z|x_i) || N(0, I)) in closed form.
+  double kl_column(const Workspace& ws, std::size_t i) const {
+    double kl = 0.0;
+    for (std::size_t j = 0; j < dz_; ++j) {
+      const double v = ws.var(j, i), mu = ws.mu(j, i);
+      kl += v + mu * mu - 1.0 - ws.log_var(j, i);
+    }
+    return 0.5 * kl;
+  }
+
+  // log det C for column i, C the factor of the draw z = mu + C eps, so
+  // that -log q(z | x_i) = log det C + ||eps||^2 / 2 + dz/2 log(2 pi).
+  double log_det_factor(const Workspace& ws, std::size_t i) const {
+    double log_sd = 0.0;
+    for (std::size_t j = 0; j < dz_; ++j) log_sd += 0.5 * ws.log_var(j, i);
+    return log_sd;
+  }
+
+  // The gradient described by g (see EncoderGrad) for the S draws of each
+  // column, added to the encoder's parameters in grad. Reads the decoder's
+  // d/dz from ws.d_a (which it then uses as scratch).
+  void backward(const double* par, std::size_t S, const EncoderGrad& g, Workspace& ws,
+                double* grad) const {
+    const int mode = (g.a != nullptr) * 1 + (g.b != nullptr) * 2 + (g.e != nullptr) * 4 +
+                     (g.f != nullptr) * 8;
+    switch (mode) {
+      case 0: chain<false, false, false, false>(S, g, ws); break;
+      case 2 + 8: chain<false, true, false, true>(S, g, ws); break;
+      case 1 + 2 + 4: chain<true, true, true, false>(S, g, ws); break;
+      default: throw std::logic_error("unsupported combination of encoder gradient terms");
+    }
+    backward_params(par, ws, grad);
+  }
+
+  // Backpropagates ws.d_mu and ws.d_u (dz x m), the gradient with respect
+  // to q's parameters, through the heads and the trunk, adding the
+  // encoder's parameter gradients to grad.
+  void backward_params(const double* par, Workspace& ws, double* grad) const {
+    const std::size_t H = trunk_.size();
+    const arma::mat& h = H == 0 ? ws.x : ws.enc_act[H - 1];
+    arma::mat* dh = H == 0 ? nullptr : &ws.d_a;
+    dense_backward(par, mean_, h, ws.d_mu, grad, dh);
+    if (kind_ == EncoderKind::x_free) {  // the variances are free of x: only their bias
+      vmath::add_row_sums(ws.d_u.memptr(), dz_, ws.d_u.n_cols, grad + var_.b);
+    } else {
+      dense_backward(par, var_, h, ws.d_u, grad, dh, true);
+    }
+    for (std::size_t l = H; l-- > 0;) {
+      act_.backward(ws.enc_pre[l].memptr(), ws.enc_act[l].memptr(), ws.d_a.memptr(),
+                    ws.d_a.n_elem);
+      const arma::mat& in = l == 0 ? ws.x : ws.enc_act[l - 1];
+      dense_backward(par, trunk_[l], in, ws.d_a, grad, l == 0 ? nullptr : &ws.d_b);
+      if (l > 0) std::swap(ws.d_a, ws.d_b);
+    }
+  }
+
+ private:
+  // ws.d_mu and ws.d_u from the per-draw terms: with D_c the derivative in
+  // z_c (see EncoderGrad), d/d mu = sum_c D_c, d/d sd = sum_c D_c eps_c
+  // - f_c / sd, then the KL's beta mu and beta (1 - 1 / var) / 2 for
+  // d/d var, and d/d u = d/d var * d var / d u, d/d var = d/d sd / (2 sd).
+  template <bool A, bool B, bool E, bool F>
+  void chain(std::size_t S, const EncoderGrad& g, Workspace& ws) const {
+    const std::size_t m = ws.mu.n_cols;
+    const arma::mat& dzc = ws.d_a;
+    ws.d_mu.set_size(dz_, m);
+    ws.d_u.set_size(dz_, m);
+    for (std::size_t i = 0; i < m; ++i)
+      for (std::size_t j = 0; j < dz_; ++j) {
+        const double sd = ws.sd(j, i);
+        double dmu = 0.0, dsd = 0.0;
+        for (std::size_t s = 0; s < S; ++s) {
+          const std::size_t col = i * S + s;
+          const double e = ws.eps(j, col);
+          double t = A ? g.a[col] * dzc(j, col) : dzc(j, col);
+          if (B) t = t + g.b[col] * ws.z(j, col);
+          if (E) t = t - g.e[col] * e / sd;
+          dmu += t;
+          if (F) {
+            dsd += t * e - g.f[col] / sd;
+          } else {
+            dsd += t * e;
+          }
+        }
+        if (g.kl) {
+          const double v = ws.var(j, i);
+          ws.d_mu(j, i) = dmu + g.beta * ws.mu(j, i);
+          const double dvar = dsd / (2.0 * sd) + g.beta * 0.5 * (1.0 - 1.0 / v);
+          ws.d_u(j, i) = dvar * ws.dvar(j, i);
+        } else {
+          ws.d_mu(j, i) = dmu;
+          ws.d_u(j, i) = dsd / (2.0 * sd) * ws.dvar(j, i);
+        }
+      }
+  }
+
+  EncoderKind kind_ = EncoderKind::diagonal;
+  std::size_t dz_ = 0;
+  Activation act_;
+  double min_var_ = 1e-4;
+  std::vector<Dense> trunk_;
+  Dense mean_, var_;
+};
+
+}  // namespace vaeconv
