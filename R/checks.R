@@ -313,6 +313,22 @@ check_flag <- function(x, arg = rlang::caller_arg(x),
   as.logical(x)
 }
 
+#' The names of the core's choices
+#'
+#' The C++ core holds the names of its choices (models, likelihoods,
+#' covariances, activations, objectives, estimators, K growths, optimisers)
+#' once, in the header of the part that defines them; the validators read
+#' them from there.
+#'
+#' @param what One of the names of `cpp_choices()`.
+#' @returns A character vector.
+#' @noRd
+core_choices <- function(what) {
+  out <- cpp_choices()[[what]]
+  if (is.null(out)) stop("no choices named '", what, "' in the core", call. = FALSE)
+  out
+}
+
 #' Check a string against a set of choices
 #'
 #' As with [match.arg()], `x` identical to `choices` (the usual default in a

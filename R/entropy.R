@@ -15,7 +15,13 @@
 #'   = -\frac{D}{2} \log(2 \pi e c^2) + \frac{1}{2} \frac{1}{N} \sum_n \sum_h \log \sigma_h^2(x_n),}{(1/N) sum_n H(q(z | x_n)) - H(p(z)) - E[H(p(x | z))] = -(D/2) log(2 pi e c^2) + (1/2) mean_n sum_h log sigma_h^2(x_n),}
 #' where \eqn{\sigma_h^2(x)}{sigma_h^2(x)} are the encoder's variances (for
 #' the linear VAE, \eqn{\tau_h^2}{tau_h^2}, the same for every row) and
-#' \eqn{c} the decoder's standard deviation at the fitted parameters. The
+#' \eqn{c} the decoder's standard deviation at the fitted parameters. With
+#' a decoder variance that depends on \eqn{z} (`obs_sd_from_z = TRUE`,
+#' Damm et al.'s VAE-3) the decoder's entropy is
+#' \eqn{E[H(p(x \mid z))] = \frac{D}{2} \log(2 \pi e) + \frac1N \sum_n E_{q(z \mid x_n)} \sum_j \log c_j(z)}{E[H(p(x | z))] = (D/2) log(2 pi e) + mean_n E_q(z | x_n) sum_j log c_j(z)},
+#' its expectation estimated with `draws` draws of \eqn{z} per row. Bernoulli
+#' decoders ([bernoulli_vae()]) are refused: the result is for Gaussian
+#' decoders. The
 #' ELBO is the plain ELBO (\eqn{\beta = 1}{beta = 1}, whatever the fit's
 #' objective) averaged over the rows of `x`, in nats per data point:
 #' * for a linear VAE, exact: the expectation over \eqn{q} is taken in closed
@@ -80,6 +86,13 @@ entropy_sum <- function(fit, x, draws = 100, seed = NULL, n_threads = NULL) {
   seed <- check_seed(seed)
   n_threads <- resolve_threads(check_n_threads(n_threads))
   model <- fit$model
+  if (!inherits(model, c("vae_gaussian", "vae_linear"))) {
+    abort_input(
+      c("{.arg fit} must have a Gaussian decoder, not {describe_model(model)}.",
+        i = "The ELBO equals a sum of three entropies at stationary points for Gaussian decoders (Damm et al. 2023); a Bernoulli decoder's entropy has no such role."),
+      arg = "fit"
+    )
+  }
   par <- fit$state$par
   linear <- inherits(model, "vae_linear")
   if (linear) {
@@ -92,12 +105,33 @@ entropy_sum <- function(fit, x, draws = 100, seed = NULL, n_threads = NULL) {
   }
   value <- cpp_evaluate(model, objective, par, x, 1L, draws, seed, n_threads,
                         chunk_rows())$objective
-  var <- cpp_encode(model, par, x)$var
-  entropies <- -ncol(x) / 2 * log(2 * pi * exp(1) * obs_sd(fit)^2) +
-    0.5 * mean(rowSums(log(var)))
+  q <- cpp_encode(model, par, x)
+  # E[H(p(x | z))], the decoder's entropy: (D/2) log(2 pi e c^2), or with
+  # c(z) its expectation under q, (D/2) log(2 pi e) + E_q[sum_j log c_j(z)].
+  decoder <- if (isTRUE(model$obs_sd_from_z)) {
+    ncol(x) / 2 * log(2 * pi * exp(1)) + ncol(x) * decoder_log_sd(model, par, x, q, draws, seed)
+  } else {
+    ncol(x) / 2 * log(2 * pi * exp(1) * obs_sd(fit)^2)
+  }
+  entropies <- -decoder + 0.5 * mean(rowSums(log(q$var)))
   tibble::tibble(
     elbo = value,
     entropy_sum = entropies,
     relative_difference = (value - entropies) / abs(value)
   )
+}
+
+#' E_q[mean_j log c_j(z)] averaged over the rows of x, by `draws` draws of z
+#' per row (keyed by `seed`, the draw and the row): the decoder's entropy
+#' part for a variance that depends on z
+#' @noRd
+decoder_log_sd <- function(model, par, x, q, draws, seed) {
+  total <- 0
+  for (d in seq_len(draws)) {
+    e <- cpp_normals(seed, stream_id("estimate"), d, 0, nrow(x), model$latent_dim)
+    z <- q$mean + sqrt(q$var) * e
+    v <- cpp_decode(model, par, z, ncol(x), "variance")
+    total <- total + 0.5 * mean(log(v))
+  }
+  total / draws
 }

@@ -45,6 +45,7 @@ evaluate <- function(fit, x, objective = NULL, samples = 1, seed = NULL,
                      n_threads = NULL) {
   check_fit(fit)
   x <- check_data(x, ncol = fit$n_features)
+  check_model_data(x, fit$model)
   if (is.null(objective)) objective <- fit$objective
   check_objective(objective)
   samples <- check_whole(samples)

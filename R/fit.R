@@ -138,6 +138,7 @@ fit_setup <- function() {
   check_objective(objective, call = call)
   check_optimizer(optimizer, call = call)
   x <- check_data(x, min_rows = 2, call = call)
+  check_model_data(x, model, call = call)
   batch_size <- check_batch_size(batch_size, x, call = call)
   iterations <- check_whole(iterations, call = call)
   seed <- check_seed(seed, call = call)

@@ -64,6 +64,7 @@ log_likelihood <- function(fit, x, samples = 1000, seed = NULL, n_threads = NULL
                            method = c("auto", "importance")) {
   check_fit(fit)
   x <- check_data(x, ncol = fit$n_features)
+  check_model_data(x, fit$model)
   samples <- check_whole(samples, min = 2)
   seed <- check_seed(seed)
   n_threads <- resolve_threads(check_n_threads(n_threads))

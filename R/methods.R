@@ -140,7 +140,13 @@ describe_model <- function(m) {
     hidden <- if (length(m$hidden)) paste(m$hidden, collapse = "-") else "none"
     sprintf("Gaussian VAE: latent_dim %d, hidden %s, %s, obs_sd %s%s",
             m$latent_dim, hidden, format(m$activation), format_num(m$obs_sd),
-            if (m$learn_obs_sd) " (learned)" else "")
+            if (isTRUE(m$obs_sd_from_z)) " (initial; c(z) per dimension)"
+            else if (m$learn_obs_sd) " (learned)" else "")
+  } else if (inherits(m, "vae_bernoulli")) {
+    hidden <- if (length(m$hidden)) paste(m$hidden, collapse = "-") else "none"
+    sprintf("%s VAE: latent_dim %d, hidden %s, %s",
+            if (m$continuous) "continuous Bernoulli" else "Bernoulli",
+            m$latent_dim, hidden, format(m$activation))
   } else if (inherits(m, "vae_linear")) {
     sprintf("linear VAE: latent_dim %d, obs_sd %s%s", m$latent_dim,
             format_num(m$obs_sd), if (m$learn_obs_sd) " (learned)" else "")

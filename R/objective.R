@@ -195,7 +195,7 @@ iwae <- function(K = 5, alpha = 0, estimator = c("reparam", "dreg")) {
       exact = FALSE,
       K = K,
       alpha = check_number(alpha, lower = 0, upper = 1, upper_open = TRUE),
-      estimator = check_choice(estimator, c("reparam", "dreg"))
+      estimator = check_choice(estimator, core_choices("estimator"))
     ),
     class = c("vae_iwae", "vae_objective")
   )
@@ -241,7 +241,7 @@ k_schedule <- function(start, max, every, growth = c("linear", "doubling")) {
       start = start,
       max = max,
       every = check_whole(every),
-      growth = check_choice(growth, c("linear", "doubling"))
+      growth = check_choice(growth, setdiff(core_choices("k_growth"), "constant"))
     ),
     class = "vae_k_schedule"
   )

@@ -66,6 +66,7 @@ gradient_snr <- function(fit, x, objective = NULL, batch_size = NULL, draws = 10
                          seed = NULL, n_threads = NULL) {
   check_fit(fit)
   x <- check_data(x, ncol = fit$n_features)
+  check_model_data(x, fit$model)
   if (is.null(objective)) objective <- fit$objective
   check_objective(objective)
   if (is.null(batch_size)) batch_size <- min(fit$batch_size, nrow(x))

@@ -1,10 +1,16 @@
 #' Use a fitted VAE: encode, decode, reconstruct, generate
 #'
 #' `encode()` gives the mean (or the variance) of the encoder's distribution
-#' \eqn{q(z | x)} for each row of `x`; `decode()` gives the decoder's mean
-#' \eqn{G(z)} for each row of `z`; `reconstruct()` decodes the encoder's
-#' means; `generate()` draws \eqn{z} from the prior \eqn{N(0, I)} and decodes
-#' it, adding the observation noise \eqn{N(0, c^2 I)} when `noise = TRUE`.
+#' \eqn{q(z | x)} for each row of `x`; `decode()` gives the mean
+#' \eqn{E[x \mid z]}{E[x | z]} of the decoder's distribution for each row of
+#' `z`: \eqn{G(z)} for a Gaussian decoder, the probabilities
+#' \eqn{\mathrm{sigmoid}(G(z))}{sigmoid(G(z))} for a Bernoulli one, the mean
+#' of the continuous Bernoulli; `reconstruct()` decodes the encoder's means;
+#' `generate()` draws \eqn{z} from the prior \eqn{N(0, I)} and decodes it,
+#' or, with `noise = TRUE`, draws \eqn{x} from \eqn{p(x \mid z)}{p(x | z)}:
+#' \eqn{G(z)} plus \eqn{N(0, c^2 I)} noise (\eqn{N(0, \mathrm{diag}(c^2(z)))}{N(0, diag(c^2(z)))}
+#' with `obs_sd_from_z = TRUE`), 0/1 draws for a Bernoulli decoder, draws in
+#' \eqn{[0, 1]} for a continuous Bernoulli.
 #'
 #' @param fit A `vae_fit` from [fit_vae()].
 #' @param x A numeric matrix or data frame with the columns of the data the
@@ -14,7 +20,8 @@
 #' @param n Number of draws.
 #' @param seed `NULL` or a whole number: the key of the draws. `NULL` takes
 #'   one draw from R's generator, so [set.seed()] reproduces the result.
-#' @param noise Whether `generate()` adds the observation noise.
+#' @param noise `FALSE` for the mean of \eqn{p(x \mid z)}{p(x | z)} (for a
+#'   Bernoulli decoder, the probabilities), `TRUE` for draws from it.
 #' @returns A numeric matrix with a row per row of `x` or `z` (or per draw):
 #'   `latent_dim` columns named `z1`, `z2`, ... for `encode()`, and the data's
 #'   columns otherwise.
@@ -66,10 +73,11 @@ generate <- function(fit, n, seed = NULL, noise = FALSE) {
   noise <- check_flag(noise)
   if (is.null(seed)) seed <- draw_seed()
   z <- cpp_normals(seed, stream_id("generate"), 0, 0, n, fit$model$latent_dim)
-  out <- cpp_decode(fit$model, fit$state$par, z, fit$n_features)
-  if (noise) {
+  out <- if (noise) {
     e <- cpp_normals(seed, stream_id("generate"), 1, 0, n, fit$n_features)
-    out <- out + obs_sd(fit) * e
+    cpp_decode(fit$model, fit$state$par, z, fit$n_features, "draws", e)
+  } else {
+    cpp_decode(fit$model, fit$state$par, z, fit$n_features)
   }
   name_features(fit, out)
 }
