@@ -85,6 +85,10 @@ cpp_normals <- function(seed, stream, iteration, first, n, dim) {
     .Call(`_vaeconv_cpp_normals`, seed, stream, iteration, first, n, dim)
 }
 
+cpp_cb_log_norm <- function(eta) {
+    .Call(`_vaeconv_cpp_cb_log_norm`, eta)
+}
+
 cpp_fit_replicates <- function(x, model, objective, optimizer, control, seeds) {
     .Call(`_vaeconv_cpp_fit_replicates`, x, model, objective, optimizer, control, seeds)
 }

@@ -324,10 +324,15 @@ check_flag <- function(x, arg = rlang::caller_arg(x),
 #' @returns A character vector.
 #' @noRd
 core_choices <- function(what) {
-  out <- cpp_choices()[[what]]
+  if (is.null(the$choices)) the$choices <- cpp_choices()
+  out <- the$choices[[what]]
   if (is.null(out)) stop("no choices named '", what, "' in the core", call. = FALSE)
   out
 }
+
+# The package's state: the core's choices, read once when first needed (or
+# when the package is loaded).
+the <- new.env(parent = emptyenv())
 
 #' Check a string against a set of choices
 #'

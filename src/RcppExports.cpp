@@ -289,6 +289,16 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
+// cpp_cb_log_norm
+Rcpp::List cpp_cb_log_norm(const Rcpp::NumericVector& eta);
+RcppExport SEXP _vaeconv_cpp_cb_log_norm(SEXP etaSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< const Rcpp::NumericVector& >::type eta(etaSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_cb_log_norm(eta));
+    return rcpp_result_gen;
+END_RCPP
+}
 // cpp_fit_replicates
 Rcpp::List cpp_fit_replicates(const Rcpp::NumericMatrix& x, const Rcpp::List& model, const Rcpp::List& objective, const Rcpp::List& optimizer, const Rcpp::List& control, const Rcpp::NumericVector& seeds);
 RcppExport SEXP _vaeconv_cpp_fit_replicates(SEXP xSEXP, SEXP modelSEXP, SEXP objectiveSEXP, SEXP optimizerSEXP, SEXP controlSEXP, SEXP seedsSEXP) {
@@ -327,6 +337,7 @@ static const R_CallMethodDef CallEntries[] = {
     {"_vaeconv_cpp_choices", (DL_FUNC) &_vaeconv_cpp_choices, 0},
     {"_vaeconv_cpp_objective", (DL_FUNC) &_vaeconv_cpp_objective, 8},
     {"_vaeconv_cpp_normals", (DL_FUNC) &_vaeconv_cpp_normals, 6},
+    {"_vaeconv_cpp_cb_log_norm", (DL_FUNC) &_vaeconv_cpp_cb_log_norm, 1},
     {"_vaeconv_cpp_fit_replicates", (DL_FUNC) &_vaeconv_cpp_fit_replicates, 6},
     {NULL, NULL, 0}
 };

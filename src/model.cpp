@@ -157,3 +157,16 @@ Rcpp::NumericMatrix cpp_normals(double seed, int stream, double iteration, doubl
                 std::uint64_t(first) + std::uint64_t(i), out.colptr(i), std::size_t(dim));
   return Rcpp::wrap(arma::mat(out.t()));
 }
+
+// The continuous Bernoulli's log normalising constant log C(eta) and its
+// derivative at the logits eta (for the tests).
+// [[Rcpp::export(rng = false)]]
+Rcpp::List cpp_cb_log_norm(const Rcpp::NumericVector& eta) {
+  Rcpp::NumericVector value(eta.size()), derivative(eta.size());
+  for (R_xlen_t i = 0; i < eta.size(); ++i) {
+    value[i] = vaeconv::cb_log_norm(eta[i]);
+    derivative[i] = vaeconv::cb_dlog_norm(eta[i]);
+  }
+  return Rcpp::List::create(Rcpp::Named("value") = value,
+                            Rcpp::Named("derivative") = derivative);
+}

@@ -89,3 +89,96 @@ with_time_limit <- function(seconds, f) {
 # CPU seconds used by this R process, all its threads together (getrusage()
 # on Unix, GetProcessTimes() on Windows).
 process_cpu <- function() sum(proc.time()[c("user.self", "sys.self")])
+
+# The decoder's outputs for the rows of z (n x latent_dim), from the model's
+# definition: G (n x dx) and, with obs_sd_from_z, the variance head U.
+r_decoder <- function(model, p, z) {
+  f <- r_activation(model$activation)
+  H <- length(model$hidden)
+  h <- t(z)
+  for (l in seq_len(H)) {
+    h <- f(p[[sprintf("decoder.%d.weight", l)]] %*% h + c(p[[sprintf("decoder.%d.bias", l)]]))
+  }
+  G <- p[[sprintf("decoder.%d.weight", H + 1)]] %*% h + c(p[[sprintf("decoder.%d.bias", H + 1)]])
+  U <- NULL
+  if (isTRUE(model$obs_sd_from_z)) U <- t(p$decoder.var.weight %*% h + c(p$decoder.var.bias))
+  list(G = t(G), U = U)
+}
+
+# log p(x_i | z_i) for the rows of x and z, written from the densities:
+# Gaussian (c fixed, learned or c(z)), Bernoulli, continuous Bernoulli with
+# C(eta) = eta / tanh(eta / 2).
+r_log_px <- function(model, p, x, z) {
+  d <- r_decoder(model, p, z)
+  if (inherits(model, "vae_bernoulli")) {
+    eta <- d$G
+    ll <- x * eta - log1p(exp(eta))
+    if (model$continuous) ll <- ll + log(ifelse(eta == 0, 2, eta / tanh(eta / 2)))
+  } else if (isTRUE(model$obs_sd_from_z)) {
+    ll <- stats::dnorm(x, d$G, sqrt(model$min_var + log1p(exp(d$U))), log = TRUE)
+  } else {
+    sd <- if (model$learn_obs_sd) exp(p$log_obs_sd[[1]]) else model$obs_sd
+    ll <- stats::dnorm(x, d$G, sd, log = TRUE)
+  }
+  rowSums(ll)
+}
+
+# The encoder's mean and variance (n x latent_dim) from its definition.
+r_encoder <- function(model, p, x) {
+  f <- r_activation(model$activation)
+  h <- t(x)
+  for (l in seq_along(model$hidden)) {
+    h <- f(p[[sprintf("encoder.%d.weight", l)]] %*% h + c(p[[sprintf("encoder.%d.bias", l)]]))
+  }
+  list(mean = t(p$mean.weight %*% h + c(p$mean.bias)),
+       var = t(model$min_var + log1p(exp(p$var.weight %*% h + c(p$var.bias)))))
+}
+
+# The ELBO (S draws per row, closed-form KL) and the log weights
+# log p(x|z) + log p(z) - log q(z|x) of any deep model, in plain R.
+r_elbo_any <- function(model, par, x, eps, S, beta = 1) {
+  p <- vaeconv:::unflatten(model, ncol(x), par)
+  q <- r_encoder(model, p, x)
+  row <- rep(seq_len(nrow(x)), each = S)
+  z <- q$mean[row, , drop = FALSE] + sqrt(q$var[row, , drop = FALSE]) * t(eps)
+  rec <- tapply(r_log_px(model, p, x[row, , drop = FALSE], z), row, mean)
+  kl <- 0.5 * rowSums(q$var + q$mean^2 - 1 - log(q$var))
+  mean(rec - beta * kl)
+}
+r_log_weights_any <- function(model, par, x, eps, S) {
+  p <- vaeconv:::unflatten(model, ncol(x), par)
+  q <- r_encoder(model, p, x)
+  row <- rep(seq_len(nrow(x)), each = S)
+  sd <- sqrt(q$var[row, , drop = FALSE])
+  z <- q$mean[row, , drop = FALSE] + sd * t(eps)
+  log_pz <- -0.5 * ncol(z) * log(2 * pi) - rowSums(z^2) / 2
+  log_qz <- -0.5 * ncol(z) * log(2 * pi) - rowSums(log(sd)) - rowSums(t(eps)^2) / 2
+  r_log_px(model, p, x[row, , drop = FALSE], z) + log_pz - log_qz
+}
+
+# Small models of each new likelihood with data they accept, and parameters
+# away from their initial values.
+small_likelihoods <- function(dx = 4, n = 3, seed = 1) {
+  withr::with_seed(seed, {
+    xg <- matrix(stats::rnorm(n * dx), n, dx)
+    xb <- matrix(stats::rbinom(n * dx, 1, 0.5), n, dx)
+    xc <- matrix(stats::runif(n * dx), n, dx)
+  })
+  cases <- list(
+    bernoulli = list(model = bernoulli_vae(2, hidden = c(4, 3), activation = "tanh"), x = xb),
+    continuous_bernoulli = list(
+      model = bernoulli_vae(2, hidden = c(4, 3), activation = "tanh", continuous = TRUE), x = xc
+    ),
+    obs_sd_from_z = list(
+      model = gaussian_vae(2, hidden = c(4, 3), activation = "tanh", obs_sd = 0.8,
+                           obs_sd_from_z = TRUE), x = xg
+    ),
+    obs_sd_from_z_no_hidden = list(
+      model = gaussian_vae(2, hidden = NULL, obs_sd = 0.8, obs_sd_from_z = TRUE), x = xg
+    )
+  )
+  lapply(cases, function(cs) {
+    cs$par <- perturbed_par(cs$model, dx, seed + 100)
+    cs
+  })
+}
