@@ -158,9 +158,12 @@ describe_model <- function(m) {
 #' @noRd
 describe_objective <- function(o) {
   switch(o$type,
-    elbo = sprintf("ELBO (beta = %s%s)", format_num(o$beta),
-                   if (isTRUE(o$exact)) ", exact" else ""),
-    iwae = paste0(describe_iwae(o), if (o$estimator == "dreg") ", DReG" else ""),
+    elbo = sprintf("ELBO (beta = %s%s%s%s)", format_num(o$beta),
+                   if (isTRUE(o$exact)) ", exact" else "",
+                   if (!is.null(o$K) && o$K > 1) paste0(", K = ", o$K) else "",
+                   if (identical(o$estimator, "score")) ", score function" else ""),
+    iwae = paste0(describe_iwae(o), switch(o$estimator, dreg = ", DReG",
+                                           score = ", score function (VIMCO)", "")),
     o$type
   )
 }

@@ -47,17 +47,22 @@ inline EncoderKind covariance_kind(const std::string& name) {
 }
 
 // What an objective minimises, as seen by the encoder, per draw c of the
-// chunk (column i * S + s): D_c = a_c * d_a(., c) + b_c * z_c - e_c * dlogq_c,
-// the derivative in z (d_a from the decoder; z from the prior's -log p(z);
-// dlogq_c = d log q(z | x) / d z at fixed q, e.g. -eps / sd), plus
-// f_c * d(-log q(z_c | x)) / d(q's parameters) at fixed noise, plus
-// beta * d KL(q || p) / d(q's parameters). A null weight array means
-// a_c = 1, resp. b_c = e_c = f_c = 0; kl says whether the KL term is there.
+// chunk (column i * S + s): D_c = a_c * d_a(., c) + b_c * z_c + e_c * dlogq_c,
+// the derivative in z through the draw z_c = mu + C eps_c (d_a from the
+// decoder; z from the prior's -log p(z); dlogq_c = d log q(z | x) / d z at
+// fixed q, -eps / sd for the diagonal family), plus f_c * d(-log q(z_c | x))
+// / d(q's parameters) at fixed noise, plus g_c * d log q(z_c | x) / d(q's
+// parameters) at fixed z (the score, for the score-function estimator),
+// plus beta * d KL(q || p) / d(q's parameters). A null weight array means
+// a_c = 1, resp. b_c = e_c = f_c = g_c = 0; path = false leaves out D_c
+// altogether (no pathwise term); kl says whether the KL term is there.
 struct EncoderGrad {
   const double* a = nullptr;  // scales the decoder's d/dz
   const double* b = nullptr;  // the prior's z
   const double* e = nullptr;  // log q's derivative in z (DReG)
-  const double* f = nullptr;  // log q's own parameters (pathwise IWAE)
+  const double* f = nullptr;  // log q's own parameters at fixed noise (pathwise IWAE)
+  const double* g = nullptr;  // log q's own parameters at fixed z (score function)
+  bool path = true;
   bool kl = false;
   double beta = 0.0;
 };
@@ -168,11 +173,12 @@ class Encoder {
   void backward(const double* par, std::size_t S, const EncoderGrad& g, Workspace& ws,
                 double* grad) const {
     const int mode = (g.a != nullptr) * 1 + (g.b != nullptr) * 2 + (g.e != nullptr) * 4 +
-                     (g.f != nullptr) * 8;
+                     (g.f != nullptr) * 8 + (g.g != nullptr) * 16 + (!g.path) * 32;
     switch (mode) {
-      case 0: chain<false, false, false, false>(S, g, ws); break;
-      case 2 + 8: chain<false, true, false, true>(S, g, ws); break;
-      case 1 + 2 + 4: chain<true, true, true, false>(S, g, ws); break;
+      case 0: chain<true, false, false, false, false, false>(S, g, ws); break;
+      case 2 + 8: chain<true, false, true, false, true, false>(S, g, ws); break;
+      case 1 + 2 + 4: chain<true, true, true, true, false, false>(S, g, ws); break;
+      case 16 + 32: chain<false, false, false, false, false, true>(S, g, ws); break;
       default: throw std::logic_error("unsupported combination of encoder gradient terms");
     }
     backward_params(par, ws, grad);
@@ -202,10 +208,11 @@ class Encoder {
 
  private:
   // ws.d_mu and ws.d_u from the per-draw terms: with D_c the derivative in
-  // z_c (see EncoderGrad), d/d mu = sum_c D_c, d/d sd = sum_c D_c eps_c
-  // - f_c / sd, then the KL's beta mu and beta (1 - 1 / var) / 2 for
-  // d/d var, and d/d u = d/d var * d var / d u, d/d var = d/d sd / (2 sd).
-  template <bool A, bool B, bool E, bool F>
+  // z_c (see EncoderGrad), d/d mu = sum_c D_c + g_c eps_c / sd,
+  // d/d sd = sum_c D_c eps_c - f_c / sd + g_c (eps_c^2 - 1) / sd, then the
+  // KL's beta mu and beta (1 - 1 / var) / 2 for d/d var, and
+  // d/d u = d/d var * d var / d u, d/d var = d/d sd / (2 sd).
+  template <bool P, bool A, bool B, bool E, bool F, bool G>
   void chain(std::size_t S, const EncoderGrad& g, Workspace& ws) const {
     const std::size_t m = ws.mu.n_cols;
     const arma::mat& dzc = ws.d_a;
@@ -218,14 +225,21 @@ class Encoder {
         for (std::size_t s = 0; s < S; ++s) {
           const std::size_t col = i * S + s;
           const double e = ws.eps(j, col);
-          double t = A ? g.a[col] * dzc(j, col) : dzc(j, col);
-          if (B) t = t + g.b[col] * ws.z(j, col);
-          if (E) t = t - g.e[col] * e / sd;
-          dmu += t;
-          if (F) {
-            dsd += t * e - g.f[col] / sd;
-          } else {
-            dsd += t * e;
+          if (P) {
+            double t = A ? g.a[col] * dzc(j, col) : dzc(j, col);
+            if (B) t = t + g.b[col] * ws.z(j, col);
+            if (E) t = t - g.e[col] * e / sd;
+            dmu += t;
+            if (F) {
+              dsd += t * e - g.f[col] / sd;
+            } else {
+              dsd += t * e;
+            }
+          }
+          if (G) {
+            // d log q / d mu = eps / sd, d log q / d sd = (eps^2 - 1) / sd at fixed z
+            dmu += g.g[col] * e / sd;
+            dsd += g.g[col] * (e * e - 1.0) / sd;
           }
         }
         if (g.kl) {

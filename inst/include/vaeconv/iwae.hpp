@@ -42,10 +42,10 @@
 
 namespace vaeconv {
 
-enum class Estimator { reparam, dreg };
+enum class Estimator { reparam, dreg, score };
 
 inline const std::vector<std::string>& estimator_names() {
-  static const std::vector<std::string> names{"reparam", "dreg"};
+  static const std::vector<std::string> names{"reparam", "dreg", "score"};
   return names;
 }
 
@@ -131,7 +131,33 @@ inline ChunkSums vr_iwae(const Vae& model, const double* par, std::size_t K,
   model.decoder().backward(par, ws.z, ws, grad);  // ws.d_a = -v_c g_c (dz x mS)
 
   EncoderGrad eg;
-  if (estimator == Estimator::reparam) {
+  if (estimator == Estimator::score) {
+    // VIMCO (Mnih & Rezende 2016): the score of each draw times its learning
+    // signal L - L_{-k}, L_{-k} the bound with log w_k replaced by the mean
+    // of the row's other log weights (0 when K = 1), minus wbar_k from
+    // log w_k's own dependence on q at fixed z.
+    ws.w_logq.set_size(n);
+    ws.w_dec.set_size(2 * K);
+    double* tmp = ws.w_dec.memptr();
+    for (std::size_t grp = 0; grp < m * samples; ++grp) {
+      const double* lw = ws.lw.memptr() + grp * K;
+      const double* wb = ws.wbar.memptr() + grp * K;
+      double total = 0.0;
+      for (std::size_t k = 0; k < K; ++k) total += lw[k];
+      const double L = vr_bound(lw, K, alpha, tmp + K);
+      for (std::size_t k = 0; k < K; ++k) {
+        double L_k = 0.0;
+        if (K > 1) {
+          std::copy(lw, lw + K, tmp);
+          tmp[k] = (total - lw[k]) / double(K - 1);
+          L_k = vr_bound(tmp, K, alpha, tmp + K);
+        }
+        ws.w_logq[grp * K + k] = -((L - L_k) - wb[k]) * inv_r;
+      }
+    }
+    eg.path = false;
+    eg.g = ws.w_logq.memptr();
+  } else if (estimator == Estimator::reparam) {
     // -v (g - z) in z, and -v / sd from log q's sum_j log sd_j
     eg.b = v;
     eg.f = v;

@@ -86,8 +86,10 @@ inline ChunkSums chunk_objective(const Vae& model, const ObjectiveSpec& obj,
                                  Workspace& ws, double* grad) {
   switch (obj.kind) {
     case ObjectiveKind::elbo:
+      if (obj.estimator == Estimator::dreg)
+        throw std::invalid_argument("DReG is an estimator of importance weighted bounds");
       if (obj.exact) return linear_elbo_exact(model, par, obj.beta, ws, grad);
-      return elbo(model, par, draws_per_point(obj, K, samples), obj.beta, ws, grad);
+      return elbo(model, par, K, samples, obj.beta, obj.estimator, ws, grad);
     case ObjectiveKind::iwae:
       return vr_iwae(model, par, K, samples, obj.alpha, obj.estimator, ws, grad);
   }
