@@ -14,7 +14,9 @@
 #' \deqn{\frac{1}{N} \sum_n H(q(z \mid x_n)) - H(p(z)) - E[H(p(x \mid z))]
 #'   = -\frac{D}{2} \log(2 \pi e c^2) + \frac{1}{2} \frac{1}{N} \sum_n \sum_h \log \sigma_h^2(x_n),}{(1/N) sum_n H(q(z | x_n)) - H(p(z)) - E[H(p(x | z))] = -(D/2) log(2 pi e c^2) + (1/2) mean_n sum_h log sigma_h^2(x_n),}
 #' where \eqn{\sigma_h^2(x)}{sigma_h^2(x)} are the encoder's variances (for
-#' the linear VAE, \eqn{\tau_h^2}{tau_h^2}, the same for every row) and
+#' the linear VAE, \eqn{\tau_h^2}{tau_h^2}, the same for every row; with a
+#' full covariance the sum of their logarithms is
+#' \eqn{\log \det \Sigma(x)}{log det Sigma(x)}) and
 #' \eqn{c} the decoder's standard deviation at the fitted parameters. With
 #' a decoder variance that depends on \eqn{z} (`obs_sd_from_z = TRUE`,
 #' Damm et al.'s VAE-3) the decoder's entropy is
@@ -113,7 +115,13 @@ entropy_sum <- function(fit, x, draws = 100, seed = NULL, n_threads = NULL) {
   } else {
     ncol(x) / 2 * log(2 * pi * exp(1) * obs_sd(fit)^2)
   }
-  entropies <- -decoder + 0.5 * mean(rowSums(log(q$var)))
+  # (1/N) sum_n H(q(z | x_n)) - H(p(z)) = (1/2) mean_n log det Sigma(x_n)
+  encoder <- if (identical(model$covariance, "full")) {
+    0.5 * mean(q$log_det)
+  } else {
+    0.5 * mean(rowSums(log(q$var)))
+  }
+  entropies <- -decoder + encoder
   tibble::tibble(
     elbo = value,
     entropy_sum = entropies,
@@ -129,7 +137,15 @@ decoder_log_sd <- function(model, par, x, q, draws, seed) {
   total <- 0
   for (d in seq_len(draws)) {
     e <- cpp_normals(seed, stream_id("estimate"), d, 0, nrow(x), model$latent_dim)
-    z <- q$mean + sqrt(q$var) * e
+    z <- if (identical(model$covariance, "full")) {
+      # z = mu + C e with C the Cholesky factor of each row's covariance
+      dz <- model$latent_dim
+      q$mean + matrix(vapply(seq_len(nrow(x)), function(i) {
+        drop(t(chol(matrix(q$covariance[i, ], dz, dz))) %*% e[i, ])
+      }, numeric(dz)), ncol = dz, byrow = TRUE)
+    } else {
+      q$mean + sqrt(q$var) * e
+    }
     v <- cpp_decode(model, par, z, ncol(x), "variance")
     total <- total + 0.5 * mean(log(v))
   }

@@ -138,15 +138,18 @@ plot_trajectory <- function(tr) {
 describe_model <- function(m) {
   if (inherits(m, "vae_gaussian")) {
     hidden <- if (length(m$hidden)) paste(m$hidden, collapse = "-") else "none"
-    sprintf("Gaussian VAE: latent_dim %d, hidden %s, %s, obs_sd %s%s",
+    out <- sprintf("Gaussian VAE: latent_dim %d, hidden %s, %s, obs_sd %s%s",
             m$latent_dim, hidden, format(m$activation), format_num(m$obs_sd),
             if (isTRUE(m$obs_sd_from_z)) " (initial; c(z) per dimension)"
             else if (m$learn_obs_sd) " (learned)" else "")
+    if (identical(m$covariance, "full")) out <- paste0(out, ", full covariance")
+    out
   } else if (inherits(m, "vae_bernoulli")) {
     hidden <- if (length(m$hidden)) paste(m$hidden, collapse = "-") else "none"
-    sprintf("%s VAE: latent_dim %d, hidden %s, %s",
+    sprintf("%s VAE: latent_dim %d, hidden %s, %s%s",
             if (m$continuous) "continuous Bernoulli" else "Bernoulli",
-            m$latent_dim, hidden, format(m$activation))
+            m$latent_dim, hidden, format(m$activation),
+            if (identical(m$covariance, "full")) ", full covariance" else "")
   } else if (inherits(m, "vae_linear")) {
     sprintf("linear VAE: latent_dim %d, obs_sd %s%s", m$latent_dim,
             format_num(m$obs_sd), if (m$learn_obs_sd) " (learned)" else "")

@@ -46,9 +46,20 @@
 #' \eqn{c_j^2 = }{c_j^2 = }`obs_sd^2` where they vanish. Its parameter blocks are
 #' `decoder.var.weight` and `decoder.var.bias`.
 #'
-#' **Covariance.** `covariance = "diagonal"` is the encoder above;
-#' `"full"` (a full covariance \eqn{c_\Sigma I + L L^\top}{c_Sigma I + L L'})
-#' is not available yet and gives an error.
+#' **Covariance.** `covariance = "diagonal"` is the encoder above. With
+#' `covariance = "full"` the variance head is replaced by a head of
+#' \eqn{d_z (d_z + 1) / 2}{d_z (d_z + 1) / 2} units that fill, column by
+#' column, a lower triangular \eqn{L(x)}, and
+#' \deqn{\Sigma_\phi(x) = c_\Sigma I + L(x) L(x)^\top,}{Sigma_phi(x) = c_Sigma I + L(x) L(x)',}
+#' so that every eigenvalue of \eqn{\Sigma_\phi(x)}{Sigma_phi(x)} is at least
+#' \eqn{c_\Sigma}{c_Sigma} exactly, as the theorem assumes (the lecture's
+#' \eqn{\Sigma_\phi: X \to Z \otimes Z}{Sigma_phi : X -> Z (x) Z}). Draws are
+#' \eqn{z = \mu + C \varepsilon}{z = mu + C epsilon} with \eqn{C} the
+#' Cholesky factor of \eqn{\Sigma}{Sigma}, which also gives
+#' \eqn{\log q}{log q} and the KL divergence to the prior. The head's blocks
+#' are `cov.weight` and `cov.bias`; its bias starts at
+#' \eqn{L = \sqrt{1 - c_\Sigma} I}{L = sqrt(1 - c_Sigma) I}, so
+#' \eqn{\Sigma = I}{Sigma = I} where its weights vanish.
 #'
 #' @param latent_dim The dimension \eqn{d_z}{d_z} of the latent space: a
 #'   positive whole number.
@@ -64,8 +75,8 @@
 #' @param min_var The lower bound \eqn{c_\Sigma}{c_Sigma} of the encoder's
 #'   variances (and of the decoder's with `obs_sd_from_z = TRUE`): a positive
 #'   finite number.
-#' @param covariance The encoder's covariance: `"diagonal"` (`"full"` is not
-#'   available yet).
+#' @param covariance The encoder's covariance: `"diagonal"` or `"full"`
+#'   (\eqn{c_\Sigma I + L L^\top}{c_Sigma I + L L'}).
 #' @param obs_sd_from_z Whether the decoder's variance is a function of
 #'   \eqn{z}, one per data dimension (a second output head): `TRUE` or
 #'   `FALSE`. With `TRUE`, `obs_sd` is its initial value and `learn_obs_sd`
@@ -119,19 +130,10 @@ gaussian_vae <- function(latent_dim, hidden = c(64, 64),
   structure(model, class = c("vae_gaussian", "vae_model"))
 }
 
-#' Check an encoder covariance: one of the core's covariances ("full" is
-#' named in the design but not available yet)
+#' Check an encoder covariance: one of the core's covariances
 #' @noRd
 check_covariance <- function(covariance, arg = rlang::caller_arg(covariance),
                              call = rlang::caller_env()) {
-  if (identical(covariance, c("diagonal", "full"))) covariance <- "diagonal"
-  if (identical(covariance, "full") && !"full" %in% core_choices("covariance")) {
-    abort_input(
-      c("{.arg {arg}} must be {.val diagonal}: the full-covariance encoder is not available yet.",
-        i = "It will give {.code Sigma = min_var I + L L'} with L lower triangular."),
-      arg = arg, call = call
-    )
-  }
   check_choice(covariance, core_choices("covariance"), arg = arg, call = call)
 }
 
@@ -141,8 +143,7 @@ print.vae_gaussian <- function(x, ...) {
   cat(
     "<vae_gaussian> deep Gaussian VAE\n",
     "  latent_dim: ", x$latent_dim, "\n",
-    "  encoder:    x -> ", widths(x$hidden),
-    "z (mean; variance = ", format_num(x$min_var), " + softplus)\n",
+    "  encoder:    x -> ", widths(x$hidden), "z (mean; ", describe_covariance(x), ")\n",
     "  decoder:    z -> ", widths(rev(x$hidden)), "x (linear output",
     if (isTRUE(x$obs_sd_from_z)) "; variance head" else "", ")\n",
     "  activation: ", format(x$activation), "\n",
@@ -369,8 +370,7 @@ print.vae_bernoulli <- function(x, ...) {
   cat(
     "<vae_bernoulli> ", if (x$continuous) "continuous Bernoulli" else "Bernoulli", " VAE\n",
     "  latent_dim: ", x$latent_dim, "\n",
-    "  encoder:    x -> ", widths(x$hidden),
-    "z (mean; variance = ", format_num(x$min_var), " + softplus)\n",
+    "  encoder:    x -> ", widths(x$hidden), "z (mean; ", describe_covariance(x), ")\n",
     "  decoder:    z -> ", widths(rev(x$hidden)), "logits\n",
     "  likelihood: ",
     if (x$continuous) "continuous Bernoulli, data in [0, 1]" else "Bernoulli, data in {0, 1}", "\n",
@@ -403,4 +403,14 @@ check_model_data <- function(x, model, arg = rlang::caller_arg(x),
     )
   }
   invisible(x)
+}
+
+#' "variance = 1e-04 + softplus" or "covariance = 1e-04 I + L L'"
+#' @noRd
+describe_covariance <- function(model) {
+  if (identical(model$covariance, "full")) {
+    paste0("covariance = ", format_num(model$min_var), " I + L L'")
+  } else {
+    paste0("variance = ", format_num(model$min_var), " + softplus")
+  }
 }

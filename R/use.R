@@ -15,7 +15,8 @@
 #' @param fit A `vae_fit` from [fit_vae()].
 #' @param x A numeric matrix or data frame with the columns of the data the
 #'   model was fitted on.
-#' @param type For `encode()`: `"mean"` or `"variance"` of \eqn{q(z | x)}.
+#' @param type For `encode()`: `"mean"`, `"variance"` (the diagonal of the
+#'   covariance) or `"covariance"` of \eqn{q(z | x)}.
 #' @param z A numeric matrix or data frame with `latent_dim` columns.
 #' @param n Number of draws.
 #' @param seed `NULL` or a whole number: the key of the draws. `NULL` takes
@@ -24,7 +25,9 @@
 #'   Bernoulli decoder, the probabilities), `TRUE` for draws from it.
 #' @returns A numeric matrix with a row per row of `x` or `z` (or per draw):
 #'   `latent_dim` columns named `z1`, `z2`, ... for `encode()`, and the data's
-#'   columns otherwise.
+#'   columns otherwise; for `encode(type = "covariance")` a
+#'   `latent_dim x latent_dim x nrow(x)` array of the covariances (diagonal
+#'   matrices for a diagonal encoder).
 #' @family using a fit
 #' @export
 #' @examples
@@ -36,11 +39,16 @@
 #' dim(decode(fit, z))
 #' range(reconstruct(fit, x[1:5, ]) - x[1:5, ])
 #' dim(generate(fit, 3, seed = 1))
-encode <- function(fit, x, type = c("mean", "variance")) {
+encode <- function(fit, x, type = c("mean", "variance", "covariance")) {
   check_fit(fit)
   x <- check_data(x, ncol = fit$n_features)
-  type <- check_choice(type, c("mean", "variance"))
+  type <- check_choice(type, c("mean", "variance", "covariance"))
   q <- cpp_encode(fit$model, fit$state$par, x)
+  if (type == "covariance") {
+    dz <- fit$model$latent_dim
+    names_z <- paste0("z", seq_len(dz))
+    return(array(t(q$covariance), c(dz, dz, nrow(x)), dimnames = list(names_z, names_z, NULL)))
+  }
   out <- if (type == "mean") q$mean else q$var
   colnames(out) <- paste0("z", seq_len(ncol(out)))
   out

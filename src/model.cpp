@@ -53,8 +53,31 @@ Rcpp::List cpp_encode(const Rcpp::List& model, const Rcpp::NumericVector& par,
   check_par(vae, par);
   vaeconv::Workspace ws = workspace_for(x);
   vae.encode(par.begin(), ws);
+  // The covariances, a row per data row (dz x dz, column-major), and
+  // log det Sigma.
+  const std::size_t dz = vae.spec().dz, m = ws.x.n_cols;
+  arma::mat cov(dz * dz, m, arma::fill::zeros);
+  arma::vec log_det(m);
+  const bool full = vae.encoder().kind() == vaeconv::EncoderKind::full;
+  for (std::size_t i = 0; i < m; ++i) {
+    if (full) {
+      const arma::mat C(ws.chol.colptr(i), dz, dz);
+      const arma::mat Sigma = C * C.t();
+      std::copy(Sigma.begin(), Sigma.end(), cov.colptr(i));
+      log_det[i] = 2.0 * ws.log_det[i];
+    } else {
+      double ld = 0.0;
+      for (std::size_t j = 0; j < dz; ++j) {
+        cov(j + j * dz, i) = ws.var(j, i);
+        ld += ws.log_var(j, i);
+      }
+      log_det[i] = ld;
+    }
+  }
   return Rcpp::List::create(Rcpp::Named("mean") = Rcpp::wrap(arma::mat(ws.mu.t())),
-                            Rcpp::Named("var") = Rcpp::wrap(arma::mat(ws.var.t())));
+                            Rcpp::Named("var") = Rcpp::wrap(arma::mat(ws.var.t())),
+                            Rcpp::Named("covariance") = Rcpp::wrap(arma::mat(cov.t())),
+                            Rcpp::Named("log_det") = Rcpp::NumericVector(log_det.begin(), log_det.end()));
 }
 
 // What the decoder gives for the rows of z: "mean", E[x | z] (G(z) for a

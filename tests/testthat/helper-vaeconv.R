@@ -123,40 +123,71 @@ r_log_px <- function(model, p, x, z) {
   rowSums(ll)
 }
 
-# The encoder's mean and variance (n x latent_dim) from its definition.
+# The encoder's mean (n x latent_dim) and covariances (a list of
+# latent_dim x latent_dim matrices) from its definition: diagonal
+# min_var + softplus, or min_var I + L L'.
 r_encoder <- function(model, p, x) {
   f <- r_activation(model$activation)
   h <- t(x)
   for (l in seq_along(model$hidden)) {
     h <- f(p[[sprintf("encoder.%d.weight", l)]] %*% h + c(p[[sprintf("encoder.%d.bias", l)]]))
   }
-  list(mean = t(p$mean.weight %*% h + c(p$mean.bias)),
-       var = t(model$min_var + log1p(exp(p$var.weight %*% h + c(p$var.bias)))))
+  mean <- t(p$mean.weight %*% h + c(p$mean.bias))
+  dz <- ncol(mean)
+  cov <- if (identical(model$covariance, "full")) {
+    u <- p$cov.weight %*% h + c(p$cov.bias)
+    lapply(seq_len(nrow(x)), function(i) {
+      L <- matrix(0, dz, dz)
+      L[lower.tri(L, diag = TRUE)] <- u[, i]
+      model$min_var * diag(dz) + L %*% t(L)
+    })
+  } else {
+    v <- model$min_var + log1p(exp(p$var.weight %*% h + c(p$var.bias)))
+    lapply(seq_len(nrow(x)), function(i) diag(v[, i], dz))
+  }
+  list(mean = mean, cov = cov)
+}
+
+# Draws z = mu + t(chol(Sigma)) eps of the rows of x (S per row), with the
+# KL to N(0, I) and log q(z | x), in plain R (chol() and solve()).
+r_draws <- function(q, eps, S) {
+  n <- nrow(q$mean)
+  dz <- ncol(q$mean)
+  row <- rep(seq_len(n), each = S)
+  z <- t(vapply(seq_along(row), function(c) {
+    q$mean[row[c], ] + drop(t(chol(q$cov[[row[c]]])) %*% eps[, c])
+  }, numeric(dz)))
+  if (dz == 1) z <- t(z)
+  log_q <- vapply(seq_along(row), function(c) {
+    Sigma <- q$cov[[row[c]]]
+    d <- z[c, ] - q$mean[row[c], ]
+    -0.5 * dz * log(2 * pi) - 0.5 * determinant(Sigma)$modulus[[1]] -
+      0.5 * drop(t(d) %*% solve(Sigma, d))
+  }, numeric(1))
+  kl <- vapply(seq_len(n), function(i) {
+    Sigma <- q$cov[[i]]
+    0.5 * (sum(diag(Sigma)) + sum(q$mean[i, ]^2) - dz - determinant(Sigma)$modulus[[1]])
+  }, numeric(1))
+  list(z = z, row = row, log_q = log_q, kl = kl)
 }
 
 # The ELBO (S draws per row, closed-form KL) and the log weights
 # log p(x|z) + log p(z) - log q(z|x) of any deep model, in plain R.
 r_elbo_any <- function(model, par, x, eps, S, beta = 1) {
   p <- vaeconv:::unflatten(model, ncol(x), par)
-  q <- r_encoder(model, p, x)
-  row <- rep(seq_len(nrow(x)), each = S)
-  z <- q$mean[row, , drop = FALSE] + sqrt(q$var[row, , drop = FALSE]) * t(eps)
-  rec <- tapply(r_log_px(model, p, x[row, , drop = FALSE], z), row, mean)
-  kl <- 0.5 * rowSums(q$var + q$mean^2 - 1 - log(q$var))
-  mean(rec - beta * kl)
+  d <- r_draws(r_encoder(model, p, x), eps, S)
+  rec <- tapply(r_log_px(model, p, x[d$row, , drop = FALSE], d$z), d$row, mean)
+  mean(rec - beta * d$kl)
 }
 r_log_weights_any <- function(model, par, x, eps, S) {
   p <- vaeconv:::unflatten(model, ncol(x), par)
-  q <- r_encoder(model, p, x)
-  row <- rep(seq_len(nrow(x)), each = S)
-  sd <- sqrt(q$var[row, , drop = FALSE])
-  z <- q$mean[row, , drop = FALSE] + sd * t(eps)
-  log_pz <- -0.5 * ncol(z) * log(2 * pi) - rowSums(z^2) / 2
-  log_qz <- -0.5 * ncol(z) * log(2 * pi) - rowSums(log(sd)) - rowSums(t(eps)^2) / 2
-  r_log_px(model, p, x[row, , drop = FALSE], z) + log_pz - log_qz
+  d <- r_draws(r_encoder(model, p, x), eps, S)
+  log_pz <- -0.5 * ncol(d$z) * log(2 * pi) - rowSums(d$z^2) / 2
+  r_log_px(model, p, x[d$row, , drop = FALSE], d$z) + log_pz - d$log_q
 }
 
-# Small models of each new likelihood with data they accept, and parameters
+# Small models of each new likelihood and of the full-covariance encoder,
+# with data they accept, and parameters
 # away from their initial values.
 small_likelihoods <- function(dx = 4, n = 3, seed = 1) {
   withr::with_seed(seed, {
@@ -175,6 +206,13 @@ small_likelihoods <- function(dx = 4, n = 3, seed = 1) {
     ),
     obs_sd_from_z_no_hidden = list(
       model = gaussian_vae(2, hidden = NULL, obs_sd = 0.8, obs_sd_from_z = TRUE), x = xg
+    ),
+    full_covariance = list(
+      model = gaussian_vae(2, hidden = c(4, 3), activation = "tanh", obs_sd = 0.8,
+                           learn_obs_sd = TRUE, covariance = "full"), x = xg
+    ),
+    full_covariance_bernoulli = list(
+      model = bernoulli_vae(2, hidden = 4, activation = "tanh", covariance = "full"), x = xb
     )
   )
   lapply(cases, function(cs) {

@@ -412,8 +412,7 @@ test_that("every exported function rejects issue 7's table of bad inputs before 
       number = list(obs_sd = c(0, -1, Inf), min_var = c(0, Inf)),
       flag = c("learn_obs_sd", "obs_sd_from_z"), choice = "covariance",
       class = list(hidden = list(c(4, NA), c(4, 2.5), c(4, 0), c(4, Inf), "4", list(4)),
-                   activation = list("tanhh", elbo(), 1, NA),
-                   covariance = list("full"))
+                   activation = list("tanhh", elbo(), 1, NA))
     ),
     bernoulli_vae = list(
       good = list(latent_dim = 2, hidden = c(4, 3)),
@@ -421,8 +420,7 @@ test_that("every exported function rejects issue 7's table of bad inputs before 
       number = list(min_var = c(0, Inf)),
       flag = "continuous", choice = "covariance",
       class = list(hidden = list(c(4, NA), c(4, 0), "4"),
-                   activation = list("tanhh", 1),
-                   covariance = list("full"))
+                   activation = list("tanhh", 1))
     ),
     linear_vae = list(good = list(latent_dim = 2), count = list(latent_dim = 0),
                       number = list(obs_sd = c(0, Inf)), flag = "learn_obs_sd"),

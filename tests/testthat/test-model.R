@@ -205,8 +205,7 @@ test_that("the names of choices come from the core", {
 
 test_that("bad likelihood settings and data are refused, naming the argument", {
   expect_snapshot(error = TRUE, {
-    gaussian_vae(2, covariance = "full")
-    bernoulli_vae(2, covariance = "full")
+    gaussian_vae(2, covariance = "ful")
     gaussian_vae(2, learn_obs_sd = TRUE, obs_sd_from_z = TRUE)
     bernoulli_vae(2, continuous = NA)
     fit_vae(digits_x(20), bernoulli_vae(2, hidden = 4), iterations = 1)
@@ -309,4 +308,70 @@ test_that("generate() gives the mean of p(x | z) or draws from it", {
     stats::integrate(function(x) x * exp(x * e - log1p(exp(e)) + lc), 0, 1)$value
   }, numeric(1))
   expect_equal(unname(decode(fc, z)[1, 1:5]), unname(mean_cb), tolerance = 1e-8)
+})
+
+# The full-covariance encoder ---------------------------------------------------
+
+test_that("the full-covariance encoder's eigenvalues are at least min_var, however large L", {
+  m <- gaussian_vae(3, hidden = 5, min_var = 0.01, covariance = "full")
+  lay <- cpp_layout(m, 6L)
+  expect_identical(lay$rows[lay$name == "cov.weight"], 6L)  # dz (dz + 1) / 2
+  x <- withr::with_seed(1, matrix(stats::rnorm(40 * 6, sd = 3), 40, 6))
+  for (scale in c(0.3, 3, 30)) {
+    par <- perturbed_par(m, 6, seed = 2, scale = scale)
+    q <- cpp_encode(m, par, x)
+    ev <- vapply(seq_len(nrow(x)), function(i) {
+      min(eigen(matrix(q$covariance[i, ], 3, 3), symmetric = TRUE, only.values = TRUE)$values)
+    }, numeric(1))
+    # min_var exactly, up to the rounding of Sigma's largest entries
+    big <- apply(abs(q$covariance), 1, max)
+    expect_true(all(ev >= 0.01 - 1e-12 * big), label = paste("scale", scale))
+    expect_equal(q$log_det, vapply(seq_len(nrow(x)), function(i) {
+      determinant(matrix(q$covariance[i, ], 3, 3))$modulus[[1]]
+    }, numeric(1)), tolerance = 1e-10)
+  }
+  # Sigma = I where the head's weights vanish (the initial bias)
+  par <- cpp_init(m, 6L, 1)
+  par[lay$offset[lay$name == "cov.weight"] + seq_len(30)] <- 0
+  expect_equal(matrix(cpp_encode(m, par, x[1:2, ])$covariance[2, ], 3, 3), diag(3),
+               tolerance = 1e-15)
+})
+
+test_that("encode(type = 'covariance') gives the covariances of both encoders", {
+  x <- digits_x(60)
+  for (cov in c("diagonal", "full")) {
+    fit <- fit_vae(x, gaussian_vae(2, hidden = 8, covariance = cov), batch_size = 30,
+                   iterations = 5, seed = 1, n_threads = 1)
+    S <- encode(fit, x[1:4, ], type = "covariance")
+    expect_identical(dim(S), c(2L, 2L, 4L))
+    expect_equal(t(apply(S, 3, diag)), unname(encode(fit, x[1:4, ], type = "variance")),
+                 ignore_attr = TRUE)
+    if (cov == "diagonal") expect_true(all(S[1, 2, ] == 0))
+    expect_match(describe_model(fit$model), if (cov == "full") "full covariance" else "Gaussian")
+  }
+  expect_snapshot(gaussian_vae(2, hidden = 8, covariance = "full"))
+})
+
+test_that("full-covariance fits are the same on 1 and 2 threads, under every estimator", {
+  x <- digits_x(300)
+  m <- gaussian_vae(3, hidden = c(12, 6), obs_sd = 0.3, learn_obs_sd = TRUE, covariance = "full")
+  for (obj in list(elbo(), iwae(K = 4, estimator = "dreg"), iwae(K = 4, estimator = "score"),
+                   elbo(K = 2, estimator = "score"))) {
+    run <- function(threads) {
+      f <- fit_vae(x, m, obj, batch_size = 150, iterations = 6, eval_every = 3, seed = 3,
+                   n_threads = threads)
+      list(without_seconds(trajectory(f)), f$state$par,
+           log_likelihood(f, x[1:40, ], samples = 10, seed = 2, n_threads = threads),
+           entropy_sum(f, x, draws = 2, seed = 2, n_threads = threads))
+    }
+    one <- run(1)
+    expect_true(all(is.finite(one[[2]])))
+    expect_identical(run(2), one)
+  }
+  # the entropy sum's encoder part is (1/2) mean log det Sigma
+  f <- fit_vae(x, m, batch_size = 150, iterations = 6, seed = 3, n_threads = 1)
+  S <- encode(f, x, type = "covariance")
+  want <- -32 * log(2 * pi * exp(1) * exp(coef(f)$log_obs_sd[[1]])^2) +
+    0.5 * mean(apply(S, 3, function(s) determinant(s)$modulus[[1]]))
+  expect_equal(entropy_sum(f, x, draws = 2, seed = 1)$entropy_sum, want, tolerance = 1e-10)
 })

@@ -516,37 +516,42 @@ test_that("DReG over every likelihood has the pathwise decoder gradient and expe
 # The score-function estimator ---------------------------------------------------
 
 test_that("the score-function gradient is unbiased and keeps the pathwise decoder gradient", {
-  m <- small_deep(dx = 4, n = 2)
-  th <- theta_index(m$model, 4)
-  n_draws <- 3000
-  pairs <- list(list(elbo(), elbo(estimator = "score")),
-                list(elbo(K = 3), elbo(K = 3, estimator = "score")),
-                list(iwae(3), iwae(3, estimator = "score")),
-                list(iwae(3, alpha = 0.5), iwae(3, alpha = 0.5, estimator = "score")))
-  for (pr in pairs) {
-    K <- pr[[1]]$K
-    g <- withr::with_seed(7, replicate(n_draws, {
-      eps <- matrix(stats::rnorm(2 * 2 * K), 2)
-      a <- cpp_objective(m$model, pr[[1]], m$par, m$x, eps, 1, TRUE)
-      b <- cpp_objective(m$model, pr[[2]], m$par, m$x, eps, 1, TRUE)
-      c(b$objective != a$objective || any(b$gradient[th] != a$gradient[th]),
-        a$gradient[-th], b$gradient[-th])
-    }))
-    expect_false(any(g[1, ] != 0))  # the same objective and decoder gradient
-    g <- g[-1, ]
-    np <- nrow(g) / 2
-    path <- t(g[seq_len(np), ])
-    score <- t(g[np + seq_len(np), ])
-    d <- score - path
-    z <- colMeans(d) / (apply(d, 2, stats::sd) / sqrt(n_draws))
-    # ~30 coordinates: |z| < 4.5 fails with probability < 2e-4 if unbiased
-    expect_lt(max(abs(z)), 4.5, label = describe_objective(pr[[2]]))
-    # under the ELBO the score function's SNR is well below the pathwise
-    # one's (under IWAE, VIMCO's baseline brings it close at small K)
-    if (pr[[1]]$type == "elbo") {
-      snr <- function(g) mean(abs(colMeans(g)) / apply(g, 2, stats::sd))
-      expect_lt(snr(score), 0.8 * snr(path), label = describe_objective(pr[[2]]))
+  for (covariance in c("diagonal", "full")) {
+    m <- small_deep(dx = 4, n = 2)
+    if (covariance == "full") {
+      m$model$covariance <- "full"
+      m$par <- perturbed_par(m$model, 4, 101)
     }
+    th <- theta_index(m$model, 4)
+    n_draws <- 3000
+    pairs <- list(list(elbo(), elbo(estimator = "score")),
+                  list(elbo(K = 3), elbo(K = 3, estimator = "score")),
+                  list(iwae(3), iwae(3, estimator = "score")),
+                  list(iwae(3, alpha = 0.5), iwae(3, alpha = 0.5, estimator = "score")))
+    for (pr in pairs) {
+      K <- pr[[1]]$K
+      g <- withr::with_seed(7, replicate(n_draws, {
+        eps <- matrix(stats::rnorm(2 * 2 * K), 2)
+        a <- cpp_objective(m$model, pr[[1]], m$par, m$x, eps, 1, TRUE)
+        b <- cpp_objective(m$model, pr[[2]], m$par, m$x, eps, 1, TRUE)
+        c(b$objective != a$objective || any(b$gradient[th] != a$gradient[th]),
+          a$gradient[-th], b$gradient[-th])
+      }))
+      expect_false(any(g[1, ] != 0))  # the same objective and decoder gradient
+      g <- g[-1, ]
+      np <- nrow(g) / 2
+      path <- t(g[seq_len(np), ])
+      score <- t(g[np + seq_len(np), ])
+      d <- score - path
+      z <- colMeans(d) / (apply(d, 2, stats::sd) / sqrt(n_draws))
+      # ~30 coordinates: |z| < 4.5 fails with probability < 2e-4 if unbiased
+      expect_lt(max(abs(z)), 4.5, label = describe_objective(pr[[2]]))
+      # under the ELBO the score function's SNR is well below the pathwise
+      # one's (under IWAE, VIMCO's baseline brings it close at small K)
+      if (pr[[1]]$type == "elbo") {
+        snr <- function(g) mean(abs(colMeans(g)) / apply(g, 2, stats::sd))
+        expect_lt(snr(score), 0.8 * snr(path), label = describe_objective(pr[[2]]))
+      }
   }
 })
 

@@ -6,6 +6,12 @@
 //
 // - diagonal: q = N(mu(x), diag(var(x))), var = min_var + softplus(u(x)),
 //   mu and u linear heads on an MLP trunk;
+// - full: q = N(mu(x), Sigma(x)), Sigma = min_var I + L L' with L lower
+//   triangular from a head of dz (dz + 1) / 2 units (column by column), so
+//   every eigenvalue of Sigma is at least min_var; draws z = mu + C eps with
+//   C the Cholesky factor of Sigma, so log q(z | x) = -||eps||^2 / 2 -
+//   log det C - dz/2 log(2 pi) and the KL is
+//   (tr Sigma + ||mu||^2 - dz - 2 log det C) / 2;
 // - x_free (the linear VAE's): q = N(V x + b, diag(tau^2)), tau^2 = exp(u)
 //   with u a free parameter vector.
 //
@@ -34,15 +40,17 @@ namespace vaeconv {
 
 // The families offered to users (the covariance of q); the linear VAE's
 // x-free variances are not a user choice.
-enum class EncoderKind { diagonal, x_free };
+enum class EncoderKind { diagonal, full, x_free };
 
 inline const std::vector<std::string>& covariance_names() {
-  static const std::vector<std::string> names{"diagonal"};
+  static const std::vector<std::string> names{"diagonal", "full"};
   return names;
 }
 
 inline EncoderKind covariance_kind(const std::string& name) {
-  if (name == covariance_names()[0]) return EncoderKind::diagonal;
+  const auto& n = covariance_names();
+  for (std::size_t i = 0; i < n.size(); ++i)
+    if (n[i] == name) return EncoderKind(i);
   throw std::invalid_argument("unknown covariance '" + name + "'");
 }
 
@@ -50,7 +58,7 @@ inline EncoderKind covariance_kind(const std::string& name) {
 // chunk (column i * S + s): D_c = a_c * d_a(., c) + b_c * z_c + e_c * dlogq_c,
 // the derivative in z through the draw z_c = mu + C eps_c (d_a from the
 // decoder; z from the prior's -log p(z); dlogq_c = d log q(z | x) / d z at
-// fixed q, -eps / sd for the diagonal family), plus f_c * d(-log q(z_c | x))
+// fixed q, -eps / sd for the diagonal family), plus f_c * d log q(z_c | x)
 // / d(q's parameters) at fixed noise, plus g_c * d log q(z_c | x) / d(q's
 // parameters) at fixed z (the score, for the score-function estimator),
 // plus beta * d KL(q || p) / d(q's parameters). A null weight array means
@@ -88,6 +96,9 @@ class Encoder {
       var_.in = in;
       var_.out = dz;
       var_.b = layout.add("log_tau2", dz, 1, Group::phi);
+    } else if (kind == EncoderKind::full) {
+      mean_ = dense_block(layout, "mean.weight", "mean.bias", in, dz, Group::phi);
+      var_ = dense_block(layout, "cov.weight", "cov.bias", in, dz * (dz + 1) / 2, Group::phi);
     } else {
       mean_ = dense_block(layout, "mean.weight", "mean.bias", in, dz, Group::phi);
       var_ = dense_block(layout, "var.weight", "var.bias", in, dz, Group::phi);
@@ -100,6 +111,12 @@ class Encoder {
   // weights and biases were set).
   void init(double* par) const {
     if (kind_ == EncoderKind::x_free) return;
+    if (kind_ == EncoderKind::full) {  // L = sqrt(1 - min_var) I: Sigma = I
+      const double d = min_var_ < 1.0 ? std::sqrt(1.0 - min_var_) : 0.0;
+      for (std::size_t j = 0, k = 0; j < dz_; ++j)
+        for (std::size_t i = j; i < dz_; ++i, ++k) par[var_.b + k] = i == j ? d : 0.0;
+      return;
+    }
     const double u0 = std::log(std::expm1(1.0 - min_var_));
     for (std::size_t j = 0; j < dz_; ++j) par[var_.b + j] = u0;
   }
@@ -119,6 +136,11 @@ class Encoder {
     const std::size_t n = dz_ * m;
     for (arma::mat* a : {&ws.var, &ws.sd, &ws.log_var, &ws.dvar}) a->set_size(dz_, m);
     typedef vmath::Base L;
+    if (kind_ == EncoderKind::full) {
+      dense_forward(par, var_, *h, ws.u);
+      encode_full(ws);
+      return;
+    }
     if (kind_ == EncoderKind::x_free) {
       ws.u.set_size(dz_, m);
       for (std::size_t i = 0; i < m; ++i)
@@ -137,10 +159,26 @@ class Encoder {
     vmath::map<L>(ws.var.memptr(), ws.sd.memptr(), n, detail::Sqrt<L>());
   }
 
-  // z = mu + sd * eps for the S draws of each column.
+  // z = mu + sd * eps (mu + C eps) for the S draws of each column.
   void sample(std::size_t S, Workspace& ws) const {
     const std::size_t m = ws.mu.n_cols, dz = dz_;
     ws.z.set_size(dz, m * S);
+    if (kind_ == EncoderKind::full) {
+      for (std::size_t i = 0; i < m; ++i) {
+        const double* C = ws.chol.colptr(i);
+        for (std::size_t s = 0; s < S; ++s) {
+          const std::size_t c = i * S + s;
+          const double* e = ws.eps.colptr(c);
+          double* z = ws.z.colptr(c);
+          for (std::size_t j = 0; j < dz; ++j) {
+            double v = ws.mu(j, i);
+            for (std::size_t k = 0; k <= j; ++k) v += C[j + k * dz] * e[k];
+            z[j] = v;
+          }
+        }
+      }
+      return;
+    }
     for (std::size_t i = 0; i < m; ++i)
       for (std::size_t s = 0; s < S; ++s) {
         const std::size_t c = i * S + s;
@@ -152,6 +190,13 @@ class Encoder {
   // KL(q(z|x_i) || N(0, I)) in closed form.
   double kl_column(const Workspace& ws, std::size_t i) const {
     double kl = 0.0;
+    if (kind_ == EncoderKind::full) {
+      for (std::size_t j = 0; j < dz_; ++j) {
+        const double mu = ws.mu(j, i);
+        kl += ws.var(j, i) + mu * mu - 1.0;
+      }
+      return 0.5 * kl - ws.log_det[i];
+    }
     for (std::size_t j = 0; j < dz_; ++j) {
       const double v = ws.var(j, i), mu = ws.mu(j, i);
       kl += v + mu * mu - 1.0 - ws.log_var(j, i);
@@ -162,6 +207,7 @@ class Encoder {
   // log det C for column i, C the factor of the draw z = mu + C eps, so
   // that -log q(z | x_i) = log det C + ||eps||^2 / 2 + dz/2 log(2 pi).
   double log_det_factor(const Workspace& ws, std::size_t i) const {
+    if (kind_ == EncoderKind::full) return ws.log_det[i];
     double log_sd = 0.0;
     for (std::size_t j = 0; j < dz_; ++j) log_sd += 0.5 * ws.log_var(j, i);
     return log_sd;
@@ -172,6 +218,11 @@ class Encoder {
   // d/dz from ws.d_a (which it then uses as scratch).
   void backward(const double* par, std::size_t S, const EncoderGrad& g, Workspace& ws,
                 double* grad) const {
+    if (kind_ == EncoderKind::full) {
+      chain_full(S, g, ws);
+      backward_params(par, ws, grad);
+      return;
+    }
     const int mode = (g.a != nullptr) * 1 + (g.b != nullptr) * 2 + (g.e != nullptr) * 4 +
                      (g.f != nullptr) * 8 + (g.g != nullptr) * 16 + (!g.path) * 32;
     switch (mode) {
@@ -184,9 +235,10 @@ class Encoder {
     backward_params(par, ws, grad);
   }
 
-  // Backpropagates ws.d_mu and ws.d_u (dz x m), the gradient with respect
-  // to q's parameters, through the heads and the trunk, adding the
-  // encoder's parameter gradients to grad.
+  // Backpropagates ws.d_mu and ws.d_u (dz x m; for the full covariance the
+  // head's dz (dz + 1) / 2 x m), the gradient with respect to q's
+  // parameters, through the heads and the trunk, adding the encoder's
+  // parameter gradients to grad.
   void backward_params(const double* par, Workspace& ws, double* grad) const {
     const std::size_t H = trunk_.size();
     const arma::mat& h = H == 0 ? ws.x : ws.enc_act[H - 1];
@@ -207,6 +259,114 @@ class Encoder {
   }
 
  private:
+  // Sigma = min_var I + L L' and its Cholesky factor C for every column,
+  // from the head's outputs ws.u: fills ws.lfac, ws.chol, ws.var (the
+  // diagonal of Sigma), ws.sd, ws.log_var and ws.log_det (log det C).
+  void encode_full(Workspace& ws) const {
+    const std::size_t m = ws.u.n_cols, dz = dz_;
+    ws.lfac.zeros(dz * dz, m);
+    ws.chol.zeros(dz * dz, m);
+    ws.log_det.set_size(m);
+    arma::mat L(dz, dz), Sigma(dz, dz), C(dz, dz);
+    for (std::size_t i = 0; i < m; ++i) {
+      L.zeros();
+      const double* u = ws.u.colptr(i);
+      for (std::size_t j = 0, k = 0; j < dz; ++j)
+        for (std::size_t r = j; r < dz; ++r, ++k) L(r, j) = u[k];
+      Sigma = L * L.t();
+      Sigma.diag() += min_var_;
+      cholesky(Sigma, C);
+      std::copy(L.begin(), L.end(), ws.lfac.colptr(i));
+      std::copy(C.begin(), C.end(), ws.chol.colptr(i));
+      double ld = 0.0;
+      for (std::size_t j = 0; j < dz; ++j) {
+        ws.var(j, i) = Sigma(j, j);
+        ws.sd(j, i) = std::sqrt(Sigma(j, j));
+        ws.log_var(j, i) = std::log(Sigma(j, j));
+        ld += std::log(C(j, j));
+      }
+      ws.log_det[i] = ld;
+    }
+  }
+
+  // The lower Cholesky factor C of a symmetric positive definite A (every
+  // eigenvalue >= min_var > 0 here), in the Cholesky-Banachiewicz order.
+  static void cholesky(const arma::mat& A, arma::mat& C) {
+    const std::size_t n = A.n_rows;
+    C.zeros(n, n);
+    for (std::size_t i = 0; i < n; ++i)
+      for (std::size_t j = 0; j <= i; ++j) {
+        double s = A(i, j);
+        for (std::size_t k = 0; k < j; ++k) s -= C(i, k) * C(j, k);
+        C(i, j) = i == j ? std::sqrt(s) : s / C(j, j);
+      }
+  }
+
+  // The full covariance's chain: per column, d/d mu and the gradient G_C
+  // with respect to C from the per-draw terms (D_c eps_c' below the
+  // diagonal, -f_c diag(1 / C) from log q's -log det C at fixed noise) and
+  // the KL's beta (mu, C - diag(1 / C)); then through the Cholesky
+  // factorisation to the symmetric gradient S in Sigma,
+  // S = sym(C^-T Phi(C' G_C) C^-1) with Phi the lower triangle, diagonal
+  // halved (Murray 2016), plus the score's g_c (y y' - Sigma^-1) / 2 with
+  // y = C^-T eps (and g_c y for mu); L-bar = 2 S L, whose lower triangle
+  // goes to ws.d_u.
+  void chain_full(std::size_t S, const EncoderGrad& g, Workspace& ws) const {
+    const std::size_t m = ws.mu.n_cols, dz = dz_;
+    const arma::mat& dzc = ws.d_a;
+    ws.d_mu.set_size(dz, m);
+    ws.d_u.set_size(dz * (dz + 1) / 2, m);
+    arma::mat GC(dz, dz), SB(dz, dz), P(dz, dz), X(dz, dz);
+    arma::vec t(dz), y(dz), e(dz), dmu(dz);
+    for (std::size_t i = 0; i < m; ++i) {
+      const arma::mat C(ws.chol.colptr(i), dz, dz);
+      const arma::mat L(ws.lfac.colptr(i), dz, dz);
+      const arma::mat Cinv = arma::inv(arma::trimatl(C));
+      GC.zeros();
+      SB.zeros();
+      dmu.zeros();
+      for (std::size_t s = 0; s < S; ++s) {
+        const std::size_t col = i * S + s;
+        for (std::size_t j = 0; j < dz; ++j) e[j] = ws.eps(j, col);
+        if (g.e != nullptr || g.g != nullptr) y = Cinv.t() * e;  // C^-T eps
+        if (g.path) {
+          for (std::size_t j = 0; j < dz; ++j) {
+            double v = g.a != nullptr ? g.a[col] * dzc(j, col) : dzc(j, col);
+            if (g.b != nullptr) v += g.b[col] * ws.z(j, col);
+            if (g.e != nullptr) v -= g.e[col] * y[j];  // d log q / dz = -C^-T eps
+            t[j] = v;
+          }
+          dmu += t;
+          for (std::size_t c = 0; c < dz; ++c)
+            for (std::size_t r = c; r < dz; ++r) GC(r, c) += t[r] * e[c];
+          if (g.f != nullptr)
+            for (std::size_t j = 0; j < dz; ++j) GC(j, j) -= g.f[col] / C(j, j);
+        }
+        if (g.g != nullptr) {
+          // d log q / d mu = y, d log q / d Sigma = (y y' - Sigma^-1) / 2 at fixed z
+          dmu += g.g[col] * y;
+          SB += (0.5 * g.g[col]) * (y * y.t() - Cinv.t() * Cinv);
+        }
+      }
+      if (g.kl) {
+        for (std::size_t j = 0; j < dz; ++j) dmu[j] += g.beta * ws.mu(j, i);
+        for (std::size_t c = 0; c < dz; ++c)
+          for (std::size_t r = c; r < dz; ++r)
+            GC(r, c) += g.beta * (r == c ? C(r, c) - 1.0 / C(r, c) : C(r, c));
+      }
+      // G_C -> S: P = Phi(C' G_C), X = C^-T P C^-1, S = (X + X') / 2
+      P = arma::trimatl(C.t() * GC);
+      P.diag() *= 0.5;
+      X = Cinv.t() * P * Cinv;
+      SB += 0.5 * (X + X.t());
+      const arma::mat LB = 2.0 * SB * L;
+      for (std::size_t j = 0; j < dz; ++j) ws.d_mu(j, i) = dmu[j];
+      double* du = ws.d_u.colptr(i);
+      for (std::size_t c = 0, k = 0; c < dz; ++c)
+        for (std::size_t r = c; r < dz; ++r, ++k) du[k] = LB(r, c);
+    }
+  }
+
   // ws.d_mu and ws.d_u from the per-draw terms: with D_c the derivative in
   // z_c (see EncoderGrad), d/d mu = sum_c D_c + g_c eps_c / sd,
   // d/d sd = sum_c D_c eps_c - f_c / sd + g_c (eps_c^2 - 1) / sd, then the

@@ -50,8 +50,10 @@ inline LikelihoodKind likelihood_kind(const std::string& name) {
 struct Workspace {
   arma::mat x;                              // dx x m
   std::vector<arma::mat> enc_pre, enc_act;  // encoder hidden layers, h x m
-  arma::mat mu, u, var, sd;                 // dz x m
+  arma::mat mu, u, var, sd;                 // dz x m (u: the covariance head's outputs)
   arma::mat log_var, dvar;                  // log var and d var / d u, dz x m
+  arma::mat chol, lfac;                     // full covariance: C and L, dz^2 x m
+  arma::vec log_det;                        // full covariance: log det C per column
   arma::mat eps, z;                         // dz x mS, column i * S + s
   std::vector<arma::mat> dec_pre, dec_act;  // decoder hidden layers, h x mS
   arma::mat xhat;                           // the decoder's output G(z), dx x mS
