@@ -552,6 +552,7 @@ test_that("the score-function gradient is unbiased and keeps the pathwise decode
         snr <- function(g) mean(abs(colMeans(g)) / apply(g, 2, stats::sd))
         expect_lt(snr(score), 0.8 * snr(path), label = describe_objective(pr[[2]]))
       }
+    }
   }
 })
 
