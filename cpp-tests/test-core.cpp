@@ -51,6 +51,10 @@ static std::vector<Case> cases() {
   cb.spec.kind = ModelKind::bernoulli;
   cb.spec.continuous = true;
   out.push_back(cb);
+  Case full{"gaussian, full covariance", base, arma::randn(4, 3)};
+  full.spec.covariance = EncoderKind::full;
+  full.spec.learn_obs_sd = true;
+  out.push_back(full);
   Case lin{"linear", base, arma::randn(4, 3)};
   lin.spec.kind = ModelKind::linear;
   lin.spec.hidden.clear();
