@@ -14,7 +14,10 @@
 #'   minibatch objective over the last tenth of the recorded iterations),
 #'   `full_objective` (the last full-data evaluation, `NA` if none),
 #'   `grad_norm_sq` (the mean over the last tenth), `weight_change`,
-#'   `seconds` and `ms_per_iteration`; `autoplot()` a ggplot.
+#'   `seconds`, `ms_per_iteration`, and `model_description` and
+#'   `objective_description`, one-line
+#'   descriptions of the model (likelihood, encoder covariance) and of the
+#'   objective (with its estimator); `autoplot()` a ggplot.
 #' @family fitting
 #' @name vae_fit-methods
 #' @examples
@@ -68,7 +71,9 @@ summary.vae_fit <- function(object, ...) {
     grad_norm_sq = mean(tr$grad_norm_sq[tail_rows]),
     weight_change = if (k) tr$weight_change[[k]] else NA_real_,
     seconds = seconds,
-    ms_per_iteration = if (iterations > 0) 1000 * seconds / iterations else NA_real_
+    ms_per_iteration = if (iterations > 0) 1000 * seconds / iterations else NA_real_,
+    model_description = describe_model(object$model),
+    objective_description = describe_objective(object$objective)
   )
 }
 
