@@ -73,8 +73,12 @@ cpp_encode <- function(model, par, x) {
     .Call(`_vaeconv_cpp_encode`, model, par, x)
 }
 
-cpp_decode <- function(model, par, z, dx) {
-    .Call(`_vaeconv_cpp_decode`, model, par, z, dx)
+cpp_decode <- function(model, par, z, dx, what = "mean", normals = NULL) {
+    .Call(`_vaeconv_cpp_decode`, model, par, z, dx, what, normals)
+}
+
+cpp_choices <- function() {
+    .Call(`_vaeconv_cpp_choices`)
 }
 
 cpp_objective <- function(model, objective, par, x, eps, samples, gradient, iteration = 1) {
@@ -83,6 +87,10 @@ cpp_objective <- function(model, objective, par, x, eps, samples, gradient, iter
 
 cpp_normals <- function(seed, stream, iteration, first, n, dim) {
     .Call(`_vaeconv_cpp_normals`, seed, stream, iteration, first, n, dim)
+}
+
+cpp_cb_log_norm <- function(eta) {
+    .Call(`_vaeconv_cpp_cb_log_norm`, eta)
 }
 
 cpp_fit_replicates <- function(x, model, objective, optimizer, control, seeds) {

@@ -55,12 +55,13 @@ new_activation <- function(name, s = 1, s1 = 0, s2 = 50) {
             class = "vae_activation")
 }
 
-activation_names <- c("soft_clip", "tanh", "softplus", "sigmoid", "relu",
-                      "identity")
+#' The names of the activations (from the core)
+#' @noRd
+activation_names <- function() core_choices("activation")
 
 #' Turn an activation name or object into a `vae_activation`
 #'
-#' @param x A `vae_activation` object or one of `activation_names`. Named
+#' @param x A `vae_activation` object or one of `activation_names()`. Named
 #'   activations other than soft-clipping carry the unused fields
 #'   `s = 1, s1 = 0, s2 = 50`, so every activation has the same fields.
 #' @returns A `vae_activation` object.
@@ -73,11 +74,11 @@ as_activation <- function(x, arg = rlang::caller_arg(x),
   if (!is.character(x)) {
     abort_input(
       "{.arg {arg}} must be an activation made by {.fn soft_clip} or one of
-       {.or {.val {activation_names}}}, not {describe_value(x)}.",
+       {.or {.val {activation_names()}}}, not {describe_value(x)}.",
       arg = arg, call = call
     )
   }
-  name <- check_choice(x, activation_names, arg = arg, call = call)
+  name <- check_choice(x, activation_names(), arg = arg, call = call)
   if (name == "soft_clip") soft_clip() else new_activation(name)
 }
 

@@ -313,6 +313,27 @@ check_flag <- function(x, arg = rlang::caller_arg(x),
   as.logical(x)
 }
 
+#' The names of the core's choices
+#'
+#' The C++ core holds the names of its choices (models, likelihoods,
+#' covariances, activations, objectives, estimators, K growths, optimisers)
+#' once, in the header of the part that defines them; the validators read
+#' them from there.
+#'
+#' @param what One of the names of `cpp_choices()`.
+#' @returns A character vector.
+#' @noRd
+core_choices <- function(what) {
+  if (is.null(the$choices)) the$choices <- cpp_choices()
+  out <- the$choices[[what]]
+  if (is.null(out)) stop("no choices named '", what, "' in the core", call. = FALSE)
+  out
+}
+
+# The package's state: the core's choices, read once when first needed (or
+# when the package is loaded).
+the <- new.env(parent = emptyenv())
+
 #' Check a string against a set of choices
 #'
 #' As with [match.arg()], `x` identical to `choices` (the usual default in a

@@ -14,8 +14,16 @@
 #' \deqn{\frac{1}{N} \sum_n H(q(z \mid x_n)) - H(p(z)) - E[H(p(x \mid z))]
 #'   = -\frac{D}{2} \log(2 \pi e c^2) + \frac{1}{2} \frac{1}{N} \sum_n \sum_h \log \sigma_h^2(x_n),}{(1/N) sum_n H(q(z | x_n)) - H(p(z)) - E[H(p(x | z))] = -(D/2) log(2 pi e c^2) + (1/2) mean_n sum_h log sigma_h^2(x_n),}
 #' where \eqn{\sigma_h^2(x)}{sigma_h^2(x)} are the encoder's variances (for
-#' the linear VAE, \eqn{\tau_h^2}{tau_h^2}, the same for every row) and
-#' \eqn{c} the decoder's standard deviation at the fitted parameters. The
+#' the linear VAE, \eqn{\tau_h^2}{tau_h^2}, the same for every row; with a
+#' full covariance the sum of their logarithms is
+#' \eqn{\log \det \Sigma(x)}{log det Sigma(x)}) and
+#' \eqn{c} the decoder's standard deviation at the fitted parameters. With
+#' a decoder variance that depends on \eqn{z} (`obs_sd_from_z = TRUE`,
+#' Damm et al.'s VAE-3) the decoder's entropy is
+#' \eqn{E[H(p(x \mid z))] = \frac{D}{2} \log(2 \pi e) + \frac1N \sum_n E_{q(z \mid x_n)} \sum_j \log c_j(z)}{E[H(p(x | z))] = (D/2) log(2 pi e) + mean_n E_q(z | x_n) sum_j log c_j(z)},
+#' its expectation estimated with `draws` draws of \eqn{z} per row. Bernoulli
+#' decoders ([bernoulli_vae()]) are refused: the result is for Gaussian
+#' decoders. The
 #' ELBO is the plain ELBO (\eqn{\beta = 1}{beta = 1}, whatever the fit's
 #' objective) averaged over the rows of `x`, in nats per data point:
 #' * for a linear VAE, exact: the expectation over \eqn{q} is taken in closed
@@ -97,10 +105,17 @@ entropy_sum <- function(fit, x, draws = 100, seed = NULL, n_threads = NULL,
   n_threads <- resolve_threads(check_n_threads(n_threads))
   progress <- check_flag(progress)
   model <- fit$model
-  if (!isTRUE(model$learn_obs_sd)) {
+  if (!inherits(model, c("vae_gaussian", "vae_linear"))) {
+    abort_input(
+      c("{.arg fit} must have a Gaussian decoder, not {describe_model(model)}.",
+        i = "The ELBO equals a sum of three entropies at stationary points for Gaussian decoders (Damm et al. 2023); a Bernoulli decoder's entropy has no such role."),
+      arg = "fit"
+    )
+  }
+  if (!isTRUE(model$learn_obs_sd) && !isTRUE(model$obs_sd_from_z)) {
     cli::cli_warn(
       c("{.arg fit} has a fixed observation sd ({.code obs_sd = {format_num(model$obs_sd)}}), so the ELBO need not equal the entropy sum at its stationary points.",
-        i = "The three-entropies identity holds where the decoder's sd is at its stationary value: fit with {.code learn_obs_sd = TRUE}.",
+        i = "The three-entropies identity holds where the decoder's sd is at its stationary value: fit with {.code learn_obs_sd = TRUE} (or {.code obs_sd_from_z = TRUE}).",
         i = "{.field relative_difference} then says nothing about how close {.arg fit} is to stationarity."),
       class = c("vaeconv_warning_fixed_obs_sd", "vaeconv_warning")
     )
@@ -118,12 +133,47 @@ entropy_sum <- function(fit, x, draws = 100, seed = NULL, n_threads = NULL,
   value <- cpp_evaluate(model, objective, par, x, 1L, draws, seed, n_threads,
                         chunk_rows(), progress = progress, name = "Entropy sum")
   value <- signal_stop(value)$objective
-  var <- cpp_encode(model, par, x)$var
-  entropies <- -ncol(x) / 2 * log(2 * pi * exp(1) * obs_sd(fit)^2) +
-    0.5 * mean(rowSums(log(var)))
+  q <- cpp_encode(model, par, x)
+  # E[H(p(x | z))], the decoder's entropy: (D/2) log(2 pi e c^2), or with
+  # c(z) its expectation under q, (D/2) log(2 pi e) + E_q[sum_j log c_j(z)].
+  decoder <- if (isTRUE(model$obs_sd_from_z)) {
+    ncol(x) / 2 * log(2 * pi * exp(1)) + ncol(x) * decoder_log_sd(model, par, x, q, draws, seed)
+  } else {
+    ncol(x) / 2 * log(2 * pi * exp(1) * obs_sd(fit)^2)
+  }
+  # (1/N) sum_n H(q(z | x_n)) - H(p(z)) = (1/2) mean_n log det Sigma(x_n)
+  encoder <- if (identical(model$covariance, "full")) {
+    0.5 * mean(q$log_det)
+  } else {
+    0.5 * mean(rowSums(log(q$var)))
+  }
+  entropies <- -decoder + encoder
   tibble::tibble(
     elbo = value,
     entropy_sum = entropies,
     relative_difference = (value - entropies) / abs(value)
   )
+}
+
+#' E_q[mean_j log c_j(z)] averaged over the rows of x, by `draws` draws of z
+#' per row (keyed by `seed`, the draw and the row): the decoder's entropy
+#' part for a variance that depends on z
+#' @noRd
+decoder_log_sd <- function(model, par, x, q, draws, seed) {
+  total <- 0
+  for (d in seq_len(draws)) {
+    e <- cpp_normals(seed, stream_id("estimate"), d, 0, nrow(x), model$latent_dim)
+    z <- if (identical(model$covariance, "full")) {
+      # z = mu + C e with C the Cholesky factor of each row's covariance
+      dz <- model$latent_dim
+      q$mean + matrix(vapply(seq_len(nrow(x)), function(i) {
+        drop(t(chol(matrix(q$covariance[i, ], dz, dz))) %*% e[i, ])
+      }, numeric(dz)), ncol = dz, byrow = TRUE)
+    } else {
+      q$mean + sqrt(q$var) * e
+    }
+    v <- cpp_decode(model, par, z, ncol(x), "variance")
+    total <- total + 0.5 * mean(log(v))
+  }
+  total / draws
 }

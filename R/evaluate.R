@@ -69,6 +69,7 @@ evaluate <- function(fit, x, objective = NULL, samples = 1, seed = NULL,
                      n_threads = NULL, progress = interactive()) {
   check_fit(fit)
   x <- check_new_data(x, fit)
+  check_model_data(x, fit$model)
   if (is.null(objective)) objective <- fit$objective
   check_objective(objective)
   samples <- check_whole(samples)
@@ -138,6 +139,7 @@ gradient <- function(fit, x, objective = NULL, samples = 1, seed = NULL,
   check_fit(fit)
   check_required(x)
   x <- check_new_data(x, fit)
+  check_model_data(x, fit$model)
   if (is.null(objective)) objective <- fit$objective
   check_objective(objective)
   samples <- check_whole(samples)

@@ -18,6 +18,11 @@
 #' for one draw per row up to width 1024, 13 for 50 importance samples at
 #' width 100); `options(vaeconv.chunk_rows = n)` fixes them instead. Chunks
 #' are what threads share, so a minibatch of one chunk runs on one thread.
+#' While a fit runs, a multi-threaded BLAS (OpenBLAS or FlexiBLAS, found
+#' among the loaded libraries; on Windows in `Rblas.dll` or an OpenBLAS DLL)
+#' is kept to one thread, so no more threads run than `n_threads`; where the
+#' BLAS cannot be found that way, set the environment variable
+#' `OPENBLAS_NUM_THREADS=1` before R starts.
 #' With `seed = NULL` the seed is one draw from R's generator, so
 #' [set.seed()] reproduces the fit; R's random stream is not touched
 #' otherwise.
@@ -205,6 +210,7 @@ fit_setup <- function() {
   check_objective(objective, call = call)
   check_optimizer(optimizer, call = call)
   x <- check_data(x, min_rows = 2, call = call)
+  check_model_data(x, model, call = call)
   batch_size <- check_batch_size(batch_size, x, call = call)
   iterations <- check_whole(iterations, call = call)
   seed <- check_seed(seed, call = call)

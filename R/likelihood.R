@@ -97,6 +97,7 @@ log_likelihood <- function(fit, x, samples = 1000, seed = NULL, n_threads = NULL
                            progress = interactive()) {
   check_fit(fit)
   x <- check_new_data(x, fit)
+  check_model_data(x, fit$model)
   samples <- check_whole(samples, min = 2)
   seed <- check_seed(seed)
   n_threads <- resolve_threads(check_n_threads(n_threads))

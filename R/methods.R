@@ -24,8 +24,11 @@
 #'   `seconds` (the time spent training: the iterations' gradients and
 #'   steps, without the full-data evaluations), `eval_seconds` (the time
 #'   spent in the full-data evaluations of `eval_every`; `NA` for a fit made
-#'   before they were timed apart) and `ms_per_iteration` (`seconds` per
-#'   iteration, in milliseconds); `autoplot()` a ggplot.
+#'   before they were timed apart), `ms_per_iteration` (`seconds` per
+#'   iteration, in milliseconds), and `model_description` and
+#'   `objective_description`, one-line descriptions of the model
+#'   (likelihood, encoder covariance) and of the objective (with its
+#'   estimator); `autoplot()` a ggplot.
 #' @family fitting
 #' @name vae_fit-methods
 #' @examples
@@ -91,7 +94,9 @@ summary.vae_fit <- function(object, ...) {
     weight_change = if (k) tr$weight_change[[k]] else NA_real_,
     seconds = seconds,
     eval_seconds = eval_seconds,
-    ms_per_iteration = if (iterations > 0) 1000 * seconds / iterations else NA_real_
+    ms_per_iteration = if (iterations > 0) 1000 * seconds / iterations else NA_real_,
+    model_description = describe_model(object$model),
+    objective_description = describe_objective(object$objective)
   )
 }
 
@@ -214,9 +219,18 @@ plot_trajectory <- function(tr) {
 describe_model <- function(m) {
   if (inherits(m, "vae_gaussian")) {
     hidden <- if (length(m$hidden)) paste(m$hidden, collapse = "-") else "none"
-    sprintf("Gaussian VAE: latent_dim %d, hidden %s, %s, obs_sd %s%s",
+    out <- sprintf("Gaussian VAE: latent_dim %d, hidden %s, %s, obs_sd %s%s",
             m$latent_dim, hidden, format(m$activation), format_num(m$obs_sd),
-            if (m$learn_obs_sd) " (learned)" else "")
+            if (isTRUE(m$obs_sd_from_z)) " (initial; c(z) per dimension)"
+            else if (m$learn_obs_sd) " (learned)" else "")
+    if (identical(m$covariance, "full")) out <- paste0(out, ", full covariance")
+    out
+  } else if (inherits(m, "vae_bernoulli")) {
+    hidden <- if (length(m$hidden)) paste(m$hidden, collapse = "-") else "none"
+    sprintf("%s VAE: latent_dim %d, hidden %s, %s%s",
+            if (m$continuous) "continuous Bernoulli" else "Bernoulli",
+            m$latent_dim, hidden, format(m$activation),
+            if (identical(m$covariance, "full")) ", full covariance" else "")
   } else if (inherits(m, "vae_linear")) {
     sprintf("linear VAE: latent_dim %d, obs_sd %s%s", m$latent_dim,
             format_num(m$obs_sd), if (m$learn_obs_sd) " (learned)" else "")
@@ -228,9 +242,12 @@ describe_model <- function(m) {
 #' @noRd
 describe_objective <- function(o) {
   switch(o$type,
-    elbo = sprintf("ELBO (beta = %s%s)", format_num(o$beta),
-                   if (isTRUE(o$exact)) ", exact" else ""),
-    iwae = paste0(describe_iwae(o), if (o$estimator == "dreg") ", DReG" else ""),
+    elbo = sprintf("ELBO (beta = %s%s%s%s)", format_num(o$beta),
+                   if (isTRUE(o$exact)) ", exact" else "",
+                   if (!is.null(o$K) && o$K > 1) paste0(", K = ", o$K) else "",
+                   if (identical(o$estimator, "score")) ", score function" else ""),
+    iwae = paste0(describe_iwae(o), switch(o$estimator, dreg = ", DReG",
+                                           score = ", score function (VIMCO)", "")),
     o$type
   )
 }

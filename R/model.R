@@ -35,6 +35,32 @@
 #' entropy-sum result of Damm et al. (2023) holds at stationary points of
 #' this setting (see [entropy_sum()]).
 #'
+#' With `obs_sd_from_z = TRUE` the decoder's variance depends on \eqn{z} and
+#' on the data dimension: a second linear output head \eqn{U_\theta}{U_theta}
+#' on the decoder's last hidden layer gives
+#' \eqn{c_j^2(z) = c_\Sigma + \mathrm{softplus}(U_{\theta,j}(z))}{c_j^2(z) = c_Sigma + softplus(U_theta,j(z))}
+#' (with \eqn{c_\Sigma}{c_Sigma} = `min_var`), so
+#' \eqn{p_\theta(x \mid z) = N(G_\theta(z), \mathrm{diag}(c^2(z)))}{p_theta(x | z) = N(G_theta(z), diag(c^2(z)))}:
+#' the VAE lecture's \eqn{\sigma^2_\theta(z)}{sigma^2_theta(z)} and Damm et
+#' al.'s VAE-3. The head's weights start at random and its bias so that
+#' \eqn{c_j^2 = }{c_j^2 = }`obs_sd^2` where they vanish. Its parameter blocks are
+#' `decoder.var.weight` and `decoder.var.bias`.
+#'
+#' **Covariance.** `covariance = "diagonal"` is the encoder above. With
+#' `covariance = "full"` the variance head is replaced by a head of
+#' \eqn{d_z (d_z + 1) / 2}{d_z (d_z + 1) / 2} units that fill, column by
+#' column, a lower triangular \eqn{L(x)}, and
+#' \deqn{\Sigma_\phi(x) = c_\Sigma I + L(x) L(x)^\top,}{Sigma_phi(x) = c_Sigma I + L(x) L(x)',}
+#' so that every eigenvalue of \eqn{\Sigma_\phi(x)}{Sigma_phi(x)} is at least
+#' \eqn{c_\Sigma}{c_Sigma} exactly, as the theorem assumes (the lecture's
+#' \eqn{\Sigma_\phi: X \to Z \otimes Z}{Sigma_phi : X -> Z (x) Z}). Draws are
+#' \eqn{z = \mu + C \varepsilon}{z = mu + C epsilon} with \eqn{C} the
+#' Cholesky factor of \eqn{\Sigma}{Sigma}, which also gives
+#' \eqn{\log q}{log q} and the KL divergence to the prior. The head's blocks
+#' are `cov.weight` and `cov.bias`; its bias starts at
+#' \eqn{L = \sqrt{1 - c_\Sigma} I}{L = sqrt(1 - c_Sigma) I}, so
+#' \eqn{\Sigma = I}{Sigma = I} where its weights vanish.
+#'
 #' @param latent_dim The dimension \eqn{d_z}{d_z} of the latent space: a
 #'   positive whole number.
 #' @param hidden The widths of the encoder's hidden layers, from the data
@@ -47,13 +73,20 @@
 #'   value when `learn_obs_sd = TRUE`: a positive finite number.
 #' @param learn_obs_sd Whether to learn \eqn{c}: `TRUE` or `FALSE`.
 #' @param min_var The lower bound \eqn{c_\Sigma}{c_Sigma} of the encoder's
-#'   variances: a positive finite number.
+#'   variances (and of the decoder's with `obs_sd_from_z = TRUE`): a positive
+#'   finite number.
+#' @param covariance The encoder's covariance: `"diagonal"` or `"full"`
+#'   (\eqn{c_\Sigma I + L L^\top}{c_Sigma I + L L'}).
+#' @param obs_sd_from_z Whether the decoder's variance is a function of
+#'   \eqn{z}, one per data dimension (a second output head): `TRUE` or
+#'   `FALSE`. With `TRUE`, `obs_sd` is its initial value and `learn_obs_sd`
+#'   must be `FALSE`.
 #'
 #' @returns An object of class `c("vae_gaussian", "vae_model")`: a list with
 #'   elements `type` (`"gaussian"`), `latent_dim` (an integer), `hidden` (an
 #'   integer vector, possibly empty), `activation` (a `vae_activation`
-#'   object), `obs_sd` (a double), `learn_obs_sd` (a logical) and `min_var`
-#'   (a double).
+#'   object), `obs_sd` (a double), `learn_obs_sd` (a logical), `min_var`
+#'   (a double), `covariance` (a string) and `obs_sd_from_z` (a logical).
 #' @references
 #' Kingma, D. P. and Welling, M. (2014). Auto-encoding variational Bayes.
 #' *ICLR*.
@@ -66,25 +99,42 @@
 #' gaussian_vae(latent_dim = 2)
 #' gaussian_vae(latent_dim = 8, hidden = c(128, 32), activation = "tanh")
 #' gaussian_vae(latent_dim = 2, hidden = NULL, learn_obs_sd = TRUE)
+#' gaussian_vae(latent_dim = 2, hidden = 16, obs_sd_from_z = TRUE)
 gaussian_vae <- function(latent_dim, hidden = c(64, 64),
                          activation = soft_clip(), obs_sd = 1,
-                         learn_obs_sd = FALSE, min_var = 1e-4) {
+                         learn_obs_sd = FALSE, min_var = 1e-4,
+                         covariance = c("diagonal", "full"),
+                         obs_sd_from_z = FALSE) {
   check_required(latent_dim)
-  structure(
-    list(
-      type = "gaussian",
-      latent_dim = check_whole(latent_dim, min = 1),
-      hidden = check_whole_vector(
-        hidden,
-        what = "a vector of positive whole numbers or `NULL` (no hidden layer)"
-      ),
-      activation = as_activation(activation),
-      obs_sd = check_number(obs_sd, lower = 0, lower_open = TRUE),
-      learn_obs_sd = check_flag(learn_obs_sd),
-      min_var = check_number(min_var, lower = 0, lower_open = TRUE)
+  model <- list(
+    type = "gaussian",
+    latent_dim = check_whole(latent_dim, min = 1),
+    hidden = check_whole_vector(
+      hidden,
+      what = "a vector of positive whole numbers or `NULL` (no hidden layer)"
     ),
-    class = c("vae_gaussian", "vae_model")
+    activation = as_activation(activation),
+    obs_sd = check_number(obs_sd, lower = 0, lower_open = TRUE),
+    learn_obs_sd = check_flag(learn_obs_sd),
+    min_var = check_number(min_var, lower = 0, lower_open = TRUE),
+    covariance = check_covariance(covariance),
+    obs_sd_from_z = check_flag(obs_sd_from_z)
   )
+  if (model$learn_obs_sd && model$obs_sd_from_z) {
+    abort_input(
+      c("{.arg learn_obs_sd} must be `FALSE` when {.code obs_sd_from_z = TRUE}.",
+        i = "The decoder's variance is then a function of z, learned through its own head."),
+      arg = "learn_obs_sd"
+    )
+  }
+  structure(model, class = c("vae_gaussian", "vae_model"))
+}
+
+#' Check an encoder covariance: one of the core's covariances
+#' @noRd
+check_covariance <- function(covariance, arg = rlang::caller_arg(covariance),
+                             call = rlang::caller_env()) {
+  check_choice(covariance, core_choices("covariance"), arg = arg, call = call)
 }
 
 #' @export
@@ -93,12 +143,18 @@ print.vae_gaussian <- function(x, ...) {
   cat(
     "<vae_gaussian> deep Gaussian VAE\n",
     "  latent_dim: ", x$latent_dim, "\n",
-    "  encoder:    x -> ", widths(x$hidden),
-    "z (mean; variance = ", format_num(x$min_var), " + softplus)\n",
-    "  decoder:    z -> ", widths(rev(x$hidden)), "x (linear output)\n",
+    "  encoder:    x -> ", widths(x$hidden), "z (mean; ", describe_covariance(x), ")\n",
+    "  decoder:    z -> ", widths(rev(x$hidden)), "x (linear output",
+    if (isTRUE(x$obs_sd_from_z)) "; variance head" else "", ")\n",
     "  activation: ", format(x$activation), "\n",
     "  obs_sd:     ", format_num(x$obs_sd),
-    if (x$learn_obs_sd) " (initial value, learned)" else " (fixed)", "\n",
+    if (isTRUE(x$obs_sd_from_z)) {
+      paste0(" (initial value; c_j^2(z) = ", format_num(x$min_var), " + softplus, per dimension)")
+    } else if (x$learn_obs_sd) {
+      " (initial value, learned)"
+    } else {
+      " (fixed)"
+    }, "\n",
     sep = ""
   )
   invisible(x)
@@ -111,7 +167,7 @@ check_model <- function(model, arg = rlang::caller_arg(model),
                         call = rlang::caller_env()) {
   check_spec(
     model, "vae_model",
-    what = "a model specification made by `gaussian_vae()` or `linear_vae()`",
+    what = "a model specification made by `gaussian_vae()`, `bernoulli_vae()` or `linear_vae()`",
     arg = arg, call = call
   )
 }
@@ -215,4 +271,146 @@ print.vae_linear <- function(x, ...) {
     sep = ""
   )
   invisible(x)
+}
+
+#' Bernoulli and continuous Bernoulli variational autoencoders
+#'
+#' `bernoulli_vae()` specifies a variational autoencoder for data in
+#' \eqn{\{0, 1\}}{{0, 1}} (a Bernoulli decoder) or, with
+#' `continuous = TRUE`, for data in \eqn{[0, 1]} (a continuous Bernoulli
+#' decoder). The encoder is that of [gaussian_vae()]. Pass it to
+#' [fit_vae()] to train it.
+#'
+#' @details
+#' The prior is \eqn{p(z) = N(0, I)}; the decoder network
+#' \eqn{G_\theta}{G_theta} is that of [gaussian_vae()] (the widths of
+#' `hidden` reversed, then a linear output layer), and its outputs are
+#' logits \eqn{\eta = G_\theta(z)}{eta = G_theta(z)}, one per data
+#' dimension.
+#'
+#' **Bernoulli** (`continuous = FALSE`, the decoder of the convergence
+#' paper's official code):
+#' \deqn{\log p_\theta(x \mid z) = \sum_j x_j \eta_j - \log(1 + e^{\eta_j}),}{log p_theta(x | z) = sum_j x_j eta_j - log(1 + exp(eta_j)),}
+#' for \eqn{x_j \in \{0, 1\}}{x_j in {0, 1}}: a probability, so the
+#' objectives are in nats per data point and bounded above by 0.
+#'
+#' **Continuous Bernoulli** (`continuous = TRUE`; Loaiza-Ganem and
+#' Cunningham 2019): the density on \eqn{[0, 1]}
+#' \eqn{p(x \mid \lambda) = C(\lambda) \lambda^x (1 - \lambda)^{1 - x}}{p(x | lambda) = C(lambda) lambda^x (1 - lambda)^(1 - x)}
+#' with \eqn{\lambda = \mathrm{sigmoid}(\eta)}{lambda = sigmoid(eta)} and the
+#' normalising constant
+#' \eqn{C(\lambda) = 2 \,\mathrm{atanh}(1 - 2\lambda) / (1 - 2\lambda)}{C(lambda) = 2 atanh(1 - 2 lambda) / (1 - 2 lambda)},
+#' which in the logit is \eqn{C = \eta / \tanh(\eta / 2)}{C = eta / tanh(eta / 2)}
+#' (2 at \eqn{\eta = 0}{eta = 0}). Its logarithm is evaluated by a series
+#' for \eqn{|\eta| < 0.25}{|eta| < 0.25} and, elsewhere, as
+#' \eqn{\log a - \log(1 - e^{-a}) + \log(1 + e^{-a})}{log a - log(1 - exp(-a)) + log(1 + exp(-a))}
+#' with \eqn{a = |\eta|}{a = |eta|}, so it neither cancels near
+#' \eqn{\lambda = 1/2}{lambda = 1/2} nor overflows for extreme logits. Grey
+#' levels in \eqn{[0, 1]} (such as `digits / 16`) then get a proper density,
+#' rather than the unnormalised cross-entropy of a Bernoulli decoder.
+#'
+#' [decode()], [reconstruct()] and [generate()] give
+#' \eqn{E[x \mid z]}{E[x | z]}: the probabilities \eqn{\lambda}{lambda}
+#' for a Bernoulli, the mean
+#' \eqn{\lambda / (2\lambda - 1) + 1 / (2 \,\mathrm{atanh}(1 - 2\lambda))}{lambda / (2 lambda - 1) + 1 / (2 atanh(1 - 2 lambda))}
+#' for a continuous Bernoulli; `generate(noise = TRUE)` draws from
+#' \eqn{p(x \mid z)}{p(x | z)}. [entropy_sum()] is for Gaussian decoders
+#' only.
+#'
+#' @inheritParams gaussian_vae
+#' @param min_var The lower bound \eqn{c_\Sigma}{c_Sigma} of the encoder's
+#'   variances: a positive finite number.
+#' @param continuous `FALSE` for the Bernoulli (data in \{0, 1\}), `TRUE`
+#'   for the continuous Bernoulli (data in \[0, 1\]).
+#' @returns An object of class `c("vae_bernoulli", "vae_model")`: a list
+#'   with elements `type` (`"bernoulli"`), `latent_dim` (an integer),
+#'   `hidden` (an integer vector, possibly empty), `activation`, `min_var`,
+#'   `covariance` and `continuous` (a logical).
+#' @references
+#' Loaiza-Ganem, G. and Cunningham, J. P. (2019). The continuous Bernoulli:
+#' fixing a pervasive error in variational autoencoders. *NeurIPS*.
+#' @family specifications
+#' @export
+#' @examples
+#' bernoulli_vae(latent_dim = 2)
+#' bernoulli_vae(latent_dim = 2, hidden = 16, continuous = TRUE)
+#'
+#' # Digits binarised at 8/16, and as grey levels in [0, 1]
+#' x <- as.matrix(digits[, 1:64])
+#' fit <- fit_vae((x >= 8) * 1, bernoulli_vae(2, hidden = 16), iterations = 100,
+#'                seed = 1, n_threads = 1)
+#' tail(trajectory(fit), 2)
+#' fit_cb <- fit_vae(x / 16, bernoulli_vae(2, hidden = 16, continuous = TRUE),
+#'                   iterations = 100, seed = 1, n_threads = 1)
+#' dim(generate(fit_cb, 3, seed = 1, noise = TRUE))
+bernoulli_vae <- function(latent_dim, hidden = c(64, 64), activation = soft_clip(),
+                          min_var = 1e-4, covariance = c("diagonal", "full"),
+                          continuous = FALSE) {
+  check_required(latent_dim)
+  structure(
+    list(
+      type = "bernoulli",
+      latent_dim = check_whole(latent_dim, min = 1),
+      hidden = check_whole_vector(
+        hidden,
+        what = "a vector of positive whole numbers or `NULL` (no hidden layer)"
+      ),
+      activation = as_activation(activation),
+      min_var = check_number(min_var, lower = 0, lower_open = TRUE),
+      covariance = check_covariance(covariance),
+      continuous = check_flag(continuous)
+    ),
+    class = c("vae_bernoulli", "vae_model")
+  )
+}
+
+#' @export
+print.vae_bernoulli <- function(x, ...) {
+  widths <- function(w) paste(c(w, ""), collapse = " -> ")
+  cat(
+    "<vae_bernoulli> ", if (x$continuous) "continuous Bernoulli" else "Bernoulli", " VAE\n",
+    "  latent_dim: ", x$latent_dim, "\n",
+    "  encoder:    x -> ", widths(x$hidden), "z (mean; ", describe_covariance(x), ")\n",
+    "  decoder:    z -> ", widths(rev(x$hidden)), "logits\n",
+    "  likelihood: ",
+    if (x$continuous) "continuous Bernoulli, data in [0, 1]" else "Bernoulli, data in {0, 1}", "\n",
+    "  activation: ", format(x$activation), "\n",
+    sep = ""
+  )
+  invisible(x)
+}
+
+#' Check that data suit a model's likelihood: 0/1 for a Bernoulli decoder,
+#' [0, 1] for a continuous Bernoulli
+#' @returns `x`, invisibly.
+#' @noRd
+check_model_data <- function(x, model, arg = rlang::caller_arg(x),
+                             call = rlang::caller_env()) {
+  if (!inherits(model, "vae_bernoulli")) return(invisible(x))
+  if (isTRUE(model$continuous)) {
+    bad <- x < 0 | x > 1
+    need <- "values in [0, 1] for a continuous Bernoulli decoder"
+  } else {
+    bad <- x != 0 & x != 1
+    need <- "only 0 and 1 for a Bernoulli decoder"
+  }
+  if (any(bad)) {
+    first <- which(bad, arr.ind = TRUE)[1, ]
+    abort_input(
+      c("{.arg {arg}} must contain {need}.",
+        x = "{sum(bad)} value{?s} outside, the first {format_num(x[first[1], first[2]])} in row {first[1]}, column {first[2]}."),
+      arg = arg, call = call
+    )
+  }
+  invisible(x)
+}
+
+#' "variance = 1e-04 + softplus" or "covariance = 1e-04 I + L L'"
+#' @noRd
+describe_covariance <- function(model) {
+  if (identical(model$covariance, "full")) {
+    paste0("covariance = ", format_num(model$min_var), " I + L L'")
+  } else {
+    paste0("variance = ", format_num(model$min_var), " + softplus")
+  }
 }

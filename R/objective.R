@@ -18,10 +18,18 @@
 #' parts. With `beta = 1` it is the plain ELBO, a lower bound on
 #' \eqn{\log p_\theta(x)}{log p_theta(x)}.
 #'
-#' The expectation over \eqn{q} is estimated with one draw
+#' The expectation over \eqn{q} is estimated with `K` draws (one by default)
 #' \eqn{z = \mu + \sigma \odot \varepsilon}{z = mu + sigma * epsilon},
-#' \eqn{\varepsilon \sim N(0, I)}{epsilon ~ N(0, I)}, per data row, and the
-#' gradient is its pathwise (reparameterisation) gradient. With
+#' \eqn{\varepsilon \sim N(0, I)}{epsilon ~ N(0, I)}, per data row. The
+#' decoder's gradient is pathwise; the encoder's is pathwise
+#' (reparameterisation, `estimator = "reparam"`) or by the score function
+#' (REINFORCE, `estimator = "score"`), the seed slides' "general, but high
+#' variance" alternative:
+#' \deqn{\nabla_\phi \approx \frac1K \sum_k (\log p_\theta(x \mid z_k) - b_k) \nabla_\phi \log q_\phi(z_k \mid x) - \beta \nabla_\phi \mathrm{KL},}{grad_phi ~ (1/K) sum_k (log p_theta(x | z_k) - b_k) grad_phi log q_phi(z_k | x) - beta grad_phi KL,}
+#' with the KL in closed form and, with `K` \eqn{\ge 2}{>= 2} draws, the
+#' baseline \eqn{b_k}{b_k} the mean of \eqn{\log p_\theta(x \mid z_j)}{log p_theta(x | z_j)}
+#' over the row's other draws (0 with one draw); it is unbiased, like the
+#' pathwise gradient, with a larger variance. With
 #' `exact = TRUE` the expectation is taken in closed form instead, so that the
 #' gradient's only noise comes from the minibatch. The closed form exists only
 #' for the linear VAE ([linear_vae()]); [fit_vae()] rejects `exact = TRUE`
@@ -31,11 +39,16 @@
 #'   finite number.
 #' @param exact Whether to take the expectation over \eqn{q} in closed form
 #'   (linear VAE only): `TRUE` or `FALSE`.
+#' @param estimator The encoder's gradient estimator: `"reparam"` (pathwise)
+#'   or `"score"` (score function, with a leave-one-out baseline when
+#'   `K >= 2`).
+#' @param K Draws of \eqn{z} per data row: a positive whole number (1 with
+#'   `exact = TRUE`).
 #'
 #' @returns An object of class `c("vae_elbo", "vae_objective")`: a list with
-#'   elements `type` (`"elbo"`), `beta` (a double), `exact` (a logical), and,
-#'   for uniformity with [iwae()], `K` (`1L`), `alpha` (`0`) and `estimator`
-#'   (`"reparam"`).
+#'   elements `type` (`"elbo"`), `beta` (a double), `exact` (a logical), `K`
+#'   (an integer), `alpha` (`0`, for uniformity with [iwae()]) and
+#'   `estimator`.
 #' @references
 #' Kingma, D. P. and Welling, M. (2014). Auto-encoding variational Bayes.
 #' *ICLR*.
@@ -48,18 +61,24 @@
 #' elbo()
 #' elbo(beta = 4)
 #' elbo(exact = TRUE)
-elbo <- function(beta = 1, exact = FALSE) {
-  structure(
-    list(
-      type = "elbo",
-      beta = check_number(beta, lower = 0),
-      exact = check_flag(exact),
-      K = 1L,
-      alpha = 0,
-      estimator = "reparam"
-    ),
-    class = c("vae_elbo", "vae_objective")
+#' elbo(estimator = "score", K = 4)
+elbo <- function(beta = 1, exact = FALSE, estimator = c("reparam", "score"), K = 1) {
+  out <- list(
+    type = "elbo",
+    beta = check_number(beta, lower = 0),
+    exact = check_flag(exact),
+    K = check_whole(K),
+    alpha = 0,
+    estimator = check_choice(estimator, setdiff(core_choices("estimator"), "dreg"))
   )
+  if (out$exact && (out$estimator != "reparam" || out$K != 1L)) {
+    abort_input(
+      c("{.code elbo(exact = TRUE)} takes no draws: {.arg estimator} must be {.val reparam} and {.arg K} 1.",
+        i = "The expectation over q is then in closed form, with no estimator of it."),
+      arg = if (out$K != 1L) "K" else "estimator"
+    )
+  }
+  structure(out, class = c("vae_elbo", "vae_objective"))
 }
 
 #' @export
@@ -67,8 +86,10 @@ print.vae_elbo <- function(x, ...) {
   cat(
     "<vae_elbo> ELBO, beta = ", format_num(x$beta), "\n",
     "  expectation over q: ",
-    if (x$exact) "closed form" else "one reparameterised sample per row",
+    if (x$exact) "closed form"
+    else if (x$K == 1) "one sample per row" else paste(x$K, "samples per row"),
     "\n",
+    if (!x$exact) paste0("  encoder gradient: ", describe_estimator(x$estimator), "\n"),
     sep = ""
   )
   invisible(x)
@@ -132,6 +153,14 @@ check_objective <- function(objective, arg = rlang::caller_arg(objective),
 #'   expectation as `"reparam"` and, unlike it, an encoder signal-to-noise
 #'   ratio that does not vanish as \eqn{K} grows (Rainforth et al. 2018).
 #'   The decoder gradient is the pathwise one.
+#' * `"score"`: the score-function estimator with VIMCO's baseline (Mnih and
+#'   Rezende 2016): with \eqn{\hat L}{L^} the bound of the row's draws and
+#'   \eqn{\hat L_{-k}}{L^_-k} the bound with \eqn{\log w_k}{log w_k}
+#'   replaced by the mean of the other log weights, the encoder gradient is
+#'   \eqn{\sum_k (\hat L - \hat L_{-k} - \bar w_k) \nabla_\phi \log q_\phi(z_k \mid x)}{sum_k (L^ - L^_-k - wbar_k) grad_phi log q_phi(z_k | x)}
+#'   at fixed \eqn{z_k}{z_k} (no baseline with \eqn{K = 1}). Unbiased, with
+#'   a larger variance than the pathwise gradient. The decoder gradient is
+#'   the pathwise one.
 #'
 #' In a fit's trajectory, `objective` is the minibatch estimate of the bound;
 #' the columns `reconstruction` and `kl` are `NA`, the bound having no such
@@ -143,8 +172,9 @@ check_objective <- function(objective, arg = rlang::caller_arg(objective),
 #'   [k_schedule()] to raise \eqn{K} during training.
 #' @param alpha The Renyi parameter \eqn{\alpha}{alpha}: a number in
 #'   \[0, 1); 0 gives the IWAE bound.
-#' @param estimator The encoder's gradient estimator: `"reparam"` (pathwise)
-#'   or `"dreg"` (doubly reparameterised).
+#' @param estimator The encoder's gradient estimator: `"reparam"` (pathwise),
+#'   `"dreg"` (doubly reparameterised) or `"score"` (score function with
+#'   VIMCO's leave-one-out baseline).
 #'
 #' @returns An object of class `c("vae_iwae", "vae_objective")`: a list with
 #'   elements `type` (`"iwae"`), `beta` (`1`), `exact` (`FALSE`), `K` (an
@@ -176,7 +206,7 @@ check_objective <- function(objective, arg = rlang::caller_arg(objective),
 #'                iwae(K = 5, estimator = "dreg"), iterations = 50, seed = 1,
 #'                n_threads = 1)
 #' tail(trajectory(fit), 3)
-iwae <- function(K = 5, alpha = 0, estimator = c("reparam", "dreg")) {
+iwae <- function(K = 5, alpha = 0, estimator = c("reparam", "dreg", "score")) {
   if (!inherits(K, "vae_k_schedule")) {
     ok <- is_single_number(K) && is.finite(K) && K == trunc(K) && K >= 1 &&
       K <= .Machine$integer.max
@@ -195,7 +225,7 @@ iwae <- function(K = 5, alpha = 0, estimator = c("reparam", "dreg")) {
       exact = FALSE,
       K = K,
       alpha = check_number(alpha, lower = 0, upper = 1, upper_open = TRUE),
-      estimator = check_choice(estimator, c("reparam", "dreg"))
+      estimator = check_choice(estimator, core_choices("estimator"))
     ),
     class = c("vae_iwae", "vae_objective")
   )
@@ -241,7 +271,7 @@ k_schedule <- function(start, max, every, growth = c("linear", "doubling")) {
       start = start,
       max = max,
       every = check_whole(every),
-      growth = check_choice(growth, c("linear", "doubling"))
+      growth = check_choice(growth, setdiff(core_choices("k_growth"), "constant"))
     ),
     class = "vae_k_schedule"
   )
@@ -284,10 +314,23 @@ describe_iwae <- function(o) {
 print.vae_iwae <- function(x, ...) {
   cat(
     "<vae_iwae> ", describe_iwae(x), "\n",
-    "  encoder gradient: ",
-    if (x$estimator == "dreg") "doubly reparameterised (DReG)" else "pathwise (reparameterised)",
-    "\n",
+    "  encoder gradient: ", describe_estimator(x$estimator, "iwae"), "\n",
     sep = ""
   )
   invisible(x)
+}
+
+#' "pathwise (reparameterised)", ...
+#' @noRd
+describe_estimator <- function(estimator, type = "elbo") {
+  switch(estimator,
+    reparam = "pathwise (reparameterised)",
+    dreg = "doubly reparameterised (DReG)",
+    score = if (type == "iwae") {
+      "score function (VIMCO's leave-one-out baseline)"
+    } else {
+      "score function (REINFORCE, leave-one-out baseline)"
+    },
+    estimator
+  )
 }

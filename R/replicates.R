@@ -235,15 +235,6 @@ warn_replicates <- function(fits, replicates, call = rlang::caller_env()) {
   invisible()
 }
 
-#' Check an object is a vae_fits
-#' @noRd
-check_fits <- function(fits, arg = rlang::caller_arg(fits),
-                       call = rlang::caller_env()) {
-  check_spec(fits, "vae_fits",
-             what = "replicated fits made by `fit_vae_replicates()`",
-             arg = arg, call = call)
-}
-
 # Methods ----------------------------------------------------------------------
 
 #' @rdname trajectory

@@ -11,7 +11,7 @@
 #' `batch_size` rows of `x` without replacement and fresh reparameterisation
 #' noise, both independent across draws, and computes the gradient
 #' \eqn{g_d} of the minibatch mean of the objective with the objective's own
-#' estimator (for [iwae()], `"reparam"` or `"dreg"`). Under a
+#' estimator (`"reparam"` or `"score"` for [elbo()], also `"dreg"` for [iwae()]). Under a
 #' [k_schedule()], \eqn{K} is the one of the fit's last iteration.
 #'
 #' For each coordinate \eqn{j}, \eqn{\mathrm{SNR}_j = |\bar g_j| / s_j}{SNR_j = |mean(g_j)| / sd(g_j)}
@@ -76,6 +76,7 @@ gradient_snr <- function(fit, x, objective = NULL, batch_size = NULL, draws = 10
                          seed = NULL, n_threads = NULL, progress = interactive()) {
   check_fit(fit)
   x <- check_new_data(x, fit)
+  check_model_data(x, fit$model)
   if (is.null(objective)) objective <- fit$objective
   check_objective(objective)
   if (is.null(batch_size)) batch_size <- min(fit$batch_size, nrow(x))

@@ -80,7 +80,7 @@ gaussian_target <- function(mean, cov) {
   check_required(cov)
   mean <- check_number_vector(mean)
   d <- length(mean)
-  cov <- check_covariance(cov, d)
+  cov <- check_target_covariance(cov, d)
   new_target("gaussian", d, mean = mean, cov = cov)
 }
 
@@ -209,7 +209,7 @@ describe_target <- function(t) {
 #' Check a covariance: a symmetric positive definite d x d matrix (or
 #' variances, or one variance)
 #' @noRd
-check_covariance <- function(cov, d, arg = "cov", call = rlang::caller_env()) {
+check_target_covariance <- function(cov, d, arg = "cov", call = rlang::caller_env()) {
   if (is.numeric(cov) && !is.object(cov) && is.null(dim(cov)) &&
       length(cov) %in% c(1, d) && all(is.finite(cov)) && all(cov > 0)) {
     return(diag(rep_len(as.double(cov), d), d))

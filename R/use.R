@@ -1,23 +1,33 @@
 #' Use a fitted VAE: encode, decode, reconstruct, generate
 #'
 #' `encode()` gives the mean (or the variance) of the encoder's distribution
-#' \eqn{q(z | x)} for each row of `x`; `decode()` gives the decoder's mean
-#' \eqn{G(z)} for each row of `z`; `reconstruct()` decodes the encoder's
-#' means; `generate()` draws \eqn{z} from the prior \eqn{N(0, I)} and decodes
-#' it, adding the observation noise \eqn{N(0, c^2 I)} when `noise = TRUE`.
+#' \eqn{q(z | x)} for each row of `x`; `decode()` gives the mean
+#' \eqn{E[x \mid z]}{E[x | z]} of the decoder's distribution for each row of
+#' `z`: \eqn{G(z)} for a Gaussian decoder, the probabilities
+#' \eqn{\mathrm{sigmoid}(G(z))}{sigmoid(G(z))} for a Bernoulli one, the mean
+#' of the continuous Bernoulli; `reconstruct()` decodes the encoder's means;
+#' `generate()` draws \eqn{z} from the prior \eqn{N(0, I)} and decodes it,
+#' or, with `noise = TRUE`, draws \eqn{x} from \eqn{p(x \mid z)}{p(x | z)}:
+#' \eqn{G(z)} plus \eqn{N(0, c^2 I)} noise (\eqn{N(0, \mathrm{diag}(c^2(z)))}{N(0, diag(c^2(z)))}
+#' with `obs_sd_from_z = TRUE`), 0/1 draws for a Bernoulli decoder, draws in
+#' \eqn{[0, 1]} for a continuous Bernoulli.
 #'
 #' @param fit A `vae_fit` from [fit_vae()].
 #' @param x A numeric matrix or data frame with the columns of the data the
 #'   model was fitted on.
-#' @param type For `encode()`: `"mean"` or `"variance"` of \eqn{q(z | x)}.
+#' @param type For `encode()`: `"mean"`, `"variance"` (the diagonal of the
+#'   covariance) or `"covariance"` of \eqn{q(z | x)}.
 #' @param z A numeric matrix or data frame with `latent_dim` columns.
 #' @param n Number of draws.
 #' @param seed `NULL` or a whole number: the key of the draws. `NULL` takes
 #'   one draw from R's generator, so [set.seed()] reproduces the result.
-#' @param noise Whether `generate()` adds the observation noise.
+#' @param noise `FALSE` for the mean of \eqn{p(x \mid z)}{p(x | z)} (for a
+#'   Bernoulli decoder, the probabilities), `TRUE` for draws from it.
 #' @returns A numeric matrix with a row per row of `x` or `z` (or per draw):
 #'   `latent_dim` columns named `z1`, `z2`, ... for `encode()`, and the data's
-#'   columns otherwise.
+#'   columns otherwise; for `encode(type = "covariance")` a
+#'   `latent_dim x latent_dim x nrow(x)` array of the covariances (diagonal
+#'   matrices for a diagonal encoder).
 #' @family using a fit
 #' @export
 #' @examples
@@ -29,11 +39,16 @@
 #' dim(decode(fit, z))
 #' range(reconstruct(fit, x[1:5, ]) - x[1:5, ])
 #' dim(generate(fit, 3, seed = 1))
-encode <- function(fit, x, type = c("mean", "variance")) {
+encode <- function(fit, x, type = c("mean", "variance", "covariance")) {
   check_fit(fit)
   x <- check_new_data(x, fit)
-  type <- check_choice(type, c("mean", "variance"))
+  type <- check_choice(type, c("mean", "variance", "covariance"))
   q <- cpp_encode(fit$model, fit$state$par, x)
+  if (type == "covariance") {
+    dz <- fit$model$latent_dim
+    names_z <- paste0("z", seq_len(dz))
+    return(array(t(q$covariance), c(dz, dz, nrow(x)), dimnames = list(names_z, names_z, NULL)))
+  }
   out <- if (type == "mean") q$mean else q$var
   colnames(out) <- paste0("z", seq_len(ncol(out)))
   out
@@ -90,10 +105,11 @@ generate.vae_fit <- function(fit, n, seed = NULL, noise = FALSE, ...) {
   noise <- check_flag(noise)
   if (is.null(seed)) seed <- draw_seed()
   z <- cpp_normals(seed, stream_id("generate"), 0, 0, n, fit$model$latent_dim)
-  out <- cpp_decode(fit$model, fit$state$par, z, fit$n_features)
-  if (noise) {
+  out <- if (noise) {
     e <- cpp_normals(seed, stream_id("generate"), 1, 0, n, fit$n_features)
-    out <- out + obs_sd(fit) * e
+    cpp_decode(fit$model, fit$state$par, z, fit$n_features, "draws", e)
+  } else {
+    cpp_decode(fit$model, fit$state$par, z, fit$n_features)
   }
   name_features(fit, out)
 }

@@ -249,15 +249,26 @@ BEGIN_RCPP
 END_RCPP
 }
 // cpp_decode
-Rcpp::NumericMatrix cpp_decode(const Rcpp::List& model, const Rcpp::NumericVector& par, const Rcpp::NumericMatrix& z, int dx);
-RcppExport SEXP _vaeconv_cpp_decode(SEXP modelSEXP, SEXP parSEXP, SEXP zSEXP, SEXP dxSEXP) {
+Rcpp::NumericMatrix cpp_decode(const Rcpp::List& model, const Rcpp::NumericVector& par, const Rcpp::NumericMatrix& z, int dx, std::string what, Rcpp::Nullable<Rcpp::NumericMatrix> normals);
+RcppExport SEXP _vaeconv_cpp_decode(SEXP modelSEXP, SEXP parSEXP, SEXP zSEXP, SEXP dxSEXP, SEXP whatSEXP, SEXP normalsSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::traits::input_parameter< const Rcpp::List& >::type model(modelSEXP);
     Rcpp::traits::input_parameter< const Rcpp::NumericVector& >::type par(parSEXP);
     Rcpp::traits::input_parameter< const Rcpp::NumericMatrix& >::type z(zSEXP);
     Rcpp::traits::input_parameter< int >::type dx(dxSEXP);
-    rcpp_result_gen = Rcpp::wrap(cpp_decode(model, par, z, dx));
+    Rcpp::traits::input_parameter< std::string >::type what(whatSEXP);
+    Rcpp::traits::input_parameter< Rcpp::Nullable<Rcpp::NumericMatrix> >::type normals(normalsSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_decode(model, par, z, dx, what, normals));
+    return rcpp_result_gen;
+END_RCPP
+}
+// cpp_choices
+Rcpp::List cpp_choices();
+RcppExport SEXP _vaeconv_cpp_choices() {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    rcpp_result_gen = Rcpp::wrap(cpp_choices());
     return rcpp_result_gen;
 END_RCPP
 }
@@ -290,6 +301,16 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< int >::type n(nSEXP);
     Rcpp::traits::input_parameter< int >::type dim(dimSEXP);
     rcpp_result_gen = Rcpp::wrap(cpp_normals(seed, stream, iteration, first, n, dim));
+    return rcpp_result_gen;
+END_RCPP
+}
+// cpp_cb_log_norm
+Rcpp::List cpp_cb_log_norm(const Rcpp::NumericVector& eta);
+RcppExport SEXP _vaeconv_cpp_cb_log_norm(SEXP etaSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< const Rcpp::NumericVector& >::type eta(etaSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_cb_log_norm(eta));
     return rcpp_result_gen;
 END_RCPP
 }
@@ -417,9 +438,11 @@ static const R_CallMethodDef CallEntries[] = {
     {"_vaeconv_cpp_layout", (DL_FUNC) &_vaeconv_cpp_layout, 2},
     {"_vaeconv_cpp_init", (DL_FUNC) &_vaeconv_cpp_init, 3},
     {"_vaeconv_cpp_encode", (DL_FUNC) &_vaeconv_cpp_encode, 3},
-    {"_vaeconv_cpp_decode", (DL_FUNC) &_vaeconv_cpp_decode, 4},
+    {"_vaeconv_cpp_decode", (DL_FUNC) &_vaeconv_cpp_decode, 6},
+    {"_vaeconv_cpp_choices", (DL_FUNC) &_vaeconv_cpp_choices, 0},
     {"_vaeconv_cpp_objective", (DL_FUNC) &_vaeconv_cpp_objective, 8},
     {"_vaeconv_cpp_normals", (DL_FUNC) &_vaeconv_cpp_normals, 6},
+    {"_vaeconv_cpp_cb_log_norm", (DL_FUNC) &_vaeconv_cpp_cb_log_norm, 1},
     {"_vaeconv_cpp_fit_replicates", (DL_FUNC) &_vaeconv_cpp_fit_replicates, 6},
     {"_vaeconv_cpp_vi_init", (DL_FUNC) &_vaeconv_cpp_vi_init, 3},
     {"_vaeconv_cpp_fit_vi", (DL_FUNC) &_vaeconv_cpp_fit_vi, 6},

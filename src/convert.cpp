@@ -13,13 +13,14 @@ std::string str(const Rcpp::List& l, const char* name) {
 
 vaeconv::ModelSpec model_spec(const Rcpp::List& model, std::size_t dx) {
   vaeconv::ModelSpec m;
+  m.kind = vaeconv::model_kind(str(model, "type"));  // an unknown type is an error
   m.dx = dx;
   m.dz = std::size_t(num(model, "latent_dim"));
-  m.obs_sd = num(model, "obs_sd");
-  m.learn_obs_sd = Rcpp::as<bool>(model["learn_obs_sd"]);
-  const std::string type = str(model, "type");
-  m.linear = type == "linear";
-  if (m.linear) {
+  if (m.kind != vaeconv::ModelKind::bernoulli) {
+    m.obs_sd = num(model, "obs_sd");
+    m.learn_obs_sd = Rcpp::as<bool>(model["learn_obs_sd"]);
+  }
+  if (m.linear()) {
     m.act.kind = vaeconv::ActivationKind::identity;
     return m;
   }
@@ -27,6 +28,12 @@ vaeconv::ModelSpec model_spec(const Rcpp::List& model, std::size_t dx) {
   const Rcpp::IntegerVector hidden = model["hidden"];
   for (int h : hidden) m.hidden.push_back(std::size_t(h));
   m.act = activation_spec(model["activation"]);
+  if (model.containsElementNamed("covariance"))
+    m.covariance = vaeconv::covariance_kind(str(model, "covariance"));
+  if (model.containsElementNamed("obs_sd_from_z"))
+    m.obs_sd_from_z = Rcpp::as<bool>(model["obs_sd_from_z"]);
+  if (m.kind == vaeconv::ModelKind::bernoulli)
+    m.continuous = Rcpp::as<bool>(model["continuous"]);
   return m;
 }
 

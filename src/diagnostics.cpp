@@ -14,7 +14,7 @@
 Rcpp::List cpp_log_likelihood(const Rcpp::List& model, const Rcpp::NumericVector& par,
                               const Rcpp::NumericMatrix& x, int samples, double seed,
                               int n_threads, bool progress = false) {
-  const vaeconv::GaussianVae vae(vaeconv_glue::model_spec(model, x.ncol()));
+  const vaeconv::Vae vae(vaeconv_glue::model_spec(model, x.ncol()));
   if (std::size_t(par.size()) != vae.n_params()) Rcpp::stop("wrong parameter vector");
   const arma::mat xt = vaeconv_glue::columns_of(x);
   const std::size_t n = std::size_t(x.nrow());
@@ -46,7 +46,7 @@ SEXP cpp_gradient_draws(const Rcpp::List& model, const Rcpp::List& objective,
                         const Rcpp::NumericVector& par, const Rcpp::NumericMatrix& x,
                         int batch_size, int K, int draws, double seed, int n_threads,
                         int chunk_rows, bool progress = false) {
-  const vaeconv::GaussianVae vae(vaeconv_glue::model_spec(model, x.ncol()));
+  const vaeconv::Vae vae(vaeconv_glue::model_spec(model, x.ncol()));
   const vaeconv::ObjectiveSpec obj = vaeconv_glue::objective_spec(objective);
   if (std::size_t(par.size()) != vae.n_params()) Rcpp::stop("wrong parameter vector");
   const arma::mat xt = vaeconv_glue::columns_of(x);

@@ -24,12 +24,12 @@ Rcpp::List cpp_evaluate(const Rcpp::List& model, const Rcpp::List& objective,
                         int K, int samples, double seed, int n_threads, int chunk_rows,
                         bool gradient = false, bool return_gradient = false,
                         bool progress = false, std::string name = "Evaluating") {
-  const vaeconv::GaussianVae vae(vaeconv_glue::model_spec(model, x.ncol()));
+  const vaeconv::Vae vae(vaeconv_glue::model_spec(model, x.ncol()));
   const vaeconv::ObjectiveSpec obj = vaeconv_glue::objective_spec(objective);
   if (std::size_t(par.size()) != vae.n_params())
     Rcpp::stop("the parameter vector has length %d, not %d", int(par.size()),
                int(vae.n_params()));
-  if (obj.exact && !vae.spec().linear) Rcpp::stop("the exact ELBO needs a linear VAE");
+  if (obj.exact && !vae.linear()) Rcpp::stop("the exact ELBO needs a linear VAE");
   const std::size_t n = std::size_t(x.nrow());
   const vaeconv::DataView data =
       vaeconv::DataView::rows(x.begin(), n, std::size_t(x.ncol()));

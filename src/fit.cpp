@@ -38,7 +38,7 @@ vaeconv::TrainSpec train_spec(const Rcpp::List& control) {
   return spec;
 }
 
-vaeconv::TrainState start_state(const vaeconv::GaussianVae& vae, std::uint64_t seed,
+vaeconv::TrainState start_state(const vaeconv::Vae& vae, std::uint64_t seed,
                                 const Rcpp::Nullable<Rcpp::List>& state, RState* in_r) {
   const std::size_t p = vae.n_params();
   vaeconv::TrainState st;
@@ -141,7 +141,7 @@ std::string fit_status(std::uint64_t first, std::uint64_t done, std::uint64_t to
 Rcpp::List cpp_fit(const Rcpp::NumericMatrix& x, const Rcpp::List& model,
                    const Rcpp::List& objective, const Rcpp::List& optimizer,
                    const Rcpp::List& control, const Rcpp::Nullable<Rcpp::List>& state) {
-  const vaeconv::GaussianVae vae(vaeconv_glue::model_spec(model, x.ncol()));
+  const vaeconv::Vae vae(vaeconv_glue::model_spec(model, x.ncol()));
   const vaeconv::ObjectiveSpec obj = vaeconv_glue::objective_spec(objective);
   const vaeconv::OptimizerSpec opt = vaeconv_glue::optimizer_spec(optimizer);
   const vaeconv::TrainSpec spec = vaeconv_glue::train_spec(control);

@@ -23,7 +23,7 @@ struct RState {
 // A new state (weights initialised from the seed) when `state` is NULL, else
 // a copy of the state to continue from. With in_r, the state's vectors are
 // views of new R vectors in *in_r (so the result needs no copy of them).
-vaeconv::TrainState start_state(const vaeconv::GaussianVae& vae, std::uint64_t seed,
+vaeconv::TrainState start_state(const vaeconv::Vae& vae, std::uint64_t seed,
                                 const Rcpp::Nullable<Rcpp::List>& state,
                                 RState* in_r = nullptr);
 

@@ -84,7 +84,7 @@ class ReplicateMonitor : public vaeconv::Monitor {
 Rcpp::List cpp_fit_replicates(const Rcpp::NumericMatrix& x, const Rcpp::List& model,
                               const Rcpp::List& objective, const Rcpp::List& optimizer,
                               const Rcpp::List& control, const Rcpp::NumericVector& seeds) {
-  const vaeconv::GaussianVae vae(vaeconv_glue::model_spec(model, x.ncol()));
+  const vaeconv::Vae vae(vaeconv_glue::model_spec(model, x.ncol()));
   const vaeconv::ObjectiveSpec obj = vaeconv_glue::objective_spec(objective);
   const vaeconv::OptimizerSpec opt = vaeconv_glue::optimizer_spec(optimizer);
   const vaeconv::TrainSpec spec = vaeconv_glue::train_spec(control);

@@ -1,6 +1,16 @@
 #include "threads.h"
 
+#if defined(_WIN32)
+#ifndef NOMINMAX
+#define NOMINMAX
+#endif
+#ifndef WIN32_LEAN_AND_MEAN
+#define WIN32_LEAN_AND_MEAN
+#endif
+#include <windows.h>
+#else
 #include <dlfcn.h>
+#endif
 
 namespace vaeconv_glue {
 
@@ -8,7 +18,24 @@ namespace {
 typedef void (*set_threads_fn)(int);
 typedef int (*get_threads_fn)(void);
 
-void* symbol(const char* name) { return dlsym(RTLD_DEFAULT, name); }
+// A function of the loaded BLAS, or nullptr. Unix: any loaded library
+// (dlsym). Windows: the DLLs R's BLAS comes in (Rblas.dll, which a user may
+// have replaced by OpenBLAS's, or an OpenBLAS / FlexiBLAS DLL); R's own
+// reference BLAS runs on one thread anyway. Where none is found the guard
+// does nothing: setting OPENBLAS_NUM_THREADS=1 before R starts keeps such a
+// BLAS on one thread (see ?fit_vae).
+void* symbol(const char* name) {
+#if defined(_WIN32)
+  for (const char* dll : {"Rblas.dll", "libopenblas.dll", "openblas.dll", "libflexiblas.dll"}) {
+    if (HMODULE h = GetModuleHandleA(dll)) {
+      if (FARPROC f = GetProcAddress(h, name)) return reinterpret_cast<void*>(f);
+    }
+  }
+  return nullptr;
+#else
+  return dlsym(RTLD_DEFAULT, name);
+#endif
+}
 
 get_threads_fn getter() {
   if (void* f = symbol("openblas_get_num_threads")) return (get_threads_fn)f;

@@ -4,6 +4,8 @@
 #
 #     bash tools/test.sh
 #
+# 0. the core's standalone C++ tests (cpp-tests/, no R), built and run with
+#    make; a failure there fails the script;
 # 1. R CMD build (knits the vignettes, so a vignette that fails fails here);
 # 2. R CMD check --no-manual --no-tests on the tarball (installs it, runs the
 #    examples and every static check);
@@ -67,6 +69,21 @@ fail=0
 check_dir="$work/$pkg.Rcheck"
 check_log="$check_dir/00check.log"
 start=$SECONDS
+
+# ---------------------------------------------------------------------------
+# 0. The core's own tests, without R
+# ---------------------------------------------------------------------------
+say "C++ core tests (cpp-tests)"
+cpp_build="$work/cpp-tests"
+mkdir -p "$cpp_build"
+cp cpp-tests/Makefile cpp-tests/test-core.cpp "$cpp_build/"
+if ! (cd "$cpp_build" && timeout "$step_timeout" make -s \
+        CPPFLAGS_CORE="-I$pkg_root/inst/include -I\$(ARMA_INCLUDE) -DARMA_DONT_USE_OPENMP -DARMA_NO_DEBUG -DARMA_DONT_USE_WRAPPER" \
+        HEADERS="$(ls "$pkg_root"/inst/include/vaeconv/*.hpp | tr '\n' ' ')"); then
+  echo "The C++ core tests failed." >&2
+  echo "tests: not run, the C++ core tests failed"
+  exit 1
+fi
 
 # ---------------------------------------------------------------------------
 # 1. Build

@@ -165,3 +165,134 @@ expect_clean_stop <- function(r, bar, within = 5) {
   expect_match(r$stderr, bar, fixed = TRUE)
   expect_lt(r$idle_cpu, 0.1)
 }
+
+# The decoder's outputs for the rows of z (n x latent_dim), from the model's
+# definition: G (n x dx) and, with obs_sd_from_z, the variance head U.
+r_decoder <- function(model, p, z) {
+  f <- r_activation(model$activation)
+  H <- length(model$hidden)
+  h <- t(z)
+  for (l in seq_len(H)) {
+    h <- f(p[[sprintf("decoder.%d.weight", l)]] %*% h + c(p[[sprintf("decoder.%d.bias", l)]]))
+  }
+  G <- p[[sprintf("decoder.%d.weight", H + 1)]] %*% h + c(p[[sprintf("decoder.%d.bias", H + 1)]])
+  U <- NULL
+  if (isTRUE(model$obs_sd_from_z)) U <- t(p$decoder.var.weight %*% h + c(p$decoder.var.bias))
+  list(G = t(G), U = U)
+}
+
+# log p(x_i | z_i) for the rows of x and z, written from the densities:
+# Gaussian (c fixed, learned or c(z)), Bernoulli, continuous Bernoulli with
+# C(eta) = eta / tanh(eta / 2).
+r_log_px <- function(model, p, x, z) {
+  d <- r_decoder(model, p, z)
+  if (inherits(model, "vae_bernoulli")) {
+    eta <- d$G
+    ll <- x * eta - log1p(exp(eta))
+    if (model$continuous) ll <- ll + log(ifelse(eta == 0, 2, eta / tanh(eta / 2)))
+  } else if (isTRUE(model$obs_sd_from_z)) {
+    ll <- stats::dnorm(x, d$G, sqrt(model$min_var + log1p(exp(d$U))), log = TRUE)
+  } else {
+    sd <- if (model$learn_obs_sd) exp(p$log_obs_sd[[1]]) else model$obs_sd
+    ll <- stats::dnorm(x, d$G, sd, log = TRUE)
+  }
+  rowSums(ll)
+}
+
+# The encoder's mean (n x latent_dim) and covariances (a list of
+# latent_dim x latent_dim matrices) from its definition: diagonal
+# min_var + softplus, or min_var I + L L'.
+r_encoder <- function(model, p, x) {
+  f <- r_activation(model$activation)
+  h <- t(x)
+  for (l in seq_along(model$hidden)) {
+    h <- f(p[[sprintf("encoder.%d.weight", l)]] %*% h + c(p[[sprintf("encoder.%d.bias", l)]]))
+  }
+  mean <- t(p$mean.weight %*% h + c(p$mean.bias))
+  dz <- ncol(mean)
+  cov <- if (identical(model$covariance, "full")) {
+    u <- p$cov.weight %*% h + c(p$cov.bias)
+    lapply(seq_len(nrow(x)), function(i) {
+      L <- matrix(0, dz, dz)
+      L[lower.tri(L, diag = TRUE)] <- u[, i]
+      model$min_var * diag(dz) + L %*% t(L)
+    })
+  } else {
+    v <- model$min_var + log1p(exp(p$var.weight %*% h + c(p$var.bias)))
+    lapply(seq_len(nrow(x)), function(i) diag(v[, i], dz))
+  }
+  list(mean = mean, cov = cov)
+}
+
+# Draws z = mu + t(chol(Sigma)) eps of the rows of x (S per row), with the
+# KL to N(0, I) and log q(z | x), in plain R (chol() and solve()).
+r_draws <- function(q, eps, S) {
+  n <- nrow(q$mean)
+  dz <- ncol(q$mean)
+  row <- rep(seq_len(n), each = S)
+  z <- t(vapply(seq_along(row), function(c) {
+    q$mean[row[c], ] + drop(t(chol(q$cov[[row[c]]])) %*% eps[, c])
+  }, numeric(dz)))
+  if (dz == 1) z <- t(z)
+  log_q <- vapply(seq_along(row), function(c) {
+    Sigma <- q$cov[[row[c]]]
+    d <- z[c, ] - q$mean[row[c], ]
+    -0.5 * dz * log(2 * pi) - 0.5 * determinant(Sigma)$modulus[[1]] -
+      0.5 * drop(t(d) %*% solve(Sigma, d))
+  }, numeric(1))
+  kl <- vapply(seq_len(n), function(i) {
+    Sigma <- q$cov[[i]]
+    0.5 * (sum(diag(Sigma)) + sum(q$mean[i, ]^2) - dz - determinant(Sigma)$modulus[[1]])
+  }, numeric(1))
+  list(z = z, row = row, log_q = log_q, kl = kl)
+}
+
+# The ELBO (S draws per row, closed-form KL) and the log weights
+# log p(x|z) + log p(z) - log q(z|x) of any deep model, in plain R.
+r_elbo_any <- function(model, par, x, eps, S, beta = 1) {
+  p <- vaeconv:::unflatten(model, ncol(x), par)
+  d <- r_draws(r_encoder(model, p, x), eps, S)
+  rec <- tapply(r_log_px(model, p, x[d$row, , drop = FALSE], d$z), d$row, mean)
+  mean(rec - beta * d$kl)
+}
+r_log_weights_any <- function(model, par, x, eps, S) {
+  p <- vaeconv:::unflatten(model, ncol(x), par)
+  d <- r_draws(r_encoder(model, p, x), eps, S)
+  log_pz <- -0.5 * ncol(d$z) * log(2 * pi) - rowSums(d$z^2) / 2
+  r_log_px(model, p, x[d$row, , drop = FALSE], d$z) + log_pz - d$log_q
+}
+
+# Small models of each new likelihood and of the full-covariance encoder,
+# with data they accept, and parameters
+# away from their initial values.
+small_likelihoods <- function(dx = 4, n = 3, seed = 1) {
+  withr::with_seed(seed, {
+    xg <- matrix(stats::rnorm(n * dx), n, dx)
+    xb <- matrix(stats::rbinom(n * dx, 1, 0.5), n, dx)
+    xc <- matrix(stats::runif(n * dx), n, dx)
+  })
+  cases <- list(
+    bernoulli = list(model = bernoulli_vae(2, hidden = c(4, 3), activation = "tanh"), x = xb),
+    continuous_bernoulli = list(
+      model = bernoulli_vae(2, hidden = c(4, 3), activation = "tanh", continuous = TRUE), x = xc
+    ),
+    obs_sd_from_z = list(
+      model = gaussian_vae(2, hidden = c(4, 3), activation = "tanh", obs_sd = 0.8,
+                           obs_sd_from_z = TRUE), x = xg
+    ),
+    obs_sd_from_z_no_hidden = list(
+      model = gaussian_vae(2, hidden = NULL, obs_sd = 0.8, obs_sd_from_z = TRUE), x = xg
+    ),
+    full_covariance = list(
+      model = gaussian_vae(2, hidden = c(4, 3), activation = "tanh", obs_sd = 0.8,
+                           learn_obs_sd = TRUE, covariance = "full"), x = xg
+    ),
+    full_covariance_bernoulli = list(
+      model = bernoulli_vae(2, hidden = 4, activation = "tanh", covariance = "full"), x = xb
+    )
+  )
+  lapply(cases, function(cs) {
+    cs$par <- perturbed_par(cs$model, dx, seed + 100)
+    cs
+  })
+}

@@ -166,3 +166,24 @@ test_that("the ELBO of entropy_sum() decoded in pieces equals the engine's to th
                      engine[c("objective", "reconstruction", "kl")])
   }
 })
+
+test_that("entropy_sum() with a decoder variance that depends on z", {
+  x <- digits_x(120)
+  fit <- fit_vae(x, gaussian_vae(2, hidden = 8, obs_sd = 0.3, obs_sd_from_z = TRUE),
+                 batch_size = 40, iterations = 30, seed = 1, n_threads = 1)
+  # with the variance head's weights at zero, c_j(z) is constant: the sum
+  # of entropies in closed form
+  lay <- cpp_layout(fit$model, 64L)
+  idx <- function(name) lay$offset[lay$name == name] + seq_len(lay$rows[lay$name == name] * lay$cols[lay$name == name])
+  flat <- fit
+  flat$state$par[idx("decoder.var.weight")] <- 0
+  c2 <- fit$model$min_var + log1p(exp(flat$state$par[idx("decoder.var.bias")]))
+  var <- encode(flat, x, type = "variance")
+  want <- -32 * log(2 * pi * exp(1)) - 0.5 * sum(log(c2)) + 0.5 * mean(rowSums(log(var)))
+  got <- entropy_sum(flat, x, draws = 3, seed = 1, n_threads = 1)
+  expect_equal(got$entropy_sum, want, tolerance = 1e-12)
+  # the general case: independent of n_threads, reproducible, finite
+  a <- entropy_sum(fit, x, draws = 5, seed = 2, n_threads = 1)
+  expect_identical(entropy_sum(fit, x, draws = 5, seed = 2, n_threads = 2), a)
+  expect_true(is.finite(a$entropy_sum))
+})

@@ -24,6 +24,8 @@ test_that("summary() is a one-row tibble of the key figures", {
   expect_equal(s$objective, mean(tr$objective[19:20]))
   expect_equal(s$full_objective, tr$full_objective[20])
   expect_equal(s$weight_change, tr$weight_change[20])
+  expect_identical(s$model_description, describe_model(fit$model))
+  expect_identical(s$objective_description, describe_objective(fit$objective))
 })
 
 test_that("plot() and autoplot() draw the trajectory", {
@@ -53,7 +55,8 @@ test_that("print() counts the collapsed latents and summary() times evaluations 
   expect_true(any(grepl("s of full-data evaluations", out, fixed = TRUE)))
   s <- summary(fit)
   expect_named(s, c("iterations", "status", "objective", "full_objective", "grad_norm_sq",
-                    "weight_change", "seconds", "eval_seconds", "ms_per_iteration"))
+                    "weight_change", "seconds", "eval_seconds", "ms_per_iteration",
+                    "model_description", "objective_description"))
 })
 
 # A fit whose full-data squared gradient norm lies far below the minibatch

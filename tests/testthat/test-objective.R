@@ -454,3 +454,127 @@ test_that("fits describe their importance weighted objective", {
   expect_identical(describe_objective(iwae(k_schedule(1, 8, 10), alpha = 0.5)),
                    "VR-IWAE, alpha = 0.5, K from 1 to 8, +1 every 10 iterations")
 })
+
+# Every objective over every likelihood ----------------------------------------
+
+test_that("objectives over Bernoulli, continuous Bernoulli and c(z) decoders match plain R", {
+  for (nm in names(cases <- small_likelihoods())) {
+    cs <- cases[[nm]]
+    S <- 3
+    eps <- withr::with_seed(6, matrix(stats::rnorm(2 * 3 * S), 2))
+    e <- cpp_objective(cs$model, elbo(beta = 0.7), cs$par, cs$x, eps, S, FALSE)
+    expect_equal(e$objective, r_elbo_any(cs$model, cs$par, cs$x, eps, S, beta = 0.7),
+                 tolerance = 1e-12, info = nm)
+    lw <- r_log_weights_any(cs$model, cs$par, cs$x, eps, S)
+    for (alpha in c(0, 0.4)) {
+      v <- cpp_objective(cs$model, iwae(S, alpha = alpha), cs$par, cs$x, eps, 1, FALSE)
+      expect_equal(v$objective, vr_bound_r(lw, S, alpha), tolerance = 1e-12, info = nm)
+    }
+  }
+})
+
+test_that("pathwise gradients over every likelihood match finite differences in every block", {
+  objectives <- list(elbo(beta = 0.7), iwae(K = 3), iwae(K = 3, alpha = 0.4),
+                     iwae(K = 1, alpha = 0.7))
+  for (nm in names(cases <- small_likelihoods())) {
+    cs <- cases[[nm]]
+    for (obj in objectives) {
+      samples <- 2
+      eps <- withr::with_seed(4, matrix(stats::rnorm(2 * 3 * obj$K * samples), 2))
+      f <- function(par) cpp_objective(cs$model, obj, par, cs$x, eps, samples, FALSE)$objective
+      g <- cpp_objective(cs$model, obj, cs$par, cs$x, eps, samples, TRUE)$gradient
+      err <- block_errors(cs$model, 4, g, fd_gradient(f, cs$par))
+      expect_true(all(err < 1e-6), info = paste(nm, describe_objective(obj),
+                                                 names(err)[err >= 1e-6]))
+    }
+  }
+})
+
+test_that("DReG over every likelihood has the pathwise decoder gradient and expectation", {
+  K <- 4
+  n_draws <- 1500
+  for (nm in names(cases <- small_likelihoods(n = 2))) {
+    cs <- cases[[nm]]
+    th <- theta_index(cs$model, 4)
+    std <- iwae(K, alpha = 0.3)
+    dreg <- iwae(K, alpha = 0.3, estimator = "dreg")
+    diffs <- withr::with_seed(5, t(replicate(n_draws, {
+      eps <- matrix(stats::rnorm(2 * 2 * K), 2)
+      a <- cpp_objective(cs$model, std, cs$par, cs$x, eps, 1, TRUE)
+      b <- cpp_objective(cs$model, dreg, cs$par, cs$x, eps, 1, TRUE)
+      c(max(abs(b$gradient[th] - a$gradient[th])) / max(abs(a$gradient[th])),
+        b$gradient[-th] - a$gradient[-th])
+    })))
+    expect_lt(max(diffs[, 1]), 1e-13)
+    d <- diffs[, -1]
+    z <- colMeans(d) / (apply(d, 2, stats::sd) / sqrt(n_draws))
+    # ~30 coordinates per model: |z| < 4.5 fails with probability < 2e-4 if unbiased
+    expect_lt(max(abs(z)), 4.5, label = nm)
+  }
+})
+
+# The score-function estimator ---------------------------------------------------
+
+test_that("the score-function gradient is unbiased and keeps the pathwise decoder gradient", {
+  for (covariance in c("diagonal", "full")) {
+    m <- small_deep(dx = 4, n = 2)
+    if (covariance == "full") {
+      m$model$covariance <- "full"
+      m$par <- perturbed_par(m$model, 4, 101)
+    }
+    th <- theta_index(m$model, 4)
+    n_draws <- 3000
+    pairs <- list(list(elbo(), elbo(estimator = "score")),
+                  list(elbo(K = 3), elbo(K = 3, estimator = "score")),
+                  list(iwae(3), iwae(3, estimator = "score")),
+                  list(iwae(3, alpha = 0.5), iwae(3, alpha = 0.5, estimator = "score")))
+    for (pr in pairs) {
+      K <- pr[[1]]$K
+      g <- withr::with_seed(7, replicate(n_draws, {
+        eps <- matrix(stats::rnorm(2 * 2 * K), 2)
+        a <- cpp_objective(m$model, pr[[1]], m$par, m$x, eps, 1, TRUE)
+        b <- cpp_objective(m$model, pr[[2]], m$par, m$x, eps, 1, TRUE)
+        c(b$objective != a$objective || any(b$gradient[th] != a$gradient[th]),
+          a$gradient[-th], b$gradient[-th])
+      }))
+      expect_false(any(g[1, ] != 0))  # the same objective and decoder gradient
+      g <- g[-1, ]
+      np <- nrow(g) / 2
+      path <- t(g[seq_len(np), ])
+      score <- t(g[np + seq_len(np), ])
+      d <- score - path
+      z <- colMeans(d) / (apply(d, 2, stats::sd) / sqrt(n_draws))
+      # ~30 coordinates: |z| < 4.5 fails with probability < 2e-4 if unbiased
+      expect_lt(max(abs(z)), 4.5, label = describe_objective(pr[[2]]))
+      # under the ELBO the score function's SNR is well below the pathwise
+      # one's (under IWAE, VIMCO's baseline brings it close at small K)
+      if (pr[[1]]$type == "elbo") {
+        snr <- function(g) mean(abs(colMeans(g)) / apply(g, 2, stats::sd))
+        expect_lt(snr(score), 0.8 * snr(path), label = describe_objective(pr[[2]]))
+      }
+    }
+  }
+})
+
+test_that("elbo() takes the score-function estimator and draws per row", {
+  expect_identical(elbo()[c("K", "estimator")], list(K = 1L, estimator = "reparam"))
+  expect_identical(elbo(estimator = "score", K = 4)[c("K", "estimator")],
+                   list(K = 4L, estimator = "score"))
+  expect_identical(iwae(estimator = "score")$estimator, "score")
+  expect_snapshot({
+    elbo(estimator = "score", K = 4)
+    iwae(K = 8, estimator = "score")
+  })
+  expect_snapshot(error = TRUE, {
+    elbo(estimator = "dreg")
+    elbo(exact = TRUE, estimator = "score")
+    elbo(exact = TRUE, K = 2)
+    elbo(K = 0)
+  })
+  # K draws per row: the ELBO averages them
+  x <- digits_x(100)
+  f <- fit_vae(x, gaussian_vae(2, hidden = 8), elbo(estimator = "score", K = 3),
+               batch_size = 50, iterations = 5, seed = 1, n_threads = 1)
+  expect_identical(f$objective$K, 3L)
+  expect_match(describe_objective(f$objective), "K = 3, score function")
+})

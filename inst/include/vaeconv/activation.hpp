@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "vmath.hpp"
 
@@ -25,13 +26,16 @@ inline double sigmoid(double u) {
 
 enum class ActivationKind { soft_clip, tanh, softplus, sigmoid, relu, identity };
 
+inline const std::vector<std::string>& activation_names() {
+  static const std::vector<std::string> names{"soft_clip", "tanh",  "softplus",
+                                              "sigmoid",   "relu", "identity"};
+  return names;
+}
+
 inline ActivationKind activation_kind(const std::string& name) {
-  if (name == "soft_clip") return ActivationKind::soft_clip;
-  if (name == "tanh") return ActivationKind::tanh;
-  if (name == "softplus") return ActivationKind::softplus;
-  if (name == "sigmoid") return ActivationKind::sigmoid;
-  if (name == "relu") return ActivationKind::relu;
-  if (name == "identity") return ActivationKind::identity;
+  const auto& n = activation_names();
+  for (std::size_t i = 0; i < n.size(); ++i)
+    if (n[i] == name) return ActivationKind(i);
   throw std::invalid_argument("unknown activation '" + name + "'");
 }
 

@@ -5,6 +5,7 @@
 
 #include <armadillo>
 #include <cstddef>
+#include <string>
 
 #include "activation.hpp"
 #include "layout.hpp"
@@ -25,12 +26,16 @@ inline void gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::
                            &blda, B, &bldb, &beta, C, &bldc);
 }
 
-// Read-only and writable views of parameter blocks (no copy).
-inline const arma::mat weight_view(const double* par, const Dense& L) {
-  return arma::mat(const_cast<double*>(par + L.w), L.out, L.in, false, true);
-}
-inline const arma::vec bias_view(const double* par, const Dense& L) {
-  return arma::vec(const_cast<double*>(par + L.b), L.out, false, true);
+// A dense layer's weight (out x in, initialised at random) and bias blocks,
+// added to the layout.
+inline Dense dense_block(Layout& layout, const std::string& wname, const std::string& bname,
+                         std::size_t in, std::size_t out, Group g) {
+  Dense d;
+  d.in = in;
+  d.out = out;
+  d.w = layout.add(wname, out, in, g, true);
+  d.b = layout.add(bname, out, 1, g);
+  return d;
 }
 
 // out = W in + b: out starts as the bias in every column and the product is

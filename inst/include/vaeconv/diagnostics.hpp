@@ -55,7 +55,7 @@ inline std::size_t likelihood_chunk_columns(const ModelSpec& m) {
 // Returns the number of rows done: n, or fewer when the monitor asked to
 // stop (checked between rounds of tasks and between the pieces of a task;
 // est, var and ess then hold the rows before the returned count).
-inline std::size_t log_likelihood_rows(const GaussianVae& model, const double* par,
+inline std::size_t log_likelihood_rows(const Vae& model, const double* par,
                                        const arma::mat& xt, std::size_t L,
                                        const KeyedRng& rng, Parallel& parallel, double* est,
                                        double* var, double* ess,
@@ -70,10 +70,10 @@ inline std::size_t log_likelihood_rows(const GaussianVae& model, const double* p
   // Per task in flight: a workspace for the pieces, the encoder's output
   // for the task's rows, and the task's log weights.
   struct Task {
-    Workspace ws;
-    arma::mat mu, sd, log_var;
+    Workspace ws, q;  // q: the encoder's q(z | x_i) of the task's rows
     arma::vec lw, wbar;
   };
+  const Encoder& enc = model.encoder();
   std::vector<Task> tasks(per_round);
   std::atomic<bool> stopped{false};
   std::size_t done = 0;
@@ -85,20 +85,17 @@ inline std::size_t log_likelihood_rows(const GaussianVae& model, const double* p
       Task& t = tasks[k];
       Workspace& ws = t.ws;
       // q(z | x_i) of the task's rows.
-      t.mu.set_size(dz, m);
-      t.sd.set_size(dz, m);
-      t.log_var.set_size(dz, m);
+      enc.reserve_columns(t.q, m);
       for (std::size_t a = 0; a < m; a += C) {
         const std::size_t b = std::min(m, a + C);
         ws.x = xt.cols(begin + a, begin + b - 1);
         model.encode(par, ws);
-        t.mu.cols(a, b - 1) = ws.mu;
-        t.sd.cols(a, b - 1) = ws.sd;
-        t.log_var.cols(a, b - 1) = ws.log_var;
+        for (std::size_t i = a; i < b; ++i) enc.copy_column(ws, i - a, t.q, i);
       }
       // The log weights of the task's m * L draws, a piece at a time: each
-      // column of the piece holds its draw's row (x, mu, sd, log var), so
-      // the model's own functions make its z, decoder output and log weight.
+      // column of the piece holds its draw's row (x and q(z | x)), so the
+      // model's own functions make its z, decoder output and log weight,
+      // whatever the encoder and the likelihood.
       const std::size_t N = m * L;
       t.lw.set_size(N);
       for (std::size_t a = 0; a < N; a += C) {
@@ -108,14 +105,12 @@ inline std::size_t log_likelihood_rows(const GaussianVae& model, const double* p
         }
         const std::size_t b = std::min(N, a + C), nc = b - a;
         ws.x.set_size(dx, nc);
-        for (arma::mat* q : {&ws.mu, &ws.sd, &ws.log_var, &ws.eps})
-          q->set_size(dz, nc);
+        ws.eps.set_size(dz, nc);
+        enc.reserve_columns(ws, nc);
         for (std::size_t c = a; c < b; ++c) {
           const std::size_t i = c / L, s = c % L, j = c - a;
           std::copy(xt.colptr(begin + i), xt.colptr(begin + i) + dx, ws.x.colptr(j));
-          std::copy(t.mu.colptr(i), t.mu.colptr(i) + dz, ws.mu.colptr(j));
-          std::copy(t.sd.colptr(i), t.sd.colptr(i) + dz, ws.sd.colptr(j));
-          std::copy(t.log_var.colptr(i), t.log_var.colptr(i) + dz, ws.log_var.colptr(j));
+          enc.copy_column(t.q, i, ws, j);
           rng.normals(Stream::estimate, 0, std::uint64_t(begin + i) * L + s, ws.eps.colptr(j),
                       dz);
         }
@@ -152,12 +147,12 @@ inline std::size_t log_likelihood_rows(const GaussianVae& model, const double* p
 // likelihood_chunk_columns() columns, cut at multiples of that number from
 // the chunk's first column (see log_likelihood_rows() for why a column's
 // values do not depend on the cut). Each piece's squared residuals are added
-// to their row's reconstruction term in draw order, as GaussianVae::elbo()
+// to their row's reconstruction term in draw order, as elbo() (elbo.hpp)
 // adds them, and the rows' terms are combined as there.
 //
 // Checks the engine's monitor (Engine::watch()) between rounds of chunks and
 // between pieces; on a stop, sets *stopped and returns the sums so far.
-inline ChunkSums elbo_value_rows(const GaussianVae& model, const ObjectiveSpec& obj,
+inline ChunkSums elbo_value_rows(const Vae& model, const ObjectiveSpec& obj,
                                  const double* par, DataView data,
                                  const std::uint32_t* idx, std::size_t count,
                                  std::size_t samples, Stream stream, std::uint64_t iteration,
@@ -170,6 +165,7 @@ inline ChunkSums elbo_value_rows(const GaussianVae& model, const ObjectiveSpec& 
   const std::size_t per_round =
       std::max<std::size_t>(1, std::min(Engine::chunks_per_round, parallel.concurrency()));
   const std::size_t C = likelihood_chunk_columns(model.spec());
+  const Encoder& enc = model.encoder();
   struct Chunk {
     Workspace enc, dec;
     std::vector<double> rec;
@@ -188,7 +184,6 @@ inline ChunkSums elbo_value_rows(const GaussianVae& model, const ObjectiveSpec& 
       ch.enc.x.set_size(dx, m);
       data.gather(idx + begin, m, ch.enc.x.memptr());
       model.encode(par, ch.enc);
-      const double c = model.obs_sd(par), c2 = c * c, ln = model.log_norm(par);
       ch.rec.assign(m, 0.0);
       Workspace& ws = ch.dec;
       const std::size_t N = m * S;
@@ -199,7 +194,8 @@ inline ChunkSums elbo_value_rows(const GaussianVae& model, const ObjectiveSpec& 
         }
         const std::size_t b = std::min(N, a + C), nc = b - a;
         ws.x.set_size(dx, nc);
-        for (arma::mat* q : {&ws.mu, &ws.sd, &ws.eps}) q->set_size(dz, nc);
+        ws.eps.set_size(dz, nc);
+        enc.reserve_columns(ws, nc);
         for (std::size_t col = a; col < b;) {
           // The run of draws of row i in the piece, drawn at once as the
           // engine draws a row's S.
@@ -209,22 +205,20 @@ inline ChunkSums elbo_value_rows(const GaussianVae& model, const ObjectiveSpec& 
           rng.normals(stream, iteration, id * S + s0, end - col, ws.eps.colptr(j), dz);
           for (std::size_t cc = col; cc < end; ++cc) {
             std::copy(ch.enc.x.colptr(i), ch.enc.x.colptr(i) + dx, ws.x.colptr(cc - a));
-            std::copy(ch.enc.mu.colptr(i), ch.enc.mu.colptr(i) + dz, ws.mu.colptr(cc - a));
-            std::copy(ch.enc.sd.colptr(i), ch.enc.sd.colptr(i) + dz, ws.sd.colptr(cc - a));
+            enc.copy_column(ch.enc, i, ws, cc - a);
           }
           col = end;
         }
         model.sample_z(1, ws);
         model.decode(par, ws.z, ws);
-        model.residuals(1, ws, 0.0, nullptr);
-        // As GaussianVae::elbo() adds a row's draws.
-        for (std::size_t col = a; col < b; ++col)
-          ch.rec[col / S] += ln - 0.5 * ws.rss[col - a] / c2;
+        model.likelihood().loglik(par, 1, ws, nullptr);
+        // As elbo() adds a row's draws.
+        for (std::size_t col = a; col < b; ++col) ch.rec[col / S] += ws.ll[col - a];
       }
       ChunkSums sums;
       for (std::size_t i = 0; i < m; ++i) {
         const double rec = ch.rec[i] / double(S);
-        const double kl = model.kl_column(ch.enc, i);
+        const double kl = enc.kl_column(ch.enc, i);
         sums.reconstruction += rec;
         sums.kl += kl;
         sums.objective += rec - obj.beta * kl;
@@ -255,7 +249,7 @@ inline ChunkSums elbo_value_rows(const GaussianVae& model, const ObjectiveSpec& 
 // thread count. Returns the number of draws made: `draws`, or fewer when the
 // monitor asked to stop (checked between draws and between the rounds of
 // chunks of a draw).
-inline std::size_t gradient_draws(const GaussianVae& model, const ObjectiveSpec& obj,
+inline std::size_t gradient_draws(const Vae& model, const ObjectiveSpec& obj,
                                   const double* par, const arma::mat& xt, std::size_t B,
                                   std::size_t K, std::size_t draws, const KeyedRng& rng,
                                   Parallel& parallel, std::size_t chunk_rows, arma::mat& out,

@@ -94,7 +94,7 @@ class Engine {
   static constexpr std::size_t chunks_per_round = 16;
 
   // chunk_rows: rows per chunk, or 0 to choose them (rows_per_chunk()).
-  Engine(const GaussianVae& model, const ObjectiveSpec& obj, DataView data,
+  Engine(const Vae& model, const ObjectiveSpec& obj, DataView data,
          const KeyedRng& rng, Parallel& parallel, std::size_t chunk_rows)
       : model_(model), obj_(obj), data_(data), rng_(rng), parallel_(parallel),
         chunk_rows_(chunk_rows), ws_(chunks_per_round), grads_(chunks_per_round),
@@ -216,7 +216,7 @@ class Engine {
   }
 
  private:
-  const GaussianVae& model_;
+  const Vae& model_;
   const ObjectiveSpec& obj_;
   DataView data_;
   const KeyedRng& rng_;

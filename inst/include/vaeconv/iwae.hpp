@@ -6,8 +6,7 @@
 // For a data column x and draws z_k = mu + sd * eps_k, k = 1..K, from
 // q(z | x) = N(mu, diag(sd^2)), the log weights are
 //   log w_k = log p(x | z_k) + log p(z_k) - log q(z_k | x)
-//           = -dx/2 log(2 pi c^2) - ||x - G(z_k)||^2 / (2 c^2)
-//             - ||z_k||^2 / 2 + sum_j log sd_j + ||eps_k||^2 / 2
+//           = log p(x | z_k) - ||z_k||^2 / 2 + sum_j log sd_j + ||eps_k||^2 / 2
 // (the -dz/2 log(2 pi) of the prior and of q cancel). With a_k = (1 - alpha)
 // log w_k, the bound and its normalised weights are
 //   L = (log sum_k exp(a_k) - log K) / (1 - alpha),  wbar_k = softmax(a)_k,
@@ -35,24 +34,37 @@
 #include <cmath>
 #include <cstddef>
 #include <limits>
+#include <stdexcept>
+#include <string>
+#include <vector>
 
 #include "model.hpp"
 
 namespace vaeconv {
 
-enum class Estimator { reparam, dreg };
+enum class Estimator { reparam, dreg, score };
 
-// log w for every draw c = i * S + s of the chunk (after encode, sample_z and
-// decode); fills ws.lw and ws.rss.
-inline void log_weights(const GaussianVae& model, const double* par, std::size_t S,
-                        Workspace& ws) {
+inline const std::vector<std::string>& estimator_names() {
+  static const std::vector<std::string> names{"reparam", "dreg", "score"};
+  return names;
+}
+
+inline Estimator estimator_kind(const std::string& name) {
+  const auto& n = estimator_names();
+  for (std::size_t i = 0; i < n.size(); ++i)
+    if (n[i] == name) return Estimator(i);
+  throw std::invalid_argument("unknown gradient estimator '" + name + "'");
+}
+
+// log w for every draw c = i * S + s of the chunk (after encode, sample and
+// decode): log p(x | z) + log p(z) - log q(z | x) with the dz/2 log(2 pi)
+// of the prior and of q cancelled; fills ws.lw (and ws.ll).
+inline void log_weights(const Vae& model, const double* par, std::size_t S, Workspace& ws) {
   const std::size_t m = ws.x.n_cols, dz = model.spec().dz;
-  const double log_norm = model.gaussian_loglik_terms(par, S, ws);
-  const double c = model.obs_sd(par), c2 = c * c;
+  model.likelihood().loglik(par, S, ws, nullptr);
   ws.lw.set_size(m * S);
   for (std::size_t i = 0; i < m; ++i) {
-    double log_sd = 0.0;
-    for (std::size_t j = 0; j < dz; ++j) log_sd += 0.5 * ws.log_var(j, i);
+    const double log_sd = model.encoder().log_det_factor(ws, i);
     for (std::size_t s = 0; s < S; ++s) {
       const std::size_t col = i * S + s;
       const double* z = ws.z.colptr(col);
@@ -62,7 +74,7 @@ inline void log_weights(const GaussianVae& model, const double* par, std::size_t
         zz += z[j] * z[j];
         ee += e[j] * e[j];
       }
-      ws.lw[col] = log_norm - 0.5 * ws.rss[col] / c2 - 0.5 * zz + 0.5 * ee + log_sd;
+      ws.lw[col] = ws.ll[col] - 0.5 * zz + 0.5 * ee + log_sd;
     }
   }
 }
@@ -92,14 +104,14 @@ inline double vr_bound(const double* lw, std::size_t K, double alpha, double* wb
 // i * K * samples + r * K + k). Returns the sums over the chunk (the
 // reconstruction and KL parts are NaN: the bound has none); when grad is
 // given, adds the gradient of minus the summed bound to it.
-inline ChunkSums vr_iwae(const GaussianVae& model, const double* par, std::size_t K,
+inline ChunkSums vr_iwae(const Vae& model, const double* par, std::size_t K,
                          std::size_t samples, double alpha, Estimator estimator,
                          Workspace& ws, double* grad) {
   const std::size_t m = ws.x.n_cols, S = K * samples;
-  const std::size_t dx = model.spec().dx, dz = model.spec().dz;
-  model.encode(par, ws);
-  model.sample_z(S, ws);
-  model.decode(par, ws.z, ws);
+  const Encoder& enc = model.encoder();
+  enc.encode(par, ws);
+  enc.sample(S, ws);
+  model.decoder().forward(par, ws.z, ws);
   log_weights(model, par, S, ws);
   ws.wbar.set_size(m * S);
   ChunkSums sums;
@@ -109,53 +121,61 @@ inline ChunkSums vr_iwae(const GaussianVae& model, const double* par, std::size_
   sums.objective /= double(samples);
   if (grad == nullptr) return sums;
 
-  // v_c = wbar_c / samples weighs d log w_c. d(-L)/d xhat_c = v_c (xhat_c - x) / c^2.
-  const double c = model.obs_sd(par), c2 = c * c;
+  // v_c = wbar_c / samples weighs d log w_c.
   const double inv_r = 1.0 / double(samples);
-  arma::mat& gx = ws.d_a;
-  gx.set_size(dx, m * S);
-  double d_log_c = 0.0;
-  for (std::size_t i = 0; i < m; ++i) {
-    const double* xi = ws.x.colptr(i);
-    for (std::size_t s = 0; s < S; ++s) {
-      const std::size_t col = i * S + s;
-      const double v = ws.wbar[col] * inv_r, vc = v / c2;
-      const double* xh = ws.xhat.colptr(col);
-      double* gc = gx.colptr(col);
-      for (std::size_t k = 0; k < dx; ++k) gc[k] = vc * (xh[k] - xi[k]);
-      d_log_c += v * (double(dx) - ws.rss[col] / c2);
-    }
-  }
-  if (model.spec().learn_obs_sd) grad[model.log_obs_sd_offset()] += d_log_c;
-  model.backward_decoder(par, ws, grad);  // ws.d_a = -v_c g_c (dz x mS)
+  const std::size_t n = m * S;
+  ws.w_prior.set_size(n);
+  double* v = ws.w_prior.memptr();
+  for (std::size_t c = 0; c < n; ++c) v[c] = ws.wbar[c] * inv_r;
+  model.likelihood().gradient(par, S, ws, v, grad);
+  model.decoder().backward(par, ws.z, ws, grad);  // ws.d_a = -v_c g_c (dz x mS)
 
-  const arma::mat& dzc = ws.d_a;
-  ws.d_mu.set_size(dz, m);
-  ws.d_u.set_size(dz, m);
-  for (std::size_t i = 0; i < m; ++i)
-    for (std::size_t j = 0; j < dz; ++j) {
-      const double sd = ws.sd(j, i);
-      double dmu = 0.0, dsd = 0.0;
-      for (std::size_t s = 0; s < S; ++s) {
-        const std::size_t col = i * S + s;
-        const double v = ws.wbar[col] * inv_r, z = ws.z(j, col), e = ws.eps(j, col);
-        if (estimator == Estimator::reparam) {
-          // -v (g - z), and -v / sd from the entropy term sum_j log sd_j
-          const double t = dzc(j, col) + v * z;
-          dmu += t;
-          dsd += t * e - v / sd;
-        } else {
-          // -u (g - z + eps / sd), u = (alpha + (1 - alpha) wbar) v
-          const double r = alpha + (1.0 - alpha) * ws.wbar[col], u = r * v;
-          const double t = r * dzc(j, col) + u * z - u * e / sd;
-          dmu += t;
-          dsd += t * e;
+  EncoderGrad eg;
+  if (estimator == Estimator::score) {
+    // VIMCO (Mnih & Rezende 2016): the score of each draw times its learning
+    // signal L - L_{-k}, L_{-k} the bound with log w_k replaced by the mean
+    // of the row's other log weights (0 when K = 1), minus wbar_k from
+    // log w_k's own dependence on q at fixed z.
+    ws.w_logq.set_size(n);
+    ws.w_dec.set_size(2 * K);
+    double* tmp = ws.w_dec.memptr();
+    for (std::size_t grp = 0; grp < m * samples; ++grp) {
+      const double* lw = ws.lw.memptr() + grp * K;
+      const double* wb = ws.wbar.memptr() + grp * K;
+      double total = 0.0;
+      for (std::size_t k = 0; k < K; ++k) total += lw[k];
+      const double L = vr_bound(lw, K, alpha, tmp + K);
+      for (std::size_t k = 0; k < K; ++k) {
+        double L_k = 0.0;
+        if (K > 1) {
+          std::copy(lw, lw + K, tmp);
+          tmp[k] = (total - lw[k]) / double(K - 1);
+          L_k = vr_bound(tmp, K, alpha, tmp + K);
         }
+        ws.w_logq[grp * K + k] = -((L - L_k) - wb[k]) * inv_r;
       }
-      ws.d_mu(j, i) = dmu;
-      ws.d_u(j, i) = dsd / (2.0 * sd) * ws.dvar(j, i);
     }
-  model.backward_encoder(par, ws, grad);
+    eg.path = false;
+    eg.g = ws.w_logq.memptr();
+  } else if (estimator == Estimator::reparam) {
+    // -v (g - z) in z, and -v / sd from log q's sum_j log sd_j
+    eg.b = v;
+    eg.f = v;
+  } else {
+    // -u (g - z + eps / sd) = r (-v g) + u z - u eps / sd, u = r v,
+    // r = alpha + (1 - alpha) wbar
+    ws.w_dec.set_size(n);
+    ws.w_logq.set_size(n);
+    for (std::size_t c = 0; c < n; ++c) {
+      const double r = alpha + (1.0 - alpha) * ws.wbar[c];
+      ws.w_dec[c] = r;
+      ws.w_logq[c] = r * v[c];
+    }
+    eg.a = ws.w_dec.memptr();
+    eg.b = ws.w_logq.memptr();
+    eg.e = ws.w_logq.memptr();
+  }
+  enc.backward(par, S, eg, ws, grad);
   return sums;
 }
 

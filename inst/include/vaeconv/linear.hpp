@@ -41,30 +41,30 @@ struct LinearDecoder {
   double c = 1.0;
 };
 
-inline LinearDecoder linear_decoder(const GaussianVae& model, const double* par) {
+inline LinearDecoder linear_decoder(const Vae& model, const double* par) {
   const ModelSpec& s = model.spec();
-  if (!s.linear) throw std::invalid_argument("not a linear VAE");
+  if (!s.linear()) throw std::invalid_argument("not a linear VAE");
   const Layout& l = model.layout();
   LinearDecoder d;
   d.W = arma::mat(par + block_offset(l, "W"), s.dx, s.dz);
   d.mu = arma::vec(par + block_offset(l, "mu"), s.dx);
-  d.c = model.obs_sd(par);
+  d.c = model.likelihood().obs_sd(par);
   return d;
 }
 
 // The ELBO of each column of ws.x with the expectation over q in closed form
 // (see the top of this file). Returns the sums over the chunk; when grad is
 // given, adds the gradient of -sum(ELBO) to it. ws.eps is not used.
-inline ChunkSums linear_elbo_exact(const GaussianVae& model, const double* par,
+inline ChunkSums linear_elbo_exact(const Vae& model, const double* par,
                                    double beta, Workspace& ws, double* grad) {
   const ModelSpec& s = model.spec();
-  if (!s.linear) throw std::invalid_argument("the exact ELBO needs a linear VAE");
+  if (!s.linear()) throw std::invalid_argument("the exact ELBO needs a linear VAE");
   const std::size_t m = ws.x.n_cols, dx = s.dx, dz = s.dz;
   model.encode(par, ws);  // ws.mu = V x + b, ws.var = tau^2, ws.u = log tau^2
   ws.z = ws.mu;           // the decoder's input: the mean of q
   model.decode(par, ws.z, ws);  // ws.xhat = W m + mu
-  const double c = model.obs_sd(par), c2 = c * c;
-  const double log_norm = -0.5 * double(dx) * (log_2pi + 2.0 * std::log(c));
+  const double c = model.likelihood().obs_sd(par), c2 = c * c;
+  const double log_norm = model.likelihood().log_norm(par);
   const arma::mat W(const_cast<double*>(par + block_offset(model.layout(), "W")), dx,
                     dz, false, true);
   const arma::rowvec w = arma::sum(arma::square(W), 0);  // ||W_.j||^2
@@ -83,7 +83,7 @@ inline ChunkSums linear_elbo_exact(const GaussianVae& model, const double* par,
     }
     ws.rss[i] = r2;
     const double rec = log_norm - 0.5 * (r2 + trace_term) / c2;
-    const double kl = model.kl_column(ws, i);
+    const double kl = model.encoder().kl_column(ws, i);
     sums.reconstruction += rec;
     sums.kl += kl;
     sums.objective += rec - beta * kl;
@@ -93,7 +93,7 @@ inline ChunkSums linear_elbo_exact(const GaussianVae& model, const double* par,
   // Decoder: d/d xhat = (xhat - x) / c^2 = -r / c^2 through the dense layer
   // (dW += d_a m', dmu += rowsums(d_a)); ws.d_a becomes W' d_a = dN/dm - beta m.
   ws.d_a = (ws.xhat - ws.x) / c2;
-  model.backward_decoder(par, ws, grad);
+  model.decoder().backward(par, ws.z, ws, grad);
   arma::mat dW(grad + block_offset(model.layout(), "W"), dx, dz, false, true);
   dW += W * arma::diagmat(ws.var.col(0)) * (double(m) / c2);
   if (s.learn_obs_sd) {
@@ -108,7 +108,7 @@ inline ChunkSums linear_elbo_exact(const GaussianVae& model, const double* par,
     const double g = 0.5 * t2 * (w[j] / c2 + beta) - 0.5 * beta;
     for (std::size_t i = 0; i < m; ++i) ws.d_u(j, i) = g;
   }
-  model.backward_encoder(par, ws, grad);
+  model.encoder().backward_params(par, ws, grad);
   return sums;
 }
 
@@ -147,7 +147,7 @@ inline double ppca_loglik(const DataView& x, const arma::mat& W, const arma::vec
 }
 
 // The exact log-likelihood (mean over the observations) of a linear VAE.
-inline double linear_loglik(const GaussianVae& model, const double* par,
+inline double linear_loglik(const Vae& model, const double* par,
                             const DataView& x) {
   const LinearDecoder d = linear_decoder(model, par);
   return ppca_loglik(x, d.W, d.mu, d.c);

@@ -5,7 +5,9 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
+#include "elbo.hpp"
 #include "iwae.hpp"
 #include "linear.hpp"
 #include "model.hpp"
@@ -31,22 +33,27 @@ struct ObjectiveSpec {
   bool exact = false;  // the ELBO's expectation in closed form (linear VAE)
 };
 
+inline const std::vector<std::string>& objective_names() {
+  static const std::vector<std::string> names{"elbo", "iwae"};
+  return names;
+}
+
 inline ObjectiveKind objective_kind(const std::string& name) {
-  if (name == "elbo") return ObjectiveKind::elbo;
-  if (name == "iwae") return ObjectiveKind::iwae;
+  const auto& n = objective_names();
+  for (std::size_t i = 0; i < n.size(); ++i)
+    if (n[i] == name) return ObjectiveKind(i);
   throw std::invalid_argument("unknown objective '" + name + "'");
 }
 
-inline Estimator estimator_kind(const std::string& name) {
-  if (name == "reparam") return Estimator::reparam;
-  if (name == "dreg") return Estimator::dreg;
-  throw std::invalid_argument("unknown gradient estimator '" + name + "'");
+inline const std::vector<std::string>& k_growth_names() {
+  static const std::vector<std::string> names{"constant", "linear", "doubling"};
+  return names;
 }
 
 inline KGrowth k_growth(const std::string& name) {
-  if (name == "constant") return KGrowth::constant;
-  if (name == "linear") return KGrowth::linear;
-  if (name == "doubling") return KGrowth::doubling;
+  const auto& n = k_growth_names();
+  for (std::size_t i = 0; i < n.size(); ++i)
+    if (n[i] == name) return KGrowth(i);
   throw std::invalid_argument("unknown growth of K '" + name + "'");
 }
 
@@ -74,13 +81,15 @@ inline std::size_t draws_per_point(const ObjectiveSpec& obj, std::size_t K,
 // per data column) and, when grad is given, adds the gradient of minus their
 // sum to it. K is the number of draws per data point of the objective (1 for
 // the ELBO, which then averages its `samples` draws).
-inline ChunkSums chunk_objective(const GaussianVae& model, const ObjectiveSpec& obj,
+inline ChunkSums chunk_objective(const Vae& model, const ObjectiveSpec& obj,
                                  const double* par, std::size_t K, std::size_t samples,
                                  Workspace& ws, double* grad) {
   switch (obj.kind) {
     case ObjectiveKind::elbo:
+      if (obj.estimator == Estimator::dreg)
+        throw std::invalid_argument("DReG is an estimator of importance weighted bounds");
       if (obj.exact) return linear_elbo_exact(model, par, obj.beta, ws, grad);
-      return model.elbo(par, draws_per_point(obj, K, samples), obj.beta, ws, grad);
+      return elbo(model, par, K, samples, obj.beta, obj.estimator, ws, grad);
     case ObjectiveKind::iwae:
       return vr_iwae(model, par, K, samples, obj.alpha, obj.estimator, ws, grad);
   }

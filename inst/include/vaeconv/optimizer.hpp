@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "vmath.hpp"
 
@@ -15,11 +16,15 @@ namespace vaeconv {
 
 enum class OptimizerKind { sgd, adam, adagrad, rmsprop };
 
+inline const std::vector<std::string>& optimizer_names() {
+  static const std::vector<std::string> names{"sgd", "adam", "adagrad", "rmsprop"};
+  return names;
+}
+
 inline OptimizerKind optimizer_kind(const std::string& name) {
-  if (name == "sgd") return OptimizerKind::sgd;
-  if (name == "adam") return OptimizerKind::adam;
-  if (name == "adagrad") return OptimizerKind::adagrad;
-  if (name == "rmsprop") return OptimizerKind::rmsprop;
+  const auto& n = optimizer_names();
+  for (std::size_t i = 0; i < n.size(); ++i)
+    if (n[i] == name) return OptimizerKind(i);
   throw std::invalid_argument("unknown optimizer '" + name + "'");
 }
 

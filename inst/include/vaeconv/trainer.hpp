@@ -77,7 +77,7 @@ inline void scaled_norms(Parallel& parallel, const double* g, std::size_t p,
   }
 }
 
-inline TrainResult train(const GaussianVae& model, const ObjectiveSpec& obj,
+inline TrainResult train(const Vae& model, const ObjectiveSpec& obj,
                          const OptimizerSpec& opt, const TrainSpec& spec,
                          const DataView& data, std::uint64_t seed, TrainState& st,
                          Parallel& parallel, Monitor& monitor) {
@@ -86,7 +86,7 @@ inline TrainResult train(const GaussianVae& model, const ObjectiveSpec& obj,
   const std::size_t n = data.n(), B = spec.batch_size, p = model.n_params(),
                     pt = model.n_theta();
   const std::uint64_t per_epoch = n / B;
-  if (obj.exact && !model.spec().linear)
+  if (obj.exact && !model.linear())
     throw std::invalid_argument("the exact ELBO needs a linear VAE");
   const KeyedRng rng(seed);
   Engine engine(model, obj, data, rng, parallel, spec.chunk_rows);
@@ -162,7 +162,7 @@ inline TrainResult train(const GaussianVae& model, const ObjectiveSpec& obj,
       full = full_norms(engine, obj, st.par.memptr(), all.data(), n, K, spec.eval_samples,
                         Stream::eval, it, NoiseKey::row, full_grad.memptr(), p, pt,
                         half_grad);
-      if (model.spec().linear) full_ll = linear_loglik(model, st.par.memptr(), data);
+      if (model.linear()) full_ll = linear_loglik(model, st.par.memptr(), data);
       eval_secs += std::chrono::duration<double>(clock::now() - eval_start).count();
     }
     const double lr = step_size(opt, it);

@@ -2,12 +2,17 @@
 #pragma once
 
 #include "activation.hpp"
+#include "choices.hpp"
 #include "data.hpp"
+#include "decoder.hpp"
 #include "dense.hpp"
 #include "diagnostics.hpp"
+#include "elbo.hpp"
+#include "encoder.hpp"
 #include "engine.hpp"
 #include "iwae.hpp"
 #include "layout.hpp"
+#include "likelihood.hpp"
 #include "linear.hpp"
 #include "model.hpp"
 #include "monitor.hpp"

@@ -1,0 +1,276 @@
+// Tests of the C++ core without R: every likelihood's gradient (through the
+// objectives that use it) against central finite differences, the
+// continuous Bernoulli's constant, the keyed random numbers, and the strict
+// parsing of names. Exits non-zero on the first failed group.
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <vaeconv/vaeconv.hpp>
+
+using namespace vaeconv;
+
+static int failures = 0;
+
+static void check(bool ok, const std::string& what) {
+  std::printf("%s %s\n", ok ? "ok  " : "FAIL", what.c_str());
+  if (!ok) ++failures;
+}
+
+// A model, data it accepts (dx = 4, m = 3 columns) and parameters away from
+// their initial values.
+struct Case {
+  std::string name;
+  ModelSpec spec;
+  arma::mat x;
+};
+
+static std::vector<Case> cases() {
+  std::vector<Case> out;
+  arma::arma_rng::set_seed(1);
+  ModelSpec base;
+  base.dx = 4;
+  base.dz = 2;
+  base.hidden = {4, 3};
+  base.act.kind = ActivationKind::tanh;
+  base.obs_sd = 0.8;
+  Case g{"gaussian, learned c", base, arma::randn(4, 3)};
+  g.spec.learn_obs_sd = true;
+  out.push_back(g);
+  Case z{"gaussian, c(z)", base, arma::randn(4, 3)};
+  z.spec.obs_sd_from_z = true;
+  out.push_back(z);
+  Case b{"bernoulli", base, arma::conv_to<arma::mat>::from(arma::randu(4, 3) > 0.5)};
+  b.spec.kind = ModelKind::bernoulli;
+  out.push_back(b);
+  Case cb{"continuous bernoulli", base, arma::randu(4, 3)};
+  cb.spec.kind = ModelKind::bernoulli;
+  cb.spec.continuous = true;
+  out.push_back(cb);
+  Case full{"gaussian, full covariance", base, arma::randn(4, 3)};
+  full.spec.covariance = EncoderKind::full;
+  full.spec.learn_obs_sd = true;
+  out.push_back(full);
+  Case lin{"linear", base, arma::randn(4, 3)};
+  lin.spec.kind = ModelKind::linear;
+  lin.spec.hidden.clear();
+  lin.spec.act.kind = ActivationKind::identity;
+  lin.spec.learn_obs_sd = true;
+  out.push_back(lin);
+  return out;
+}
+
+static double objective(const Vae& vae, const ObjectiveSpec& obj, const arma::vec& par,
+                        const arma::mat& x, const arma::mat& eps, std::size_t samples,
+                        arma::vec* grad) {
+  Workspace ws;
+  ws.x = x;
+  ws.eps = eps;
+  if (grad != nullptr) grad->zeros(vae.n_params());
+  return chunk_objective(vae, obj, par.memptr(), obj.K, samples, ws,
+                         grad == nullptr ? nullptr : grad->memptr())
+      .objective;
+}
+
+// Worst relative error, max_block |g - fd| / max |fd|, of the gradient of
+// minus the objective.
+static double fd_error(const Vae& vae, const ObjectiveSpec& obj, const arma::vec& par,
+                       const arma::mat& x, std::size_t samples) {
+  const std::size_t S = obj.K * samples;
+  arma::arma_rng::set_seed(4);
+  const arma::mat eps = arma::randn(vae.spec().dz, x.n_cols * S);
+  arma::vec g;
+  objective(vae, obj, par, x, eps, samples, &g);
+  arma::vec fd(par.n_elem);
+  const double h = 1e-5;
+  for (std::size_t i = 0; i < par.n_elem; ++i) {
+    arma::vec p = par, q = par;
+    p[i] += h;
+    q[i] -= h;
+    // g is the gradient of minus the sum over the columns
+    fd[i] = -(objective(vae, obj, p, x, eps, samples, nullptr) -
+              objective(vae, obj, q, x, eps, samples, nullptr)) /
+            (2 * h);
+  }
+  double worst = 0.0;
+  for (const Block& b : vae.layout().blocks()) {
+    const arma::vec gb = g.subvec(b.offset, b.offset + b.size() - 1);
+    const arma::vec fb = fd.subvec(b.offset, b.offset + b.size() - 1);
+    worst = std::max(worst, arma::max(arma::abs(gb - fb)) / std::max(arma::max(arma::abs(fb)), 1e-8));
+  }
+  return worst;
+}
+
+static void test_gradients() {
+  std::vector<std::pair<std::string, ObjectiveSpec>> objectives;
+  ObjectiveSpec e;
+  e.beta = 0.7;
+  e.K = e.K_max = 2;  // the ELBO averages K * samples draws
+  objectives.push_back({"elbo", e});
+  ObjectiveSpec w;
+  w.kind = ObjectiveKind::iwae;
+  w.K = w.K_max = 3;
+  objectives.push_back({"iwae K=3", w});
+  w.alpha = 0.4;
+  objectives.push_back({"vr-iwae alpha=0.4", w});
+  ObjectiveSpec ex;
+  ex.exact = true;
+  for (const Case& c : cases()) {
+    const Vae vae(c.spec);
+    arma::vec par(vae.n_params());
+    vae.init(par.memptr(), KeyedRng(7));
+    arma::arma_rng::set_seed(8);
+    par += 0.3 * arma::randn(par.n_elem);
+    for (const auto& o : objectives) {
+      const double err = fd_error(vae, o.second, par, c.x, o.second.kind == ObjectiveKind::iwae ? 2 : 1);
+      char buf[160];
+      std::snprintf(buf, sizeof buf, "%s, %s: worst block error %.1e", c.name.c_str(),
+                    o.first.c_str(), err);
+      check(err < 1e-6, buf);
+    }
+    if (vae.linear()) {
+      const double err = fd_error(vae, ex, par, c.x, 0);
+      char buf[160];
+      std::snprintf(buf, sizeof buf, "linear, exact ELBO: worst block error %.1e", err);
+      check(err < 1e-6, buf);
+    }
+  }
+}
+
+// The likelihoods alone: d(-sum_c v_c ll_c)/d outputs against differences.
+static void test_likelihood_outputs() {
+  for (const Case& c : cases()) {
+    if (c.spec.linear()) continue;
+    const Vae vae(c.spec);
+    const Likelihood& lik = vae.likelihood();
+    arma::vec par(vae.n_params());
+    vae.init(par.memptr(), KeyedRng(3));
+    Workspace ws;
+    ws.x = c.x;
+    const std::size_t S = 2, n = c.x.n_cols * S;
+    arma::arma_rng::set_seed(2);
+    ws.xhat = 2.0 * arma::randn(c.spec.dx, n);
+    ws.xvar_u = arma::randn(c.spec.dx, n);
+    arma::vec v = arma::randu(n);
+    auto value = [&](Workspace& w) {
+      lik.loglik(par.memptr(), S, w, nullptr);
+      return -arma::dot(v, w.ll);
+    };
+    Workspace wg = ws;
+    lik.loglik(par.memptr(), S, wg, nullptr);
+    arma::vec gpar(vae.n_params(), arma::fill::zeros);
+    lik.gradient(par.memptr(), S, wg, v.memptr(), gpar.memptr());
+    double worst = 0.0, scale = 0.0;
+    const double h = 1e-6;
+    for (int head = 0; head < (c.spec.obs_sd_from_z ? 2 : 1); ++head) {
+      arma::mat& out = head == 0 ? ws.xhat : ws.xvar_u;
+      const arma::mat& g = head == 0 ? wg.d_a : wg.d_head;
+      for (std::size_t k = 0; k < out.n_elem; ++k) {
+        Workspace p = ws, q = ws;
+        (head == 0 ? p.xhat : p.xvar_u)[k] += h;
+        (head == 0 ? q.xhat : q.xvar_u)[k] -= h;
+        const double fd = (value(p) - value(q)) / (2 * h);
+        worst = std::max(worst, std::fabs(g[k] - fd));
+        scale = std::max(scale, std::fabs(fd));
+      }
+    }
+    char buf[160];
+    std::snprintf(buf, sizeof buf, "%s: d/d outputs, relative error %.1e", c.name.c_str(),
+                  worst / scale);
+    check(worst / scale < 1e-7, buf);
+  }
+}
+
+static void test_continuous_bernoulli() {
+  double worst = 0.0;
+  for (double eta : {-30.0, -4.0, -0.3, 0.26, 1.0, 7.0, 30.0})
+    worst = std::max(worst, std::fabs(cb_log_norm(eta) - std::log(eta / std::tanh(eta / 2))));
+  check(worst < 1e-13, "continuous Bernoulli: log C against log(eta / tanh(eta / 2))");
+  const double below = cb_series_below * (1 - 1e-15), above = cb_series_below * (1 + 1e-15);
+  check(std::fabs(cb_log_norm(below) - cb_log_norm(above)) < 1e-15 &&
+            std::fabs(cb_dlog_norm(below) - cb_dlog_norm(above)) < 1e-14,
+        "continuous Bernoulli: log C and its derivative continuous at the series switch");
+  check(cb_log_norm(0.0) == std::log(2.0) && std::isfinite(cb_log_norm(1e5)) &&
+            cb_dlog_norm(0.0) == 0.0,
+        "continuous Bernoulli: log 2 at 0, finite for extreme logits");
+  // the density integrates to 1 (Simpson's rule, 2000 intervals)
+  double worst_int = 0.0;
+  for (double eta = -30.0; eta <= 30.0; eta += 2.5) {
+    const int N = 2000;
+    double s = 0.0;
+    for (int i = 0; i <= N; ++i) {
+      const double x = double(i) / N, w = (i == 0 || i == N) ? 1 : (i % 2 ? 4 : 2);
+      s += w * std::exp(x * eta - softplus(eta) + cb_log_norm(eta));
+    }
+    worst_int = std::max(worst_int, std::fabs(s / (3.0 * N) - 1.0));
+  }
+  check(worst_int < 1e-6, "continuous Bernoulli: the density integrates to 1, logits -30..30");
+}
+
+static void test_rng() {
+  const KeyedRng a(42), b(42), c(43);
+  std::vector<double> x(1000), y(1000), z(1000);
+  a.normals(Stream::train, 5, 7, x.data(), x.size());
+  b.normals(Stream::train, 5, 7, y.data(), y.size());
+  c.normals(Stream::train, 5, 7, z.data(), z.size());
+  check(x == y, "rng: the same key gives the same draws");
+  check(x != z, "rng: another seed gives other draws");
+  // batched draws equal one-by-one draws of the same samples
+  std::vector<double> batch(4 * 3), one(3);
+  a.normals(Stream::eval, 2, 10, 4, batch.data(), 3);
+  bool same = true;
+  for (std::size_t s = 0; s < 4; ++s) {
+    a.normals(Stream::eval, 2, 10 + s, one.data(), 3);
+    for (std::size_t j = 0; j < 3; ++j) same = same && one[j] == batch[s * 3 + j];
+  }
+  check(same, "rng: batched draws equal single draws of the same samples");
+  // moments of 10^5 normals
+  std::vector<double> big(100000);
+  a.normals(Stream::user, 0, 0, big.data(), big.size());
+  double m = 0, v = 0;
+  for (double d : big) m += d;
+  m /= big.size();
+  for (double d : big) v += (d - m) * (d - m);
+  v /= big.size() - 1;
+  check(std::fabs(m) < 4.5 / std::sqrt(1e5) && std::fabs(v - 1) < 4.5 * std::sqrt(2 / 1e5),
+        "rng: normals have mean 0 and variance 1");
+  std::vector<std::uint32_t> perm(1000);
+  a.permutation(Stream::permutation, 3, perm.data(), perm.size());
+  check(std::set<std::uint32_t>(perm.begin(), perm.end()).size() == 1000 &&
+            *std::max_element(perm.begin(), perm.end()) == 999,
+        "rng: a permutation of 0..n-1");
+}
+
+static void test_names() {
+  bool threw = false;
+  try {
+    model_kind("poisson");
+  } catch (const std::invalid_argument&) {
+    threw = true;
+  }
+  check(threw, "names: an unknown model type is an error");
+  bool round_trip = true;
+  for (const auto& c : choices())
+    for (const auto& n : c.second) {
+      if (c.first == "model") round_trip = round_trip && model_names()[std::size_t(model_kind(n))] == n;
+      if (c.first == "likelihood") round_trip = round_trip && likelihood_names()[std::size_t(likelihood_kind(n))] == n;
+      if (c.first == "activation") round_trip = round_trip && activation_names()[std::size_t(activation_kind(n))] == n;
+      if (c.first == "estimator") round_trip = round_trip && estimator_names()[std::size_t(estimator_kind(n))] == n;
+    }
+  check(round_trip, "names: every name parses to its own kind");
+}
+
+int main() {
+  test_gradients();
+  test_likelihood_outputs();
+  test_continuous_bernoulli();
+  test_rng();
+  test_names();
+  std::printf("%s: %d failure%s\n", failures ? "FAILED" : "passed", failures,
+              failures == 1 ? "" : "s");
+  return failures == 0 ? 0 : 1;
+}
