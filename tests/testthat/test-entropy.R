@@ -187,3 +187,26 @@ test_that("entropy_sum() with a decoder variance that depends on z", {
   expect_identical(entropy_sum(fit, x, draws = 5, seed = 2, n_threads = 2), a)
   expect_true(is.finite(a$entropy_sum))
 })
+
+test_that("the ELBO's value decoded in pieces equals the engine's to the bit for every encoder and likelihood", {
+  xg <- digits_x(5)
+  xb <- 1 * (xg >= 0.5)
+  cases <- list(
+    list(model = bernoulli_vae(3, hidden = c(300, 40), covariance = "full"), x = xb),
+    list(model = bernoulli_vae(3, hidden = c(300, 40), continuous = TRUE), x = xg),
+    list(model = gaussian_vae(3, hidden = c(300, 40), obs_sd_from_z = TRUE,
+                              covariance = "full"), x = xg)
+  )
+  for (cs in cases) {
+    fit <- fit_vae(cs$x, cs$model, batch_size = 5, iterations = 5, seed = 1, n_threads = 1,
+                   progress = FALSE)
+    for (threads in 1:2) {
+      value <- vaeconv:::cpp_evaluate(fit$model, elbo(beta = 0.5), fit$state$par, cs$x, 1L,
+                                      2000L, 3, threads, 0L)
+      engine <- vaeconv:::cpp_evaluate(fit$model, elbo(beta = 0.5), fit$state$par, cs$x, 1L,
+                                       2000L, 3, threads, 0L, gradient = TRUE)
+      expect_identical(value[c("objective", "reconstruction", "kl")],
+                       engine[c("objective", "reconstruction", "kl")])
+    }
+  }
+})
