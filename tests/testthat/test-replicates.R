@@ -161,9 +161,12 @@ test_that("a time limit stops parallel replicates and leaves no thread working",
     }),
     class = "vaeconv_warning_interrupted"
   )
-  # Two workers took the first two seeds; the third never started.
-  expect_length(fits, 2)
-  expect_identical(summary(fits)$status, c("interrupted", "interrupted"))
+  # The replicates that started come back, every one interrupted; the third
+  # never starts (two workers, each on a fit of 1e7 iterations). The second
+  # worker usually takes the second seed within the second; on a loaded
+  # machine TBB may not have woken it by then, and one fit comes back.
+  expect_true(length(fits) %in% 1:2)
+  expect_identical(summary(fits)$status, rep("interrupted", length(fits)))
   for (fit in fits) {
     expect_gt(fit$state$iteration, 0)
     expect_identical(nrow(trajectory(fit)), as.integer(fit$state$iteration))
