@@ -403,6 +403,49 @@ inline double sum_sq_scaled(const double* x, std::size_t n, double scale) {
   return s;
 }
 
+// acc[i] += src[i] and src[i] = 0 in one pass.
+inline void add_and_clear(double* acc, double* src, std::size_t n) {
+  typedef Base L;
+  const L::vd zero = splat<L>(0.0);
+  std::size_t i = 0;
+  for (; i + L::width <= n; i += L::width) {
+    store<L>(acc + i, load<L>(acc + i) + load<L>(src + i));
+    store<L>(src + i, zero);
+  }
+  for (; i < n; ++i) {
+    acc[i] += src[i];
+    src[i] = 0.0;
+  }
+}
+
+// add_and_clear(acc, src, n), returning sum_sq_scaled(acc, n, scale) of the
+// sums (the same accumulators in the same order), in the same pass.
+inline double add_clear_sum_sq_scaled(double* acc, double* src, std::size_t n,
+                                      double scale) {
+  typedef Base L;
+  const L::vd c = splat<L>(scale), zero = splat<L>(0.0);
+  L::vd a0 = zero, a1 = zero;
+  std::size_t i = 0;
+  for (; i + 2 * L::width <= n; i += 2 * L::width) {
+    const L::vd s0 = load<L>(acc + i) + load<L>(src + i);
+    const L::vd s1 = load<L>(acc + i + L::width) + load<L>(src + i + L::width);
+    store<L>(acc + i, s0);
+    store<L>(acc + i + L::width, s1);
+    store<L>(src + i, zero);
+    store<L>(src + i + L::width, zero);
+    const L::vd x0 = c * s0, x1 = c * s1;
+    a0 += x0 * x0;
+    a1 += x1 * x1;
+  }
+  double s = sum_lanes<L>(a0 + a1);
+  for (; i < n; ++i) {
+    acc[i] += src[i];
+    src[i] = 0.0;
+    s += (scale * acc[i]) * (scale * acc[i]);
+  }
+  return s;
+}
+
 inline double sum_sq(const double* x, std::size_t n) {
   typedef Base L;
   L::vd a0 = splat<L>(0.0), a1 = splat<L>(0.0);
