@@ -105,11 +105,12 @@ struct PlainSqrt {
 // sum is the one of the two-lane kernel whatever W.
 template <class L, class Sq>
 VAECONV_INLINE void adam_lanes(const AdamStep& c, const double* g, double* w, double* m,
-                               double* v, const double* w0, std::size_t i,
+                               double* v, const double* w0, double* clear, std::size_t i,
                                vmath::Base::vd& acc, const Sq& sq) {
   typedef typename L::vd vd;
   typedef vmath::Base B;
   const vd gi = vmath::splat<L>(c.g_scale) * vmath::load<L>(g + i);
+  if (clear != nullptr) vmath::store<L>(clear + i, vmath::splat<L>(0.0));
   const vd mi = vmath::splat<L>(c.b1) * vmath::load<L>(m + i) + vmath::splat<L>(c.a1) * gi;
   const vd vi =
       vmath::splat<L>(c.b2) * vmath::load<L>(v + i) + vmath::splat<L>(c.a2) * gi * gi;
@@ -140,21 +141,24 @@ VAECONV_INLINE void adam_lanes(const AdamStep& c, const double* g, double* w, do
 }
 
 // Adam over [begin, end): L::width coordinates at a time, then two, then
-// one; returns the squared change from w0 (0 without w0).
+// one; returns the squared change from w0 (0 without w0). With clear (which
+// may be g), clear = 0 on the range once g is read.
 template <class L, class Sq>
 VAECONV_INLINE double adam_sweep(const AdamStep& c, const double* g, double* w, double* m,
-                                 double* v, const double* w0, std::size_t begin,
-                                 std::size_t end, const Sq& sq) {
+                                 double* v, const double* w0, double* clear,
+                                 std::size_t begin, std::size_t end, const Sq& sq) {
   typedef vmath::Base B;
   B::vd acc = vmath::splat<B>(0.0);
   std::size_t i = begin;
-  for (; i + L::width <= end; i += L::width) adam_lanes<L>(c, g, w, m, v, w0, i, acc, sq);
+  for (; i + L::width <= end; i += L::width)
+    adam_lanes<L>(c, g, w, m, v, w0, clear, i, acc, sq);
   if constexpr (L::width > B::width)
     for (; i + B::width <= end; i += B::width)
-      adam_lanes<B>(c, g, w, m, v, w0, i, acc, PlainSqrt<B>());
+      adam_lanes<B>(c, g, w, m, v, w0, clear, i, acc, PlainSqrt<B>());
   double change = vmath::sum_lanes<B>(acc);
   for (; i < end; ++i) {
     const double gs = c.g_scale * g[i];
+    if (clear != nullptr) clear[i] = 0.0;
     m[i] = c.b1 * m[i] + c.a1 * gs;
     v[i] = c.b2 * v[i] + c.a2 * gs * gs;
     w[i] = w[i] - c.step * m[i] / (std::sqrt(v[i]) * c.inv_sqrt_c2 + c.eps);
@@ -190,8 +194,8 @@ struct HalvesSqrt {
 // gets the bits of the two-lane kernel).
 __attribute__((target("avx2"))) inline double adam_sweep_avx2(
     const AdamStep& c, const double* g, double* w, double* m, double* v, const double* w0,
-    std::size_t begin, std::size_t end) {
-  return adam_sweep<vmath::Lanes<4>>(c, g, w, m, v, w0, begin, end, HalvesSqrt());
+    double* clear, std::size_t begin, std::size_t end) {
+  return adam_sweep<vmath::Lanes<4>>(c, g, w, m, v, w0, clear, begin, end, HalvesSqrt());
 }
 #endif
 
@@ -202,9 +206,17 @@ __attribute__((target("avx2"))) inline double adam_sweep_avx2(
 // [begin, end). Coordinates are independent, so any split of 0..p into
 // ranges gives the same parameters. Returns sum_i (w_i - w0_i)^2 over the
 // range after the step when w0 is given (0 otherwise), in a fixed order.
+// With clear (which may be g_in), sets clear = 0 on the range after reading
+// the gradient (in the same pass for Adam).
 inline double optimizer_step(const OptimizerSpec& o, std::uint64_t n, double* w,
                              const double* g_in, OptimizerState& st, std::size_t begin,
-                             std::size_t end, const double* w0, double g_scale = 1.0) {
+                             std::size_t end, const double* w0, double g_scale = 1.0,
+                             double* clear = nullptr) {
+  if (clear != nullptr && o.kind != OptimizerKind::adam) {
+    const double change = optimizer_step(o, n, w, g_in, st, begin, end, w0, g_scale);
+    std::fill(clear + begin, clear + end, 0.0);
+    return change;
+  }
   typedef vmath::Base L;
   typedef L::vd vd;
   auto load = [](const double* p) { return vmath::load<L>(p); };
@@ -254,9 +266,10 @@ inline double optimizer_step(const OptimizerSpec& o, std::uint64_t n, double* w,
       c.bounded = std::isfinite(o.bound);
 #if defined(VAECONV_AVX2)
       if (vmath::simd_level() >= 1)
-        return detail::adam_sweep_avx2(c, g_in, w, m, v, w0, begin, end);
+        return detail::adam_sweep_avx2(c, g_in, w, m, v, w0, clear, begin, end);
 #endif
-      return detail::adam_sweep<L>(c, g_in, w, m, v, w0, begin, end, detail::PlainSqrt<L>());
+      return detail::adam_sweep<L>(c, g_in, w, m, v, w0, clear, begin, end,
+                                   detail::PlainSqrt<L>());
     }
     case OptimizerKind::adagrad:
       return detail::sweep(
