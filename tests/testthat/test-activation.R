@@ -154,3 +154,17 @@ test_that("the core's activation kernels match R's functions to a few ulp", {
                      cpp_activation_kernels(soft_clip(), x, FALSE, -1L)[seq_len(n)])
   }
 })
+
+test_that("the tanh and sigmoid derivatives are 1 - y^2 and y (1 - y) to the bit", {
+  # f'(x) from y = f(x) runs on base-exact kernels (four lanes without FMA
+  # where the CPU has AVX2): at every width each value is the rounded
+  # product and difference, as R computes them.
+  x <- c(seq(-30, 30, length.out = 2003), -Inf, Inf, NaN)
+  for (simd in c(0L, 1L, -1L)) {
+    y <- cpp_activation_kernels(as_activation("tanh"), x, FALSE, simd)
+    expect_identical(cpp_activation_kernels(as_activation("tanh"), x, TRUE, simd), 1 - y * y)
+    y <- cpp_activation_kernels(as_activation("sigmoid"), x, FALSE, simd)
+    expect_identical(cpp_activation_kernels(as_activation("sigmoid"), x, TRUE, simd),
+                     y * (1 - y))
+  }
+})

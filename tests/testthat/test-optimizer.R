@@ -200,3 +200,26 @@ test_that("the projection keeps every parameter in [-bound, bound]", {
   expect_equal(s$par, pmin(1, pmax(-1, w - 0.01 * sign(g) / (1 + 1e-8 / abs(g)))), tolerance = 1e-12)
   expect_equal(step(sgd(lr = 1, decay = 0), 1, w, g)$par, w - g)
 })
+
+test_that("Adam's step has the same bits at every kernel width", {
+  # The four-lane kernel (AVX2 without FMA) against the two-lane one, on a
+  # length whose tail takes the two-lane and scalar paths too.
+  previous <- vaeconv:::cpp_simd_override(-1L)
+  on.exit(vaeconv:::cpp_simd_override(previous))
+  set.seed(3)
+  p <- 1003
+  w <- rnorm(p)
+  g <- rnorm(p, sd = 10)
+  m <- rnorm(p, sd = 0.1)
+  v <- rexp(p)
+  for (opt in list(adam(lr = 0.01, decay = 0.5), adam(lr = 1, bound = 0.5))) {
+    steps <- lapply(c(0L, -1L), function(level) {
+      vaeconv:::cpp_simd_override(level)
+      step(opt, 7, w, g, m, v)
+    })
+    expect_identical(steps[[1]]$par, steps[[2]]$par)
+    expect_identical(steps[[1]]$m, steps[[2]]$m)
+    expect_identical(steps[[1]]$v, steps[[2]]$v)
+    expect_false(identical(steps[[1]]$par, w))
+  }
+})

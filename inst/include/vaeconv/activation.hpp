@@ -183,12 +183,64 @@ VAECONV_TARGET_AVX2 inline void backward_smooth_avx2(ActivationKind kind, double
 }
 #endif
 
+// Base-exact kernels: the base (two-lane, no FMA) kernels' operations four
+// lanes at a time, compiled for AVX2 without FMA so that nothing is
+// contracted: every value has the bits of the base kernel (the kernels act
+// lane by lane with IEEE operations only), twice as many at once.
+template <class L>
+struct SqrtHalves {  // four square roots as two SSE2 ones (a target-specific
+                     // AVX one cannot be inlined through the generic kernels)
+  VAECONV_INLINE typename L::vd operator()(const typename L::vd& x) const {
+    typedef vmath::Base B;
+    typename L::vd y;
+    for (std::size_t k = 0; k < L::width; k += B::width) {
+      B::vd h;
+      for (std::size_t j = 0; j < B::width; ++j) h[j] = x[k + j];
+      h = vmath::sqrt<B>(h);
+      for (std::size_t j = 0; j < B::width; ++j) y[k + j] = h[j];
+    }
+    return y;
+  }
+};
+
+enum class ExactKernel { softplus, sigmoid, sqrt, log_normal, tanh_derivative,
+                         sigmoid_derivative };
+
+template <class L, class S>
+VAECONV_INLINE void exact_kernel(ExactKernel k, const double* x, double* y, std::size_t n) {
+  switch (k) {
+    case ExactKernel::softplus: return vmath::map<L>(x, y, n, Softplus<L>());
+    case ExactKernel::sigmoid: return vmath::map<L>(x, y, n, Sigmoid<L>());
+    case ExactKernel::sqrt: return vmath::map<L>(x, y, n, S());
+    case ExactKernel::log_normal: return vmath::map<L>(x, y, n, LogNormal<L>());
+    // y *= f'(x) from x = f(input)
+    case ExactKernel::tanh_derivative: return vmath::scale_by<L>(x, y, n, TanhDerivative<L>());
+    case ExactKernel::sigmoid_derivative:
+      return vmath::scale_by<L>(x, y, n, SigmoidDerivative<L>());
+  }
+}
+
+#if defined(VAECONV_AVX2)
+__attribute__((target("avx2"))) inline void exact_kernel_avx2(ExactKernel k, const double* x,
+                                                               double* y, std::size_t n) {
+  exact_kernel<vmath::Lanes<4>, SqrtHalves<vmath::Lanes<4>>>(k, x, y, n);
+}
+#endif
+
+// The kernel k over n values, with the bits of the base kernel.
+inline void exact(ExactKernel k, const double* x, double* y, std::size_t n) {
+#if defined(VAECONV_AVX2)
+  if (vmath::simd_level() >= 1) return exact_kernel_avx2(k, x, y, n);
+#endif
+  exact_kernel<vmath::Base, Sqrt<vmath::Base>>(k, x, y, n);
+}
+
 }  // namespace detail
 
 // y[i] = log(x[i]) through the vector kernel, std::log where x[i] is not a
 // positive normal number (0, subnormal, infinite, negative or NaN).
 inline void log_positive(const double* x, double* y, std::size_t n) {
-  vmath::map<vmath::Base>(x, y, n, detail::LogNormal<vmath::Base>());
+  detail::exact(detail::ExactKernel::log_normal, x, y, n);
   for (std::size_t i = 0; i < n; ++i)
     if (!(x[i] >= 2.2250738585072014e-308 && x[i] <= 1.7976931348623157e308))
       y[i] = std::log(x[i]);
@@ -238,10 +290,10 @@ struct Activation {
   void backward(const double* x, const double* y, double* g, std::size_t n) const {
     switch (kind) {
       case ActivationKind::tanh:
-        vmath::scale_by<vmath::Base>(y, g, n, detail::TanhDerivative<vmath::Base>());
+        detail::exact(detail::ExactKernel::tanh_derivative, y, g, n);
         return;
       case ActivationKind::sigmoid:
-        vmath::scale_by<vmath::Base>(y, g, n, detail::SigmoidDerivative<vmath::Base>());
+        detail::exact(detail::ExactKernel::sigmoid_derivative, y, g, n);
         return;
       case ActivationKind::relu:
         for (std::size_t i = 0; i < n; ++i) g[i] = x[i] > 0.0 ? g[i] : 0.0;

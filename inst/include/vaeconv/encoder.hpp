@@ -137,7 +137,6 @@ class Encoder {
     dense_forward(par, mean_, *h, ws.mu);
     const std::size_t n = dz_ * m;
     for (arma::mat* a : {&ws.var, &ws.sd, &ws.log_var, &ws.dvar}) a->set_size(dz_, m);
-    typedef vmath::Base L;
     if (kind_ == EncoderKind::full) {
       dense_forward(par, var_, *h, ws.u);
       encode_full(ws);
@@ -153,12 +152,12 @@ class Encoder {
     } else {
       // var = min_var + softplus(u), d var / d u = sigmoid(u)
       dense_forward(par, var_, *h, ws.u);
-      vmath::map<L>(ws.u.memptr(), ws.var.memptr(), n, detail::Softplus<L>());
+      detail::exact(detail::ExactKernel::softplus, ws.u.memptr(), ws.var.memptr(), n);
       for (std::size_t k = 0; k < n; ++k) ws.var[k] += min_var_;
-      vmath::map<L>(ws.u.memptr(), ws.dvar.memptr(), n, detail::Sigmoid<L>());
+      detail::exact(detail::ExactKernel::sigmoid, ws.u.memptr(), ws.dvar.memptr(), n);
       log_positive(ws.var.memptr(), ws.log_var.memptr(), n);
     }
-    vmath::map<L>(ws.var.memptr(), ws.sd.memptr(), n, detail::Sqrt<L>());
+    detail::exact(detail::ExactKernel::sqrt, ws.var.memptr(), ws.sd.memptr(), n);
   }
 
   // z = mu + sd * eps (mu + C eps) for the S draws of each column.

@@ -160,13 +160,20 @@ class Engine {
       const std::size_t k0 = first == 0 ? 1 : 0;
       if (grad != nullptr && round > k0) {
         const bool last = first + round >= n_chunks && norms != nullptr;
+        // One pass per buffer: grad += g_k and g_k = 0, the last buffer's
+        // pass making the block's squared norms too when they are asked for.
         for_blocks(parallel_, p, [&](std::size_t blk, std::size_t b, std::size_t e) {
-          for (std::size_t k = k0; k < round; ++k) {
-            double* gk = grads_[k].memptr();
-            for (std::size_t i = b; i < e; ++i) grad[i] += gk[i];
-            std::fill(gk + b, gk + e, 0.0);
+          const std::size_t k_end = last ? round - 1 : round;
+          for (std::size_t k = k0; k < k_end; ++k)
+            vmath::add_and_clear(grad + b, grads_[k].memptr() + b, e - b);
+          if (last) {
+            double* gk = grads_[round - 1].memptr();
+            const std::size_t mid = std::min(e, std::max(b, norms->split));
+            double* part = norms->part.data();
+            part[2 * blk] = vmath::add_clear_sum_sq_scaled(grad + b, gk + b, mid - b, norms->scale);
+            part[2 * blk + 1] =
+                vmath::add_clear_sum_sq_scaled(grad + mid, gk + mid, e - mid, norms->scale);
           }
-          if (last) block_sq_sums(grad, blk, b, e, norms->split, norms->scale, norms->part.data());
         });
         if (last) norms->made = true;
       }

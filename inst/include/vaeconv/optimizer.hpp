@@ -12,6 +12,7 @@
 
 #include "vmath.hpp"
 
+
 namespace vaeconv {
 
 enum class OptimizerKind { sgd, adam, adagrad, rmsprop };
@@ -84,6 +85,120 @@ inline double sweep(const OptimizerSpec& o, double* w, std::size_t begin, std::s
   return change;
 }
 
+// Adam's constants at one iteration (see optimizer_step()).
+struct AdamStep {
+  double b1, a1, b2, a2, step, inv_sqrt_c2, eps, g_scale, bound;
+  bool bounded;
+};
+
+template <class L>
+struct PlainSqrt {
+  VAECONV_INLINE typename L::vd operator()(const typename L::vd& x) const {
+    return vmath::sqrt<L>(x);
+  }
+};
+
+// Adam on the W = L::width coordinates at i, the same operations as the
+// scalar update of optimizer_step() (no fused multiply-add: the kernels
+// below are compiled without FMA). The squared change from w0 is added to
+// acc, two lanes at a time in coordinate order, so that the weight-change
+// sum is the one of the two-lane kernel whatever W.
+template <class L, class Sq>
+VAECONV_INLINE void adam_lanes(const AdamStep& c, const double* g, double* w, double* m,
+                               double* v, const double* w0, double* clear, std::size_t i,
+                               vmath::Base::vd& acc, const Sq& sq) {
+  typedef typename L::vd vd;
+  typedef vmath::Base B;
+  const vd gi = vmath::splat<L>(c.g_scale) * vmath::load<L>(g + i);
+  if (clear != nullptr) vmath::store<L>(clear + i, vmath::splat<L>(0.0));
+  const vd mi = vmath::splat<L>(c.b1) * vmath::load<L>(m + i) + vmath::splat<L>(c.a1) * gi;
+  const vd vi =
+      vmath::splat<L>(c.b2) * vmath::load<L>(v + i) + vmath::splat<L>(c.a2) * gi * gi;
+  vmath::store<L>(m + i, mi);
+  vmath::store<L>(v + i, vi);
+  vd wi = vmath::load<L>(w + i) -
+          vmath::splat<L>(c.step) * mi /
+              (sq(vi) * vmath::splat<L>(c.inv_sqrt_c2) + vmath::splat<L>(c.eps));
+  if (c.bounded) {  // std::min(bound, std::max(-bound, w)), NaN included
+    const vd hi = vmath::splat<L>(c.bound), lo = vmath::splat<L>(-c.bound);
+    wi = vmath::select<L>(lo < wi, wi, lo);
+    wi = vmath::select<L>(wi < hi, wi, hi);
+  }
+  vmath::store<L>(w + i, wi);
+  if (w0 != nullptr) {
+    const vd d = wi - vmath::load<L>(w0 + i);
+    const vd dd = d * d;
+    if constexpr (L::width == B::width) {
+      acc += dd;
+    } else {
+      for (std::size_t k = 0; k < L::width; k += B::width) {
+        B::vd h;
+        for (std::size_t j = 0; j < B::width; ++j) h[j] = dd[k + j];
+        acc += h;
+      }
+    }
+  }
+}
+
+// Adam over [begin, end): L::width coordinates at a time, then two, then
+// one; returns the squared change from w0 (0 without w0). With clear (which
+// may be g), clear = 0 on the range once g is read.
+template <class L, class Sq>
+VAECONV_INLINE double adam_sweep(const AdamStep& c, const double* g, double* w, double* m,
+                                 double* v, const double* w0, double* clear,
+                                 std::size_t begin, std::size_t end, const Sq& sq) {
+  typedef vmath::Base B;
+  B::vd acc = vmath::splat<B>(0.0);
+  std::size_t i = begin;
+  for (; i + L::width <= end; i += L::width)
+    adam_lanes<L>(c, g, w, m, v, w0, clear, i, acc, sq);
+  if constexpr (L::width > B::width)
+    for (; i + B::width <= end; i += B::width)
+      adam_lanes<B>(c, g, w, m, v, w0, clear, i, acc, PlainSqrt<B>());
+  double change = vmath::sum_lanes<B>(acc);
+  for (; i < end; ++i) {
+    const double gs = c.g_scale * g[i];
+    if (clear != nullptr) clear[i] = 0.0;
+    m[i] = c.b1 * m[i] + c.a1 * gs;
+    v[i] = c.b2 * v[i] + c.a2 * gs * gs;
+    w[i] = w[i] - c.step * m[i] / (std::sqrt(v[i]) * c.inv_sqrt_c2 + c.eps);
+    if (c.bounded) w[i] = std::min(c.bound, std::max(-c.bound, w[i]));
+    if (w0 != nullptr) change += (w[i] - w0[i]) * (w[i] - w0[i]);
+  }
+  return change;
+}
+
+#if defined(VAECONV_AVX2)
+// Square roots of four lanes as two of two (SSE2's correctly rounded
+// sqrtpd; a target-specific AVX one cannot be inlined through the generic
+// kernels).
+struct HalvesSqrt {
+  VAECONV_INLINE vmath::Lanes<4>::vd operator()(const vmath::Lanes<4>::vd& x) const {
+    typedef vmath::Base B;
+    B::vd lo, hi;
+    for (std::size_t j = 0; j < 2; ++j) {
+      lo[j] = x[j];
+      hi[j] = x[j + 2];
+    }
+    lo = vmath::sqrt<B>(lo);
+    hi = vmath::sqrt<B>(hi);
+    vmath::Lanes<4>::vd y;
+    for (std::size_t j = 0; j < 2; ++j) {
+      y[j] = lo[j];
+      y[j + 2] = hi[j];
+    }
+    return y;
+  }
+};
+// AVX2 without FMA (so that nothing is contracted and every coordinate
+// gets the bits of the two-lane kernel).
+__attribute__((target("avx2"))) inline double adam_sweep_avx2(
+    const AdamStep& c, const double* g, double* w, double* m, double* v, const double* w0,
+    double* clear, std::size_t begin, std::size_t end) {
+  return adam_sweep<vmath::Lanes<4>>(c, g, w, m, v, w0, clear, begin, end, HalvesSqrt());
+}
+#endif
+
 }  // namespace detail
 
 // One step at iteration n (counted from 1) along the gradient g_scale * g
@@ -91,9 +206,17 @@ inline double sweep(const OptimizerSpec& o, double* w, std::size_t begin, std::s
 // [begin, end). Coordinates are independent, so any split of 0..p into
 // ranges gives the same parameters. Returns sum_i (w_i - w0_i)^2 over the
 // range after the step when w0 is given (0 otherwise), in a fixed order.
+// With clear (which may be g_in), sets clear = 0 on the range after reading
+// the gradient (in the same pass for Adam).
 inline double optimizer_step(const OptimizerSpec& o, std::uint64_t n, double* w,
                              const double* g_in, OptimizerState& st, std::size_t begin,
-                             std::size_t end, const double* w0, double g_scale = 1.0) {
+                             std::size_t end, const double* w0, double g_scale = 1.0,
+                             double* clear = nullptr) {
+  if (clear != nullptr && o.kind != OptimizerKind::adam) {
+    const double change = optimizer_step(o, n, w, g_in, st, begin, end, w0, g_scale);
+    std::fill(clear + begin, clear + end, 0.0);
+    return change;
+  }
   typedef vmath::Base L;
   typedef L::vd vd;
   auto load = [](const double* p) { return vmath::load<L>(p); };
@@ -130,25 +253,23 @@ inline double optimizer_step(const OptimizerSpec& o, std::uint64_t n, double* w,
       // square root and one division per coordinate.
       const double c1 = 1.0 - std::pow(o.beta1, double(n));
       const double c2 = 1.0 - std::pow(o.beta2, double(n));
-      const double step = lr / c1, inv_sqrt_c2 = 1.0 / std::sqrt(c2);
-      const vd b1 = splat(o.beta1), a1 = splat(1.0 - o.beta1), b2 = splat(o.beta2),
-               a2 = splat(1.0 - o.beta2), vstep = splat(step), vs2 = splat(inv_sqrt_c2),
-               veps = splat(o.eps);
-      return detail::sweep(
-          o, w, begin, end, w0,
-          [=](std::size_t i) {
-            const vd gi = gv(i);
-            const vd mi = b1 * load(m + i) + a1 * gi;
-            const vd vi = b2 * load(v + i) + a2 * gi * gi;
-            store(m + i, mi);
-            store(v + i, vi);
-            return load(w + i) - vstep * mi / (vmath::sqrt<L>(vi) * vs2 + veps);
-          },
-          [=](std::size_t i) {
-            m[i] = o.beta1 * m[i] + (1.0 - o.beta1) * gs(i);
-            v[i] = o.beta2 * v[i] + (1.0 - o.beta2) * gs(i) * gs(i);
-            return w[i] - step * m[i] / (std::sqrt(v[i]) * inv_sqrt_c2 + o.eps);
-          });
+      detail::AdamStep c;
+      c.b1 = o.beta1;
+      c.a1 = 1.0 - o.beta1;
+      c.b2 = o.beta2;
+      c.a2 = 1.0 - o.beta2;
+      c.step = lr / c1;
+      c.inv_sqrt_c2 = 1.0 / std::sqrt(c2);
+      c.eps = o.eps;
+      c.g_scale = g_scale;
+      c.bound = o.bound;
+      c.bounded = std::isfinite(o.bound);
+#if defined(VAECONV_AVX2)
+      if (vmath::simd_level() >= 1)
+        return detail::adam_sweep_avx2(c, g_in, w, m, v, w0, clear, begin, end);
+#endif
+      return detail::adam_sweep<L>(c, g_in, w, m, v, w0, clear, begin, end,
+                                   detail::PlainSqrt<L>());
     }
     case OptimizerKind::adagrad:
       return detail::sweep(

@@ -168,13 +168,13 @@ inline TrainResult train(const Vae& model, const ObjectiveSpec& obj,
     const double lr = step_size(opt, it);
     // One pass over fixed blocks (each small enough to stay in cache):
     // grad /= B, the step, the squared distance from the initial weights when
-    // the iteration is recorded, and grad = 0 for the next iteration.
+    // the iteration is recorded, and grad = 0 for the next iteration (in the
+    // step's own pass).
     part.assign(n_param_blocks(p), 0.0);
     for_blocks(parallel, p, [&](std::size_t b, std::size_t begin, std::size_t end) {
       double* g = grad.memptr();
       part[b] = optimizer_step(opt, it, st.par.memptr(), g, st.opt, begin, end,
-                               record ? st.par0.memptr() : nullptr, inv_B);
-      std::fill(g + begin, g + end, 0.0);
+                               record ? st.par0.memptr() : nullptr, inv_B, g);
     });
     st.iteration = it;
     const double secs =

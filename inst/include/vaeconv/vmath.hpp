@@ -346,17 +346,20 @@ VAECONV_INLINE void scale_by(const double* x, double* g, std::size_t n, const F&
 }
 
 
-// out[i] += sum_j d[i + j rows] for the rows x cols matrix d: eight rows at a
-// time (a cache line), each row's sum formed over j in a register and then
-// added to out[i]. A fixed order, whatever the alignment.
-inline void add_row_sums(const double* d, std::size_t rows, std::size_t cols, double* out) {
-  typedef Base L;
+// out[i] += sum_j d[i + j ld], i < rows, for the matrix d with leading
+// dimension ld: 4 W rows at a time (the rest two lanes at a time, then one
+// by one), each row's sum formed over j in a register and then added to
+// out[i]. Each row is summed in the order j = 0, 1, ..., whatever W and the
+// alignment, so every W gives the same bits.
+template <class L>
+VAECONV_INLINE void add_row_sums_lanes(const double* d, std::size_t rows, std::size_t cols,
+                                       std::size_t ld, double* out) {
   constexpr std::size_t W = L::width, R = 4 * W;
   std::size_t i = 0;
   for (; i + R <= rows; i += R) {
-    L::vd a0 = splat<L>(0.0), a1 = a0, a2 = a0, a3 = a0;
+    typename L::vd a0 = splat<L>(0.0), a1 = a0, a2 = a0, a3 = a0;
     const double* c = d + i;
-    for (std::size_t j = 0; j < cols; ++j, c += rows) {
+    for (std::size_t j = 0; j < cols; ++j, c += ld) {
       a0 += load<L>(c);
       a1 += load<L>(c + W);
       a2 += load<L>(c + 2 * W);
@@ -367,10 +370,14 @@ inline void add_row_sums(const double* d, std::size_t rows, std::size_t cols, do
     store<L>(out + i + 2 * W, load<L>(out + i + 2 * W) + a2);
     store<L>(out + i + 3 * W, load<L>(out + i + 3 * W) + a3);
   }
-  for (; i < rows; ++i) {
-    double a = 0.0;
-    for (std::size_t j = 0; j < cols; ++j) a += d[i + j * rows];
-    out[i] += a;
+  if constexpr (W > Base::width) {
+    if (i < rows) add_row_sums_lanes<Base>(d + i, rows - i, cols, ld, out + i);
+  } else {
+    for (; i < rows; ++i) {
+      double a = 0.0;
+      for (std::size_t j = 0; j < cols; ++j) a += d[i + j * ld];
+      out[i] += a;
+    }
   }
 }
 
@@ -400,6 +407,49 @@ inline double sum_sq_scaled(const double* x, std::size_t n, double scale) {
   }
   double s = sum_lanes<L>(a0 + a1);
   for (; i < n; ++i) s += (scale * x[i]) * (scale * x[i]);
+  return s;
+}
+
+// acc[i] += src[i] and src[i] = 0 in one pass.
+inline void add_and_clear(double* acc, double* src, std::size_t n) {
+  typedef Base L;
+  const L::vd zero = splat<L>(0.0);
+  std::size_t i = 0;
+  for (; i + L::width <= n; i += L::width) {
+    store<L>(acc + i, load<L>(acc + i) + load<L>(src + i));
+    store<L>(src + i, zero);
+  }
+  for (; i < n; ++i) {
+    acc[i] += src[i];
+    src[i] = 0.0;
+  }
+}
+
+// add_and_clear(acc, src, n), returning sum_sq_scaled(acc, n, scale) of the
+// sums (the same accumulators in the same order), in the same pass.
+inline double add_clear_sum_sq_scaled(double* acc, double* src, std::size_t n,
+                                      double scale) {
+  typedef Base L;
+  const L::vd c = splat<L>(scale), zero = splat<L>(0.0);
+  L::vd a0 = zero, a1 = zero;
+  std::size_t i = 0;
+  for (; i + 2 * L::width <= n; i += 2 * L::width) {
+    const L::vd s0 = load<L>(acc + i) + load<L>(src + i);
+    const L::vd s1 = load<L>(acc + i + L::width) + load<L>(src + i + L::width);
+    store<L>(acc + i, s0);
+    store<L>(acc + i + L::width, s1);
+    store<L>(src + i, zero);
+    store<L>(src + i + L::width, zero);
+    const L::vd x0 = c * s0, x1 = c * s1;
+    a0 += x0 * x0;
+    a1 += x1 * x1;
+  }
+  double s = sum_lanes<L>(a0 + a1);
+  for (; i < n; ++i) {
+    acc[i] += src[i];
+    src[i] = 0.0;
+    s += (scale * acc[i]) * (scale * acc[i]);
+  }
   return s;
 }
 
@@ -437,6 +487,23 @@ inline int simd_level() {
 #endif
 }
 inline bool use_avx2() { return simd_level() >= 1; }
+
+#if defined(VAECONV_AVX2)
+__attribute__((target("avx2"))) inline void add_row_sums_avx2(const double* d,
+                                                               std::size_t rows,
+                                                               std::size_t cols, double* out) {
+  add_row_sums_lanes<Lanes<4>>(d, rows, cols, rows, out);
+}
+#endif
+
+// out[i] += sum_j d[i + j rows] for the rows x cols matrix d (see
+// add_row_sums_lanes: the same bits at every vector width).
+inline void add_row_sums(const double* d, std::size_t rows, std::size_t cols, double* out) {
+#if defined(VAECONV_AVX2)
+  if (simd_level() >= 1) return add_row_sums_avx2(d, rows, cols, out);
+#endif
+  add_row_sums_lanes<Base>(d, rows, cols, rows, out);
+}
 
 }  // namespace vmath
 }  // namespace vaeconv
