@@ -67,22 +67,9 @@
 #' evaluate(fit, x, objective = iwae(K = 10), seed = 1, n_threads = 1)
 evaluate <- function(fit, x, objective = NULL, samples = 1, seed = NULL,
                      n_threads = NULL, progress = interactive()) {
-  check_fit(fit)
-  x <- check_new_data(x, fit)
-  check_model_data(x, fit$model)
-  if (is.null(objective)) objective <- fit$objective
-  check_objective(objective)
-  samples <- check_whole(samples)
-  seed <- check_seed(seed)
-  n_threads <- resolve_threads(check_n_threads(n_threads))
-  progress <- check_flag(progress)
-  check_combination(fit$model, objective)
-  if (is.null(seed)) seed <- draw_seed()
-
-  v <- cpp_evaluate(fit$model, objective, fit$state$par, x, fit_K(objective, fit),
-                    samples, seed, n_threads, chunk_rows(), gradient = TRUE,
-                    progress = progress, name = "Evaluating")
-  v <- lapply(signal_stop(v), nan_to_na)
+  v <- full_data_pass(fit, x, objective, samples, seed, n_threads, progress,
+                      return_gradient = FALSE, name = "Evaluating")
+  v <- lapply(v, nan_to_na)
   tibble::tibble(
     objective = v$objective,
     reconstruction = v$reconstruction,
@@ -135,22 +122,36 @@ evaluate <- function(fit, x, objective = NULL, samples = 1, seed = NULL,
 #' vapply(g, function(b) sum(b^2), numeric(1))
 gradient <- function(fit, x, objective = NULL, samples = 1, seed = NULL,
                      n_threads = NULL, progress = interactive()) {
-  check_required(fit)
-  check_fit(fit)
-  check_required(x)
-  x <- check_new_data(x, fit)
-  check_model_data(x, fit$model)
-  if (is.null(objective)) objective <- fit$objective
-  check_objective(objective)
-  samples <- check_whole(samples)
-  seed <- check_seed(seed)
-  n_threads <- resolve_threads(check_n_threads(n_threads))
-  progress <- check_flag(progress)
-  check_combination(fit$model, objective)
-  if (is.null(seed)) seed <- draw_seed()
+  v <- full_data_pass(fit, x, objective, samples, seed, n_threads, progress,
+                      return_gradient = TRUE, name = "Gradient")
+  unflatten(fit$model, fit$n_features, v$grad)
+}
 
+#' The full-data pass of evaluate() and gradient()
+#'
+#' Validates their arguments (errors blame `call`), draws the seed when it is
+#' `NULL`, runs the objective and its gradient over every row of `x` in
+#' compiled code, and signals again a stop (interrupt or time limit) that
+#' the compiled code caught once its threads have stopped.
+#' @returns The list of cpp_evaluate(); with `return_gradient`, its `grad`.
+#' @noRd
+full_data_pass <- function(fit, x, objective, samples, seed, n_threads, progress,
+                           return_gradient, name, call = rlang::caller_env()) {
+  check_required(fit, call = call)
+  check_fit(fit, call = call)
+  check_required(x, call = call)
+  x <- check_new_data(x, fit, call = call)
+  check_model_data(x, fit$model, call = call)
+  if (is.null(objective)) objective <- fit$objective
+  check_objective(objective, call = call)
+  samples <- check_whole(samples, call = call)
+  seed <- check_seed(seed, call = call)
+  n_threads <- resolve_threads(check_n_threads(n_threads, call = call))
+  progress <- check_flag(progress, call = call)
+  check_combination(fit$model, objective, call = call)
+  if (is.null(seed)) seed <- draw_seed()
   v <- cpp_evaluate(fit$model, objective, fit$state$par, x, fit_K(objective, fit),
                     samples, seed, n_threads, chunk_rows(), gradient = TRUE,
-                    return_gradient = TRUE, progress = progress, name = "Gradient")
-  unflatten(fit$model, fit$n_features, signal_stop(v)$grad)
+                    return_gradient = return_gradient, progress = progress, name = name)
+  signal_stop(v)
 }
