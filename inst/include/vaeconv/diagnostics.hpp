@@ -32,6 +32,33 @@ inline std::size_t likelihood_chunk_columns(const ModelSpec& m) {
   return std::min<std::size_t>(4096, std::max<std::size_t>(64, c));
 }
 
+// Lays the draws a..b-1 of a set of rows with S draws each into the columns
+// of ws, as the diagnostics decode them in pieces: column c - a holds draw
+// c % S of row i = c / S, that is row i's data (column i of x), its q(z | x)
+// (column i of q, made by the encoder) and its noise, keyed by (stream,
+// iteration, first(i) + s); a row's draws in the piece are drawn at once, as
+// the engine draws a row's S.
+template <class First>
+inline void lay_draws(const Encoder& enc, const arma::mat& x, const Workspace& q,
+                      std::size_t S, std::size_t a, std::size_t b, const KeyedRng& rng,
+                      Stream stream, std::uint64_t iteration, const First& first,
+                      Workspace& ws) {
+  const std::size_t dx = x.n_rows, dz = enc.latent_dim(), nc = b - a;
+  ws.x.set_size(dx, nc);
+  ws.eps.set_size(dz, nc);
+  enc.reserve_columns(ws, nc);
+  for (std::size_t col = a; col < b;) {
+    const std::size_t i = col / S, s0 = col % S;
+    const std::size_t end = std::min(b, (i + 1) * S);
+    rng.normals(stream, iteration, first(i) + s0, end - col, ws.eps.colptr(col - a), dz);
+    for (std::size_t c = col; c < end; ++c) {
+      std::copy(x.colptr(i), x.colptr(i) + dx, ws.x.colptr(c - a));
+      enc.copy_column(q, i, ws, c - a);
+    }
+    col = end;
+  }
+}
+
 // log p(x_i) for every column x_i of xt by importance sampling with q(z|x_i)
 // as the proposal and L draws: est[i] = log (1/L) sum_s w_is. var[i] is the
 // delta-method variance of est[i], var(w) / (L mean(w)^2) with the sample
@@ -60,7 +87,7 @@ inline std::size_t log_likelihood_rows(const Vae& model, const double* par,
                                        const KeyedRng& rng, Parallel& parallel, double* est,
                                        double* var, double* ess,
                                        Monitor& monitor = no_monitor()) {
-  const std::size_t n = xt.n_cols, dz = model.spec().dz, dx = model.spec().dx;
+  const std::size_t n = xt.n_cols;
   // Rows per task: about 4096 draws, at least one row.
   const std::size_t rows = std::max<std::size_t>(1, 4096 / L);
   const std::size_t n_tasks = (n + rows - 1) / rows;
@@ -84,7 +111,8 @@ inline std::size_t log_likelihood_rows(const Vae& model, const double* par,
       const std::size_t m = std::min(rows, n - begin);
       Task& t = tasks[k];
       Workspace& ws = t.ws;
-      // q(z | x_i) of the task's rows.
+      // The task's rows, read in place, and their q(z | x_i).
+      const arma::mat rows_x(const_cast<double*>(xt.colptr(begin)), xt.n_rows, m, false, true);
       enc.reserve_columns(t.q, m);
       for (std::size_t a = 0; a < m; a += C) {
         const std::size_t b = std::min(m, a + C);
@@ -103,17 +131,8 @@ inline std::size_t log_likelihood_rows(const Vae& model, const double* par,
           stopped.store(true, std::memory_order_relaxed);
           return;
         }
-        const std::size_t b = std::min(N, a + C), nc = b - a;
-        ws.x.set_size(dx, nc);
-        ws.eps.set_size(dz, nc);
-        enc.reserve_columns(ws, nc);
-        for (std::size_t c = a; c < b; ++c) {
-          const std::size_t i = c / L, s = c % L, j = c - a;
-          std::copy(xt.colptr(begin + i), xt.colptr(begin + i) + dx, ws.x.colptr(j));
-          enc.copy_column(t.q, i, ws, j);
-          rng.normals(Stream::estimate, 0, std::uint64_t(begin + i) * L + s, ws.eps.colptr(j),
-                      dz);
-        }
+        lay_draws(enc, rows_x, t.q, L, a, std::min(N, a + C), rng, Stream::estimate, 0,
+                  [&](std::size_t i) { return std::uint64_t(begin + i) * L; }, ws);
         model.sample_z(1, ws);
         model.decode(par, ws.z, ws);
         log_weights(model, par, 1, ws);
@@ -158,7 +177,7 @@ inline ChunkSums elbo_value_rows(const Vae& model, const ObjectiveSpec& obj,
                                  std::size_t samples, Stream stream, std::uint64_t iteration,
                                  const KeyedRng& rng, Parallel& parallel,
                                  std::size_t chunk_rows, Monitor& monitor, bool* stopped) {
-  const std::size_t S = samples, dz = model.spec().dz, dx = model.spec().dx;
+  const std::size_t S = samples, dx = model.spec().dx;
   Engine engine(model, obj, data, rng, parallel, chunk_rows);
   const std::size_t rows = engine.rows_per_chunk(S);
   const std::size_t n_chunks = (count + rows - 1) / rows;
@@ -192,23 +211,9 @@ inline ChunkSums elbo_value_rows(const Vae& model, const ObjectiveSpec& obj,
           stop.store(true, std::memory_order_relaxed);
           return;
         }
-        const std::size_t b = std::min(N, a + C), nc = b - a;
-        ws.x.set_size(dx, nc);
-        ws.eps.set_size(dz, nc);
-        enc.reserve_columns(ws, nc);
-        for (std::size_t col = a; col < b;) {
-          // The run of draws of row i in the piece, drawn at once as the
-          // engine draws a row's S.
-          const std::size_t i = col / S, s0 = col % S;
-          const std::size_t end = std::min(b, (i + 1) * S), j = col - a;
-          const std::uint64_t id = idx[begin + i];
-          rng.normals(stream, iteration, id * S + s0, end - col, ws.eps.colptr(j), dz);
-          for (std::size_t cc = col; cc < end; ++cc) {
-            std::copy(ch.enc.x.colptr(i), ch.enc.x.colptr(i) + dx, ws.x.colptr(cc - a));
-            enc.copy_column(ch.enc, i, ws, cc - a);
-          }
-          col = end;
-        }
+        const std::size_t b = std::min(N, a + C);
+        lay_draws(enc, ch.enc.x, ch.enc, S, a, b, rng, stream, iteration,
+                  [&](std::size_t i) { return std::uint64_t(idx[begin + i]) * S; }, ws);
         model.sample_z(1, ws);
         model.decode(par, ws.z, ws);
         model.likelihood().loglik(par, 1, ws, nullptr);

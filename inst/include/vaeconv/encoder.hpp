@@ -108,6 +108,7 @@ class Encoder {
   }
 
   EncoderKind kind() const { return kind_; }
+  std::size_t latent_dim() const { return dz_; }
 
   // Encoder variance 1 where the variance head's weights vanish (after the
   // weights and biases were set).
