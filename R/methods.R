@@ -78,23 +78,12 @@ print.vae_fit <- function(x, ...) {
 #' @rdname vae_fit-methods
 #' @export
 summary.vae_fit <- function(object, ...) {
-  tr <- object$trajectory
-  k <- nrow(tr)
-  tail_rows <- if (k == 0) integer(0) else seq(k - max(1L, k %/% 10L) + 1L, k)
-  full <- tr$full_objective[!is.na(tr$full_objective)]
-  iterations <- object$state$iteration
-  seconds <- object$state$seconds
-  eval_seconds <- object$state$eval_seconds %||% NA_real_
+  s <- fit_summary(object)
   tibble::tibble(
-    iterations = as.integer(iterations),
-    status = object$status,
-    objective = mean(tr$objective[tail_rows]),
-    full_objective = if (length(full)) full[[length(full)]] else NA_real_,
-    grad_norm_sq = mean(tr$grad_norm_sq[tail_rows]),
-    weight_change = if (k) tr$weight_change[[k]] else NA_real_,
-    seconds = seconds,
-    eval_seconds = eval_seconds,
-    ms_per_iteration = if (iterations > 0) 1000 * seconds / iterations else NA_real_,
+    !!!s[c("iterations", "status", "objective", "full_objective", "grad_norm_sq",
+           "weight_change", "seconds")],
+    eval_seconds = object$state$eval_seconds %||% NA_real_,
+    ms_per_iteration = s$ms_per_iteration,
     model_description = describe_model(object$model),
     objective_description = describe_objective(object$objective)
   )
@@ -256,4 +245,28 @@ describe_objective <- function(o) {
 describe_optimizer <- function(o) {
   sprintf("%s (lr %s, decay %s%s)", o$type, format_num(o$lr), format_num(o$decay),
           if (is.finite(o$bound)) paste0(", bound ", format_num(o$bound)) else "")
+}
+
+#' What the summaries of a vae_fit and a vi_fit share: the iterations and
+#' status, the minibatch objective and squared gradient norm averaged over
+#' the last tenth of the recorded rows, the last full-data objective, the
+#' last weight change, and the training time
+#' @noRd
+fit_summary <- function(object) {
+  tr <- object$trajectory
+  k <- nrow(tr)
+  tail_rows <- if (k == 0) integer(0) else seq(k - max(1L, k %/% 10L) + 1L, k)
+  full <- tr$full_objective[!is.na(tr$full_objective)]
+  iterations <- object$state$iteration
+  seconds <- object$state$seconds
+  list(
+    iterations = as.integer(iterations),
+    status = object$status,
+    objective = mean(tr$objective[tail_rows]),
+    full_objective = if (length(full)) full[[length(full)]] else NA_real_,
+    grad_norm_sq = mean(tr$grad_norm_sq[tail_rows]),
+    weight_change = if (k) tr$weight_change[[k]] else NA_real_,
+    seconds = seconds,
+    ms_per_iteration = if (iterations > 0) 1000 * seconds / iterations else NA_real_
+  )
 }

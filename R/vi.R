@@ -269,23 +269,13 @@ print.vi_fit <- function(x, ...) {
 #' @rdname vi_fit-methods
 #' @export
 summary.vi_fit <- function(object, ...) {
-  tr <- object$trajectory
-  k <- nrow(tr)
-  tail_rows <- if (k == 0) integer(0) else seq(k - max(1L, k %/% 10L) + 1L, k)
-  full <- tr$full_objective[!is.na(tr$full_objective)]
-  kl <- tr$kl_to_target[!is.na(tr$kl_to_target)]
-  iterations <- object$state$iteration
-  seconds <- object$state$seconds
+  s <- fit_summary(object)
+  kl <- object$trajectory$kl_to_target
+  kl <- kl[!is.na(kl)]
   tibble::tibble(
-    iterations = as.integer(iterations),
-    status = object$status,
-    objective = mean(tr$objective[tail_rows]),
-    full_objective = if (length(full)) full[[length(full)]] else NA_real_,
-    grad_norm_sq = mean(tr$grad_norm_sq[tail_rows]),
+    !!!s[c("iterations", "status", "objective", "full_objective", "grad_norm_sq")],
     kl_to_target = if (length(kl)) kl[[length(kl)]] else NA_real_,
-    weight_change = if (k) tr$weight_change[[k]] else NA_real_,
-    seconds = seconds,
-    ms_per_iteration = if (iterations > 0) 1000 * seconds / iterations else NA_real_
+    !!!s[c("weight_change", "seconds", "ms_per_iteration")]
   )
 }
 
