@@ -54,8 +54,7 @@ strip_fit <- function(f) {
   list(trajectory = tr, state = st, status = f$status)
 }
 
-fixture_results <- function(n_threads = 1) {
-  cases <- fixture_cases()
+fixture_results <- function(n_threads = 1, cases = fixture_cases(), replicates = TRUE) {
   out <- list()
   for (nm in names(cases)) {
     a <- cases[[nm]]
@@ -75,7 +74,7 @@ fixture_results <- function(n_threads = 1) {
                                             n_threads = n_threads, method = "importance")
     }
     r$snr <- gradient_snr(f, x, draws = 6, seed = 2, n_threads = n_threads)
-    if (isTRUE(a[[2]]$learn_obs_sd)) {
+    if (isTRUE(a[[2]]$learn_obs_sd) || isTRUE(a[[2]]$obs_sd_from_z)) {
       r$entropy <- entropy_sum(f, x, draws = 8, seed = 6, n_threads = n_threads)
     }
     r$encode <- encode(f, x[1:7, ])
@@ -88,6 +87,7 @@ fixture_results <- function(n_threads = 1) {
                                      eval_every = 0, progress = FALSE))
     out[[nm]] <- r
   }
+  if (!replicates) return(out)
   reps <- fit_vae_replicates(as.matrix(digits[1:240, 1:64]) / 16,
                              model = gaussian_vae(2, hidden = c(12, 6)),
                              batch_size = 32, iterations = 20, seeds = c(3, 8),
@@ -96,10 +96,46 @@ fixture_results <- function(n_threads = 1) {
   out
 }
 
+# The parts added after the split (Bernoulli and continuous Bernoulli
+# decoders, c^2(z), the full-covariance encoder, the score-function
+# estimator), recorded on commit d8df273 before the performance work of
+# issue 18 touched them (tests/testthat/fixtures/parts-fixtures.rds).
+parts_fixture_cases <- function() {
+  x <- as.matrix(digits[1:240, 1:64]) / 16
+  xb <- (x >= 0.5) * 1
+  h <- c(12, 6)
+  b <- function(..., activation = "tanh") bernoulli_vae(2, hidden = h, activation = activation, ...)
+  g <- function(...) gaussian_vae(2, hidden = h, activation = "tanh", ...)
+  list(
+    bernoulli = list(xb, b()),
+    bernoulli_iwae = list(xb, b(), objective = iwae(K = 3)),
+    bernoulli_dreg = list(xb, b(activation = "softplus"), objective = iwae(K = 3, estimator = "dreg")),
+    cb = list(x, b(continuous = TRUE)),
+    cb_iwae = list(x, b(continuous = TRUE), objective = iwae(K = 3, alpha = 0.5)),
+    sd_from_z = list(x, g(obs_sd_from_z = TRUE)),
+    sd_from_z_iwae = list(x, g(obs_sd_from_z = TRUE), objective = iwae(K = 3, estimator = "dreg")),
+    full = list(x, g(covariance = "full", obs_sd = 0.5)),
+    full_iwae = list(x, g(covariance = "full", learn_obs_sd = TRUE), objective = iwae(K = 3)),
+    full_bernoulli = list(xb, b(covariance = "full")),
+    score_elbo = list(x, g(obs_sd = 0.5), objective = elbo(estimator = "score", K = 4)),
+    score_iwae = list(xb, b(), objective = iwae(K = 3, estimator = "score"))
+  )
+}
+
+parts_fixture_results <- function(n_threads = 1) {
+  fixture_results(n_threads, cases = parts_fixture_cases(), replicates = FALSE)
+}
+
 if (sys.nframe() == 0L) {
   args <- commandArgs(trailingOnly = TRUE)
-  out <- if (length(args)) args[[1]] else "tests/testthat/fixtures/core-fixtures.rds"
-  res <- fixture_results()
+  parts <- "--parts" %in% args
+  args <- setdiff(args, "--parts")
+  out <- if (length(args)) args[[1]] else if (parts) {
+    "tests/testthat/fixtures/parts-fixtures.rds"
+  } else {
+    "tests/testthat/fixtures/core-fixtures.rds"
+  }
+  res <- if (parts) parts_fixture_results() else fixture_results()
   saveRDS(res, out, version = 2)
   cat("wrote", out, "with", length(res), "entries\n")
 }
