@@ -12,8 +12,8 @@ Rcpp::Rostream<false>& Rcpp::Rcerr = Rcpp::Rcpp_cerr_get();
 #endif
 
 // cpp_bench_gemm
-Rcpp::NumericVector cpp_bench_gemm(const Rcpp::IntegerVector& m, const Rcpp::IntegerVector& n, const Rcpp::IntegerVector& k, const Rcpp::LogicalVector& trans_a, const Rcpp::LogicalVector& trans_b, const Rcpp::NumericVector& beta, int reps, int blocks);
-RcppExport SEXP _vaeconv_cpp_bench_gemm(SEXP mSEXP, SEXP nSEXP, SEXP kSEXP, SEXP trans_aSEXP, SEXP trans_bSEXP, SEXP betaSEXP, SEXP repsSEXP, SEXP blocksSEXP) {
+Rcpp::NumericVector cpp_bench_gemm(const Rcpp::IntegerVector& m, const Rcpp::IntegerVector& n, const Rcpp::IntegerVector& k, const Rcpp::LogicalVector& trans_a, const Rcpp::LogicalVector& trans_b, const Rcpp::NumericVector& beta, int reps, int blocks, bool blas);
+RcppExport SEXP _vaeconv_cpp_bench_gemm(SEXP mSEXP, SEXP nSEXP, SEXP kSEXP, SEXP trans_aSEXP, SEXP trans_bSEXP, SEXP betaSEXP, SEXP repsSEXP, SEXP blocksSEXP, SEXP blasSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::traits::input_parameter< const Rcpp::IntegerVector& >::type m(mSEXP);
@@ -24,7 +24,8 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< const Rcpp::NumericVector& >::type beta(betaSEXP);
     Rcpp::traits::input_parameter< int >::type reps(repsSEXP);
     Rcpp::traits::input_parameter< int >::type blocks(blocksSEXP);
-    rcpp_result_gen = Rcpp::wrap(cpp_bench_gemm(m, n, k, trans_a, trans_b, beta, reps, blocks));
+    Rcpp::traits::input_parameter< bool >::type blas(blasSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_bench_gemm(m, n, k, trans_a, trans_b, beta, reps, blocks, blas));
     return rcpp_result_gen;
 END_RCPP
 }
@@ -187,6 +188,41 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< const Rcpp::NumericVector& >::type c(cSEXP);
     Rcpp::traits::input_parameter< const Rcpp::NumericVector& >::type k(kSEXP);
     rcpp_result_gen = Rcpp::wrap(cpp_philox_block(c, k));
+    return rcpp_result_gen;
+END_RCPP
+}
+// cpp_gemm_override
+int cpp_gemm_override(int mode);
+RcppExport SEXP _vaeconv_cpp_gemm_override(SEXP modeSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< int >::type mode(modeSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_gemm_override(mode));
+    return rcpp_result_gen;
+END_RCPP
+}
+// cpp_gemm_uses_kernels
+bool cpp_gemm_uses_kernels();
+RcppExport SEXP _vaeconv_cpp_gemm_uses_kernels() {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    rcpp_result_gen = Rcpp::wrap(cpp_gemm_uses_kernels());
+    return rcpp_result_gen;
+END_RCPP
+}
+// cpp_gemm_product
+Rcpp::NumericMatrix cpp_gemm_product(const Rcpp::NumericMatrix& A, const Rcpp::NumericMatrix& B, bool trans_a, bool trans_b, const Rcpp::NumericMatrix& C, double beta, const std::string& how);
+RcppExport SEXP _vaeconv_cpp_gemm_product(SEXP ASEXP, SEXP BSEXP, SEXP trans_aSEXP, SEXP trans_bSEXP, SEXP CSEXP, SEXP betaSEXP, SEXP howSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< const Rcpp::NumericMatrix& >::type A(ASEXP);
+    Rcpp::traits::input_parameter< const Rcpp::NumericMatrix& >::type B(BSEXP);
+    Rcpp::traits::input_parameter< bool >::type trans_a(trans_aSEXP);
+    Rcpp::traits::input_parameter< bool >::type trans_b(trans_bSEXP);
+    Rcpp::traits::input_parameter< const Rcpp::NumericMatrix& >::type C(CSEXP);
+    Rcpp::traits::input_parameter< double >::type beta(betaSEXP);
+    Rcpp::traits::input_parameter< const std::string& >::type how(howSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_gemm_product(A, B, trans_a, trans_b, C, beta, how));
     return rcpp_result_gen;
 END_RCPP
 }
@@ -420,7 +456,7 @@ END_RCPP
 }
 
 static const R_CallMethodDef CallEntries[] = {
-    {"_vaeconv_cpp_bench_gemm", (DL_FUNC) &_vaeconv_cpp_bench_gemm, 8},
+    {"_vaeconv_cpp_bench_gemm", (DL_FUNC) &_vaeconv_cpp_bench_gemm, 9},
     {"_vaeconv_cpp_log_likelihood", (DL_FUNC) &_vaeconv_cpp_log_likelihood, 7},
     {"_vaeconv_cpp_gradient_draws", (DL_FUNC) &_vaeconv_cpp_gradient_draws, 11},
     {"_vaeconv_cpp_objective_K", (DL_FUNC) &_vaeconv_cpp_objective_K, 2},
@@ -433,6 +469,9 @@ static const R_CallMethodDef CallEntries[] = {
     {"_vaeconv_cpp_simd_level", (DL_FUNC) &_vaeconv_cpp_simd_level, 0},
     {"_vaeconv_cpp_simd_override", (DL_FUNC) &_vaeconv_cpp_simd_override, 1},
     {"_vaeconv_cpp_philox_block", (DL_FUNC) &_vaeconv_cpp_philox_block, 2},
+    {"_vaeconv_cpp_gemm_override", (DL_FUNC) &_vaeconv_cpp_gemm_override, 1},
+    {"_vaeconv_cpp_gemm_uses_kernels", (DL_FUNC) &_vaeconv_cpp_gemm_uses_kernels, 0},
+    {"_vaeconv_cpp_gemm_product", (DL_FUNC) &_vaeconv_cpp_gemm_product, 7},
     {"_vaeconv_cpp_ppca_loglik", (DL_FUNC) &_vaeconv_cpp_ppca_loglik, 4},
     {"_vaeconv_cpp_set_blas_threads", (DL_FUNC) &_vaeconv_cpp_set_blas_threads, 1},
     {"_vaeconv_cpp_layout", (DL_FUNC) &_vaeconv_cpp_layout, 2},

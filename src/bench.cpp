@@ -10,15 +10,18 @@
 
 // Median seconds per call of C = op(A) op(B) + beta C for each shape
 // (m, n, k, trans_a, trans_b, beta), over `blocks` blocks of `reps` calls,
-// on one BLAS thread.
+// on one BLAS thread: through the BLAS's dgemm with blas = TRUE, through the
+// core's product (gemm.hpp: its own kernels when the CPU runs them, else the
+// same dgemm) with blas = FALSE.
 // [[Rcpp::export(rng = false)]]
 Rcpp::NumericVector cpp_bench_gemm(const Rcpp::IntegerVector& m, const Rcpp::IntegerVector& n,
                                    const Rcpp::IntegerVector& k,
                                    const Rcpp::LogicalVector& trans_a,
                                    const Rcpp::LogicalVector& trans_b,
-                                   const Rcpp::NumericVector& beta, int reps, int blocks) {
+                                   const Rcpp::NumericVector& beta, int reps, int blocks,
+                                   bool blas = true) {
   using clock = std::chrono::steady_clock;
-  vaeconv_glue::BlasThreadsGuard blas;
+  vaeconv_glue::BlasThreadsGuard one_thread;
   const R_xlen_t shapes = m.size();
   Rcpp::NumericVector out(shapes);
   for (R_xlen_t s = 0; s < shapes; ++s) {
@@ -30,8 +33,12 @@ Rcpp::NumericVector cpp_bench_gemm(const Rcpp::IntegerVector& m, const Rcpp::Int
     for (std::size_t i = 0; i < B.n_elem; ++i) B[i] = double(i % 13) / 6.5 - 1.0;
     C.zeros();
     auto call = [&] {
-      vaeconv::gemm(ta, tb, M, N, K, 1.0, A.memptr(), A.n_rows, B.memptr(), B.n_rows, beta[s],
-                    C.memptr(), M);
+      if (blas)
+        vaeconv::blas_gemm(ta, tb, M, N, K, 1.0, A.memptr(), A.n_rows, B.memptr(), B.n_rows,
+                           beta[s], C.memptr(), M);
+      else
+        vaeconv::gemm(ta, tb, M, N, K, 1.0, A.memptr(), A.n_rows, B.memptr(), B.n_rows, beta[s],
+                      C.memptr(), M);
     };
     for (int r = 0; r < 3; ++r) call();
     std::vector<double> times;

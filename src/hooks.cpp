@@ -3,6 +3,11 @@
 #include <RcppArmadillo.h>
 
 #include "convert.h"
+#include "threads.h"
+#include "vaeconv/gemm.hpp"
+
+#include <algorithm>
+#include <string>
 
 // f(x) and f'(x) of an activation given as the R list of soft_clip() etc.
 // [[Rcpp::export(rng = false)]]
@@ -82,4 +87,47 @@ Rcpp::NumericVector cpp_philox_block(const Rcpp::NumericVector& c, const Rcpp::N
       std::uint32_t(c[0]), std::uint32_t(c[1]), std::uint32_t(c[2]), std::uint32_t(c[3]),
       std::uint32_t(k[0]), std::uint32_t(k[1]));
   return Rcpp::NumericVector::create(b.v[0], b.v[1], b.v[2], b.v[3]);
+}
+
+// Which products the core uses from now on in this process: 1 the ordered
+// kernels of gemm.hpp (when the CPU runs them), 0 the BLAS, -1 the default;
+// returns the previous setting. For tests and the benchmark.
+// [[Rcpp::export(rng = false)]]
+int cpp_gemm_override(int mode) {
+  const int previous = vaeconv::gemm_override();
+  vaeconv::gemm_override() = mode;
+  return previous;
+}
+
+// Whether the core's products run through the ordered kernels.
+// [[Rcpp::export(rng = false)]]
+bool cpp_gemm_uses_kernels() { return vaeconv::gemm_uses_kernels(); }
+
+// C = op(A) op(B) + beta C by `how`: "core" (the core's product, kernels or
+// BLAS as set), "blas" (on one BLAS thread, as in a fit) or "reference" (gemm_reference(), the order one
+// element at a time). For tests.
+// [[Rcpp::export(rng = false)]]
+Rcpp::NumericMatrix cpp_gemm_product(const Rcpp::NumericMatrix& A, const Rcpp::NumericMatrix& B,
+                                     bool trans_a, bool trans_b, const Rcpp::NumericMatrix& C,
+                                     double beta, const std::string& how) {
+  const std::size_t m = trans_a ? A.ncol() : A.nrow(), k = trans_a ? A.nrow() : A.ncol();
+  const std::size_t n = trans_b ? B.nrow() : B.ncol();
+  if ((trans_b ? B.ncol() : B.nrow()) != std::size_t(k) || std::size_t(C.nrow()) != m ||
+      std::size_t(C.ncol()) != n)
+    Rcpp::stop("non-conformable arguments");
+  Rcpp::NumericMatrix out = Rcpp::clone(C);
+  const std::size_t lda = std::max<std::size_t>(1, A.nrow()), ldb = std::max<std::size_t>(1, B.nrow()),
+                    ldc = std::max<std::size_t>(1, m);
+  if (how == "core") {
+    vaeconv::gemm(trans_a, trans_b, m, n, k, 1.0, A.begin(), lda, B.begin(), ldb, beta,
+                  out.begin(), ldc);
+  } else if (how == "blas") {
+    vaeconv_glue::BlasThreadsGuard one_thread;  // as in a fit
+    vaeconv::blas_gemm(trans_a, trans_b, m, n, k, 1.0, A.begin(), lda, B.begin(), ldb, beta,
+                       out.begin(), ldc);
+  } else {
+    vaeconv::gemm_reference(trans_a, trans_b, m, n, k, A.begin(), lda, B.begin(), ldb, beta,
+                            out.begin(), ldc);
+  }
+  return out;
 }

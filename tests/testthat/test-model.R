@@ -375,3 +375,59 @@ test_that("full-covariance fits are the same on 1 and 2 threads, under every est
     0.5 * mean(apply(S, 3, function(s) determinant(s)$modulus[[1]]))
   expect_equal(entropy_sum(f, x, draws = 2, seed = 1)$entropy_sum, want, tolerance = 1e-10)
 })
+
+# The dense layers' products (gemm.hpp): with AVX-512 the core's own kernels,
+# which must sum every element in the documented order (gemm_reference(),
+# one element at a time), so that a fit is the same to the bit as through
+# the BLAS the fixtures were recorded with.
+products_agree <- function(how_a, how_b, shapes) {
+  set.seed(42)
+  for (s in shapes) {
+    m <- s[[1]]; n <- s[[2]]; k <- s[[3]]; ta <- s[[4]]; tb <- s[[5]]; beta <- s[[6]]
+    A <- matrix(rnorm(m * k), if (ta) k else m)
+    B <- matrix(rnorm(k * n), if (tb) n else k)
+    C <- matrix(rnorm(m * n), m)
+    a <- vaeconv:::cpp_gemm_product(A, B, ta, tb, C, beta, how_a)
+    b <- vaeconv:::cpp_gemm_product(A, B, ta, tb, C, beta, how_b)
+    if (!identical(a, b)) return(sprintf("m %d n %d k %d trans %d %d beta %g", m, n, k, ta, tb, beta))
+  }
+  TRUE
+}
+
+product_shapes <- function() {
+  g <- expand.grid(m = c(1, 2, 3, 4, 5, 8, 9, 13, 16, 17, 31), n = c(1, 2, 3, 4, 7, 12, 13, 25),
+                   k = c(1, 7, 9, 100, 257, 784), ta = c(FALSE, TRUE), tb = c(FALSE, TRUE),
+                   beta = c(0, 1))
+  c(lapply(seq_len(nrow(g)), function(i) as.list(g[i, ])),
+    # the large and iwae configurations' shapes
+    list(list(400, 64, 784, FALSE, FALSE, 1), list(400, 784, 64, FALSE, TRUE, 1),
+         list(784, 64, 400, TRUE, FALSE, 0), list(64, 650, 100, FALSE, FALSE, 1),
+         list(100, 650, 64, TRUE, FALSE, 0), list(20, 63, 400, TRUE, FALSE, 0)))
+}
+
+test_that("the products sum every element in the documented order, to the bit", {
+  skip_on_cran()
+  skip_if_not(vaeconv:::cpp_gemm_uses_kernels(), "no AVX-512: the products go to the BLAS")
+  expect_true(products_agree("core", "reference", product_shapes()))
+  previous <- vaeconv:::cpp_gemm_override(0L)
+  on.exit(vaeconv:::cpp_gemm_override(previous))
+  expect_false(vaeconv:::cpp_gemm_uses_kernels())
+})
+
+test_that("a fit through the kernels equals one through a BLAS that sums in the same order", {
+  skip_on_cran()
+  skip_if_not(vaeconv:::cpp_gemm_uses_kernels(), "no AVX-512: the products go to the BLAS")
+  s <- product_shapes()
+  skip_if_not(isTRUE(products_agree("blas", "reference", c(s[1:40], s[700:720], tail(s, 6)))),
+              "R's BLAS sums in another order")
+  x <- as.matrix(digits[1:101, 1:64]) / 16
+  fit <- function(mode) {
+    previous <- vaeconv:::cpp_gemm_override(mode)
+    on.exit(vaeconv:::cpp_gemm_override(previous))
+    f <- fit_vae(x, gaussian_vae(3, hidden = c(17, 9), activation = "tanh"), batch_size = 33,
+                 iterations = 15, seed = 2, n_threads = 2, eval_every = 5, progress = FALSE)
+    tr <- as.data.frame(trajectory(f))
+    tr[setdiff(names(tr), c("seconds", "eval_seconds"))]
+  }
+  expect_identical(fit(1L), fit(0L))
+})

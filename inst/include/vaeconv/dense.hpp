@@ -1,5 +1,5 @@
 // Batched forward and backward passes of dense layers over a chunk of
-// columns (one column per sample): one BLAS matrix product per step, no
+// columns (one column per sample): one matrix product (gemm.hpp) per step, no
 // temporaries, no per-sample loop.
 #pragma once
 
@@ -8,23 +8,10 @@
 #include <string>
 
 #include "activation.hpp"
+#include "gemm.hpp"
 #include "layout.hpp"
 
 namespace vaeconv {
-
-// C = alpha op(A) op(B) + beta C for column-major matrices, op(A) m x k and
-// op(B) k x n, straight through the BLAS dgemm.
-inline void gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k,
-                 double alpha, const double* A, std::size_t lda, const double* B,
-                 std::size_t ldb, double beta, double* C, std::size_t ldc) {
-  if (m == 0 || n == 0) return;
-  const arma::blas_int bm = arma::blas_int(m), bn = arma::blas_int(n),
-                       bk = arma::blas_int(k), blda = arma::blas_int(lda > 0 ? lda : 1),
-                       bldb = arma::blas_int(ldb > 0 ? ldb : 1),
-                       bldc = arma::blas_int(ldc > 0 ? ldc : 1);
-  arma::blas::gemm<double>(trans_a ? "T" : "N", trans_b ? "T" : "N", &bm, &bn, &bk, &alpha, A,
-                           &blda, B, &bldb, &beta, C, &bldc);
-}
 
 // A dense layer's weight (out x in, initialised at random) and bias blocks,
 // added to the layout.

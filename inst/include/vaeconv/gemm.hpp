@@ -1,0 +1,329 @@
+// The core's matrix products C = op(A) op(B) + beta C (alpha = 1, beta 0 or
+// 1) with a fixed order of operations, run by AVX-512 kernels when the CPU
+// has them.
+//
+// The order is that of the BLAS the core was first verified with and its
+// fixtures recorded with (OpenBLAS 0.3.21's Haswell kernels): the inner
+// dimension is cut into blocks (kblock() below: 256 terms, the last 256 to
+// 511 halved), and within a block each element of C is one chain of fused
+// multiply-adds in the order of k, started from zero and then added to C
+// (after C is set to zero when beta = 0). One case is different: when n is
+// odd, the last column's elements in the first 4 floor(m / 4) rows are
+// summed in four chains (the terms k = 0, 4, 8, ... of the block's first
+// 8 floor(len / 8), and then every term after them, in the first; k = 1,
+// 5, ... in the second, and so on), added as (c0 + c1) + (c2 + c3).
+//
+// Same order, same bits: with these kernels a fit is identical to the bit
+// to one made through that BLAS, and its results no longer depend on which
+// BLAS R is linked to. gemm_reference() spells the order out one element at
+// a time; the tests compare the kernels with it (and, on a machine whose
+// BLAS is that OpenBLAS, with the BLAS). Without AVX-512 the products go to
+// the BLAS as before.
+#pragma once
+
+#include <armadillo>
+#include <cmath>
+#include <cstddef>
+#include <vector>
+
+#include "vmath.hpp"
+
+#if defined(VAECONV_AVX2)
+#include <immintrin.h>
+#endif
+
+namespace vaeconv {
+
+// The length of the block of the inner dimension that starts with `left`
+// terms to go.
+inline std::size_t kblock(std::size_t left) {
+  constexpr std::size_t q = 256, unroll = 4;
+  if (left >= 2 * q) return q;
+  if (left > q) return ((left / 2 + unroll - 1) / unroll) * unroll;
+  return left;
+}
+
+// op(A)(i, l) of a column-major A with leading dimension lda.
+inline double op_at(bool trans, const double* A, std::size_t lda, std::size_t i,
+                    std::size_t l) {
+  return trans ? A[l + i * lda] : A[i + l * lda];
+}
+
+// The order above, one element at a time (for tests; slow).
+inline void gemm_reference(bool trans_a, bool trans_b, std::size_t m, std::size_t n,
+                           std::size_t k, const double* A, std::size_t lda, const double* B,
+                           std::size_t ldb, double beta, double* C, std::size_t ldc) {
+  if (beta == 0.0)
+    for (std::size_t j = 0; j < n; ++j)
+      for (std::size_t i = 0; i < m; ++i) C[i + j * ldc] = 0.0;
+  const std::size_t m4 = m / 4 * 4;
+  for (std::size_t ls = 0, len = 0; ls < k; ls += len) {
+    len = kblock(k - ls);
+    for (std::size_t j = 0; j < n; ++j) {
+      for (std::size_t i = 0; i < m; ++i) {
+        double acc = 0.0;
+        if (n % 2 == 1 && j == n - 1 && i < m4) {
+          double c[4] = {0.0, 0.0, 0.0, 0.0};
+          const std::size_t end8 = ls + len / 8 * 8;
+          std::size_t l = ls;
+          for (; l < end8; ++l)
+            c[(l - ls) % 4] = std::fma(op_at(trans_a, A, lda, i, l),
+                                       op_at(trans_b, B, ldb, l, j), c[(l - ls) % 4]);
+          for (; l < ls + len; ++l)
+            c[0] = std::fma(op_at(trans_a, A, lda, i, l), op_at(trans_b, B, ldb, l, j), c[0]);
+          acc = (c[0] + c[1]) + (c[2] + c[3]);
+        } else {
+          for (std::size_t l = ls; l < ls + len; ++l)
+            acc = std::fma(op_at(trans_a, A, lda, i, l), op_at(trans_b, B, ldb, l, j), acc);
+        }
+        C[i + j * ldc] = C[i + j * ldc] + acc;
+      }
+    }
+  }
+}
+
+#if defined(VAECONV_AVX2)
+namespace detail {
+
+constexpr std::size_t gemm_mr = 16;  // rows of a tile: two vectors of 8
+constexpr std::size_t gemm_nr = 12;  // columns of a tile
+constexpr std::size_t gemm_nc = 96;  // columns of op(B) packed at once
+
+// Rows [i0, i0 + 16) of op(A), terms [ls, ls + len), packed k-major (16 per
+// term), rows past m as zeros.
+VAECONV_TARGET_AVX512 inline void pack_a(bool trans, const double* A, std::size_t lda, std::size_t m, std::size_t i0,
+                   std::size_t ls, std::size_t len, double* out) {
+  const std::size_t rows = std::min(gemm_mr, m - i0);
+  if (!trans) {
+    // 16 rows of a column of A at a time (masked loads for fewer).
+    const __mmask8 k0 = rows >= 8 ? 0xFF : __mmask8((1u << rows) - 1);
+    const __mmask8 k1 = rows >= 16 ? 0xFF : rows > 8 ? __mmask8((1u << (rows - 8)) - 1) : 0;
+    for (std::size_t l = 0; l < len; ++l) {
+      const double* a = A + i0 + (ls + l) * lda;
+      double* o = out + l * gemm_mr;
+      _mm512_storeu_pd(o, _mm512_maskz_loadu_pd(k0, a));
+      _mm512_storeu_pd(o + 8, _mm512_maskz_loadu_pd(k1, a + 8));
+    }
+    return;
+  }
+  // op(A) = A': row i of op(A) is column i of A, read along its length.
+  for (std::size_t r = 0; r < rows; ++r) {
+    const double* a = A + ls + (i0 + r) * lda;
+    for (std::size_t l = 0; l < len; ++l) out[l * gemm_mr + r] = a[l];
+  }
+  for (std::size_t r = rows; r < gemm_mr; ++r)
+    for (std::size_t l = 0; l < len; ++l) out[l * gemm_mr + r] = 0.0;
+}
+
+// Columns [j0, j0 + cols) of op(B), terms [ls, ls + len), in panels of 12
+// columns, each k-major (12 per term), columns past cols as zeros.
+inline void pack_b(bool trans, const double* B, std::size_t ldb, std::size_t j0,
+                   std::size_t cols, std::size_t ls, std::size_t len, double* out) {
+  for (std::size_t p = 0; p < cols; p += gemm_nr) {
+    const std::size_t w = std::min(gemm_nr, cols - p);
+    double* o = out + p * len;
+    if (trans) {
+      for (std::size_t l = 0; l < len; ++l) {
+        const double* b = B + j0 + p + (ls + l) * ldb;
+        for (std::size_t c = 0; c < w; ++c) o[l * gemm_nr + c] = b[c];
+      }
+    } else {
+      // Column j of op(B) = B is read along its length.
+      for (std::size_t c = 0; c < w; ++c) {
+        const double* b = B + ls + (j0 + p + c) * ldb;
+        for (std::size_t l = 0; l < len; ++l) o[l * gemm_nr + c] = b[l];
+      }
+    }
+    for (std::size_t c = w; c < gemm_nr; ++c)
+      for (std::size_t l = 0; l < len; ++l) o[l * gemm_nr + c] = 0.0;
+  }
+}
+
+// Adds to C (rows x cols of it, at most 16 x 12, leading dimension ldc)
+// the 16 x 12 tile of sums over len terms of the packed a and b: each
+// element one chain of fused multiply-adds in the order of the terms.
+VAECONV_TARGET_AVX512 inline void tile_avx512(const double* a, const double* b,
+                                              std::size_t len, double* C, std::size_t ldc,
+                                              std::size_t rows, std::size_t cols) {
+  __m512d c0[gemm_nr], c1[gemm_nr];
+#pragma GCC unroll 12
+  for (std::size_t j = 0; j < gemm_nr; ++j) {
+    c0[j] = _mm512_setzero_pd();
+    c1[j] = _mm512_setzero_pd();
+  }
+  for (std::size_t l = 0; l < len; ++l) {
+    const __m512d a0 = _mm512_loadu_pd(a + l * gemm_mr);
+    const __m512d a1 = _mm512_loadu_pd(a + l * gemm_mr + 8);
+    const double* bl = b + l * gemm_nr;
+#pragma GCC unroll 12
+    for (std::size_t j = 0; j < gemm_nr; ++j) {
+      const __m512d bj = _mm512_set1_pd(bl[j]);
+      c0[j] = _mm512_fmadd_pd(a0, bj, c0[j]);
+      c1[j] = _mm512_fmadd_pd(a1, bj, c1[j]);
+    }
+  }
+  if (rows == gemm_mr && cols == gemm_nr) {
+#pragma GCC unroll 12
+    for (std::size_t j = 0; j < gemm_nr; ++j) {
+      double* cj = C + j * ldc;
+      _mm512_storeu_pd(cj, _mm512_add_pd(_mm512_loadu_pd(cj), c0[j]));
+      _mm512_storeu_pd(cj + 8, _mm512_add_pd(_mm512_loadu_pd(cj + 8), c1[j]));
+    }
+    return;
+  }
+  const __mmask8 k0 = rows >= 8 ? 0xFF : __mmask8((1u << rows) - 1);
+  const __mmask8 k1 = rows >= 16 ? 0xFF : rows > 8 ? __mmask8((1u << (rows - 8)) - 1) : 0;
+#pragma GCC unroll 12
+  for (std::size_t j = 0; j < gemm_nr; ++j) {
+    if (j < cols) {
+      double* cj = C + j * ldc;
+      _mm512_mask_storeu_pd(cj, k0, _mm512_add_pd(_mm512_maskz_loadu_pd(k0, cj), c0[j]));
+      if (k1 != 0)
+        _mm512_mask_storeu_pd(cj + 8, k1,
+                              _mm512_add_pd(_mm512_maskz_loadu_pd(k1, cj + 8), c1[j]));
+    }
+  }
+}
+
+// The 16 sums over len terms of the packed a and the column b (len values),
+// both ways: one chain each (plain) and four chains (four, see the order).
+VAECONV_TARGET_AVX512 inline void column_avx512(const double* a, const double* b,
+                                                std::size_t len, double* plain, double* four) {
+  __m512d p0 = _mm512_setzero_pd(), p1 = _mm512_setzero_pd();
+  __m512d f0[4], f1[4];
+  for (int r = 0; r < 4; ++r) {
+    f0[r] = _mm512_setzero_pd();
+    f1[r] = _mm512_setzero_pd();
+  }
+  const std::size_t end8 = len / 8 * 8;
+  std::size_t l = 0;
+  for (; l < end8; l += 4) {
+#pragma GCC unroll 4
+    for (std::size_t r = 0; r < 4; ++r) {
+      const __m512d a0 = _mm512_loadu_pd(a + (l + r) * gemm_mr);
+      const __m512d a1 = _mm512_loadu_pd(a + (l + r) * gemm_mr + 8);
+      const __m512d bl = _mm512_set1_pd(b[l + r]);
+      p0 = _mm512_fmadd_pd(a0, bl, p0);
+      p1 = _mm512_fmadd_pd(a1, bl, p1);
+      f0[r] = _mm512_fmadd_pd(a0, bl, f0[r]);
+      f1[r] = _mm512_fmadd_pd(a1, bl, f1[r]);
+    }
+  }
+  for (; l < len; ++l) {
+    const __m512d a0 = _mm512_loadu_pd(a + l * gemm_mr);
+    const __m512d a1 = _mm512_loadu_pd(a + l * gemm_mr + 8);
+    const __m512d bl = _mm512_set1_pd(b[l]);
+    p0 = _mm512_fmadd_pd(a0, bl, p0);
+    p1 = _mm512_fmadd_pd(a1, bl, p1);
+    f0[0] = _mm512_fmadd_pd(a0, bl, f0[0]);
+    f1[0] = _mm512_fmadd_pd(a1, bl, f1[0]);
+  }
+  _mm512_storeu_pd(plain, p0);
+  _mm512_storeu_pd(plain + 8, p1);
+  _mm512_storeu_pd(four, _mm512_add_pd(_mm512_add_pd(f0[0], f0[1]), _mm512_add_pd(f0[2], f0[3])));
+  _mm512_storeu_pd(four + 8, _mm512_add_pd(_mm512_add_pd(f1[0], f1[1]), _mm512_add_pd(f1[2], f1[3])));
+}
+
+// Packing buffers, one set per thread.
+struct GemmBuffers {
+  std::vector<double> a, b, col;
+};
+inline GemmBuffers& gemm_buffers() {
+  thread_local GemmBuffers buf;
+  return buf;
+}
+
+VAECONV_TARGET_AVX512 inline void gemm_avx512(bool trans_a, bool trans_b, std::size_t m,
+                                              std::size_t n, std::size_t k, const double* A,
+                                              std::size_t lda, const double* B,
+                                              std::size_t ldb, double beta, double* C,
+                                              std::size_t ldc) {
+  if (beta == 0.0)
+    for (std::size_t j = 0; j < n; ++j) std::fill(C + j * ldc, C + j * ldc + m, 0.0);
+  GemmBuffers& buf = gemm_buffers();
+  const std::size_t m4 = m / 4 * 4;
+  // Columns summed by tiles; an odd n's last column on its own.
+  const std::size_t n_tiles = n % 2 == 1 ? n - 1 : n;
+  for (std::size_t ls = 0, len = 0; ls < k; ls += len) {
+    len = kblock(k - ls);
+    buf.a.resize(gemm_mr * len);
+    buf.b.resize(gemm_nc * len);
+    for (std::size_t j0 = 0; j0 < n_tiles; j0 += gemm_nc) {
+      const std::size_t cols = std::min(gemm_nc, n_tiles - j0);
+      pack_b(trans_b, B, ldb, j0, cols, ls, len, buf.b.data());
+      for (std::size_t i0 = 0; i0 < m; i0 += gemm_mr) {
+        const std::size_t rows = std::min(gemm_mr, m - i0);
+        pack_a(trans_a, A, lda, m, i0, ls, len, buf.a.data());
+        for (std::size_t p = 0; p < cols; p += gemm_nr) {
+          const std::size_t w = std::min(gemm_nr, cols - p);
+          tile_avx512(buf.a.data(), buf.b.data() + p * len, len, C + i0 + (j0 + p) * ldc, ldc,
+                      rows, w);
+        }
+      }
+    }
+    if (n_tiles == n) continue;
+    // The odd last column: four chains in the rows below m4, one after.
+    buf.col.resize(2 * gemm_mr + len);
+    double* plain = buf.col.data();
+    double* four = plain + gemm_mr;
+    double* bcol = four + gemm_mr;
+    for (std::size_t l = 0; l < len; ++l)
+      bcol[l] = trans_b ? B[n - 1 + (ls + l) * ldb] : B[ls + l + (n - 1) * ldb];
+    for (std::size_t i0 = 0; i0 < m; i0 += gemm_mr) {
+      const std::size_t rows = std::min(gemm_mr, m - i0);
+      pack_a(trans_a, A, lda, m, i0, ls, len, buf.a.data());
+      column_avx512(buf.a.data(), bcol, len, plain, four);
+      double* cc = C + i0 + (n - 1) * ldc;
+      for (std::size_t r = 0; r < rows; ++r) cc[r] = cc[r] + (i0 + r < m4 ? four[r] : plain[r]);
+    }
+  }
+}
+
+}  // namespace detail
+#endif
+
+// Whether gemm() uses the kernels above (else the BLAS): with AVX-512, or
+// when forced for tests (gemm_override() = 1; 0 forces the BLAS).
+inline int& gemm_override() {
+  static int v = -1;
+  return v;
+}
+inline bool gemm_uses_kernels() {
+#if defined(VAECONV_AVX2)
+  if (gemm_override() >= 0) return gemm_override() == 1 && vmath::simd_level() >= 2;
+  return vmath::simd_level() >= 2;
+#else
+  return false;
+#endif
+}
+
+// C = alpha op(A) op(B) + beta C for column-major matrices, op(A) m x k and
+// op(B) k x n, straight through the BLAS dgemm.
+inline void blas_gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k,
+                      double alpha, const double* A, std::size_t lda, const double* B,
+                      std::size_t ldb, double beta, double* C, std::size_t ldc) {
+  if (m == 0 || n == 0) return;
+  const arma::blas_int bm = arma::blas_int(m), bn = arma::blas_int(n),
+                       bk = arma::blas_int(k), blda = arma::blas_int(lda > 0 ? lda : 1),
+                       bldb = arma::blas_int(ldb > 0 ? ldb : 1),
+                       bldc = arma::blas_int(ldc > 0 ? ldc : 1);
+  arma::blas::gemm<double>(trans_a ? "T" : "N", trans_b ? "T" : "N", &bm, &bn, &bk, &alpha, A,
+                           &blda, B, &bldb, &beta, C, &bldc);
+}
+
+// The core's product: the kernels above for alpha = 1 and beta 0 or 1 when
+// they run, the BLAS otherwise.
+inline void gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k,
+                 double alpha, const double* A, std::size_t lda, const double* B,
+                 std::size_t ldb, double beta, double* C, std::size_t ldc) {
+  if (m == 0 || n == 0) return;
+#if defined(VAECONV_AVX2)
+  if (alpha == 1.0 && (beta == 0.0 || beta == 1.0) && gemm_uses_kernels()) {
+    detail::gemm_avx512(trans_a, trans_b, m, n, k, A, lda, B, ldb, beta, C, ldc);
+    return;
+  }
+#endif
+  blas_gemm(trans_a, trans_b, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+}  // namespace vaeconv
