@@ -31,8 +31,10 @@
 # figure, "wall", checks that nothing was left out: (T(n2) - T(n1)) / (n2 - n1)
 # from the elapsed times of two whole fit_vae() calls of n1 and n2 iterations.
 # For the configurations with the largest products (large), the machine's
-# dgemm rate at the same shapes (one thread, the same dgemm call the core
-# makes, through cpp_bench_gemm) is measured in every round too.
+# dgemm rate at the same shapes (one thread, the BLAS's dgemm through
+# cpp_bench_gemm) is measured in every round too, and so is the rate of the
+# core's own products at those shapes (gemm.hpp: its AVX-512 kernels where
+# the CPU has them, else the same dgemm).
 #
 # Rounds. Every round measures everything once; the order of the
 # configurations rotates from round to round and the order of the
@@ -93,15 +95,19 @@ gemm_shapes <- function(cf) {
   do.call(rbind, rows)
 }
 has_gemm_hook <- exists("cpp_bench_gemm", envir = asNamespace("vaeconv"), inherits = FALSE)
-dgemm_rate <- function(cf) {
-  if (!has_gemm_hook) return(NA_real_)
+# Versions whose core has its own products (gemm.hpp) time them apart from
+# the BLAS's dgemm (blas = FALSE).
+has_core_gemm <- has_gemm_hook &&
+  "blas" %in% names(formals(get("cpp_bench_gemm", asNamespace("vaeconv"))))
+dgemm_rate <- function(cf, blas = TRUE) {
+  if (!has_gemm_hook || (!blas && !has_core_gemm)) return(NA_real_)
   s <- gemm_shapes(cf)
   reps <- 20L
   blocks <- 5L
-  cpu <- system.time(secs <- get("cpp_bench_gemm", asNamespace("vaeconv"))(
-    as.integer(s[, 1]), as.integer(s[, 2]), as.integer(s[, 3]),
-    s[, 4] == 1, s[, 5] == 1, s[, 6], reps = reps, blocks = blocks
-  ))
+  args <- list(as.integer(s[, 1]), as.integer(s[, 2]), as.integer(s[, 3]),
+               s[, 4] == 1, s[, 5] == 1, s[, 6], reps = reps, blocks = blocks)
+  if (has_core_gemm) args$blas <- blas
+  cpu <- system.time(secs <- do.call(get("cpp_bench_gemm", asNamespace("vaeconv")), args))
   flop <- sum(2 * s[, 1] * s[, 2] * s[, 3])
   # The rate from the median blocks' elapsed times, and from the CPU time of
   # all the calls (3 warm-up ones and reps * blocks per shape).
@@ -127,7 +133,7 @@ record <- function(round, config, what, threads, value) {
     round = round, config = config, what = what, threads = threads, value = value[[1]],
     iteration = value[[2]], cpu = value[[3]]
   )
-  unit <- if (what == "dgemm_gflops") "GFLOP/s" else "ms/iteration"
+  unit <- if (grepl("gflops", what)) "GFLOP/s" else "ms/iteration"
   cat(sprintf("  %-6s %-15s %d thread(s): %9.3f %s%s%s\n", config, what, threads, value[[1]], unit,
               if (is.na(value[[2]])) "" else sprintf("; single iterations: median %.3f", value[[2]]),
               if (is.na(value[[3]])) "" else sprintf("; CPU time: %.3f", value[[3]])))
@@ -167,6 +173,11 @@ for (r in seq_len(rounds)) {
     }
     if (name %in% dgemm_configs && has_gemm_hook) {
       steps[[length(steps) + 1]] <- function() record(r, name, "dgemm_gflops", 1, dgemm_rate(cf))
+      if (has_core_gemm) {
+        steps[[length(steps) + 1]] <- function() {
+          record(r, name, "core_gemm_gflops", 1, dgemm_rate(cf, blas = FALSE))
+        }
+      }
     }
     if (r %% 2 == 0) steps <- rev(steps)
     for (s in steps) s()
@@ -274,12 +285,26 @@ for (name in if (has_gemm_hook) dgemm_configs) {
   e <- fraction("value")
   cp <- fraction("cpu")
   lines <- c(lines, "", sprintf(
-    "- **dgemm rate (%s).** The dense layers cost %.1f MFLOP per iteration. In elapsed time vaeconv on one thread achieves %.1f GFLOP/s, %.0f%% of the machine's one-thread dgemm rate at the same shapes (the same dgemm call the core makes, with B = %d) measured in the same rounds (%.1f GFLOP/s; the fraction per round: %s). In CPU time: %.1f GFLOP/s, %.0f%% of %.1f GFLOP/s (per round: %s). Target 75%%.",
+    "- **dgemm rate (%s).** The dense layers cost %.1f MFLOP per iteration. In elapsed time vaeconv on one thread achieves %.1f GFLOP/s, %.0f%% of the machine's one-thread dgemm rate at the same shapes (the BLAS's dgemm at the shapes the core multiplies, with B = %d) measured in the same rounds (%.1f GFLOP/s; the fraction per round: %s). In CPU time: %.1f GFLOP/s, %.0f%% of %.1f GFLOP/s (per round: %s). Target 75%%.",
     name, fl / 1e6, stats::median(e$achieved), 100 * stats::median(e$frac), cf$batch,
     stats::median(e$rate), paste(sprintf("%.0f%%", 100 * e$frac), collapse = ", "),
     stats::median(cp$achieved), 100 * stats::median(cp$frac), stats::median(cp$rate),
     paste(sprintf("%.0f%%", 100 * cp$frac), collapse = ", ")
   ))
+  if (has_core_gemm) {
+    core <- values(name, "core_gemm_gflops")
+    lines <- c(lines, "", sprintf(
+      "- **The core's products (%s).** vaeconv's own products (`gemm.hpp`: %s) at the same shapes, in the same rounds: %.1f GFLOP/s, %.2f times the BLAS's dgemm (per round: %s).",
+      name, if (isTRUE(get("cpp_gemm_uses_kernels", asNamespace("vaeconv"))())) {
+        "AVX-512 kernels that sum in the BLAS's order, on this machine"
+      } else {
+        "the BLAS's dgemm, on this machine"
+      },
+      stats::median(core$value),
+      stats::median(within(name, "core_gemm_gflops", "dgemm_gflops")),
+      paste(sprintf("%.2f", within(name, "core_gemm_gflops", "dgemm_gflops")), collapse = ", ")
+    ))
+  }
 }
 
 # ---- peak memory and running threads of a large fit ------------------------------------
