@@ -87,7 +87,6 @@ namespace detail {
 
 constexpr std::size_t gemm_mr = 16;  // rows of a tile: two vectors of 8
 constexpr std::size_t gemm_nr = 12;  // columns of a tile
-constexpr std::size_t gemm_nc = 96;  // columns of op(B) packed at once
 
 // Rows [i0, i0 + 16) of op(A), terms [ls, ls + len), packed k-major (16 per
 // term), rows past m as zeros.
@@ -116,7 +115,8 @@ VAECONV_TARGET_AVX512 inline void pack_a(bool trans, const double* A, std::size_
 }
 
 // Columns [j0, j0 + cols) of op(B), terms [ls, ls + len), in panels of 12
-// columns, each k-major (12 per term), columns past cols as zeros.
+// columns, each k-major (12 per term), columns past cols as zeros (cols at
+// most 12 here).
 inline void pack_b(bool trans, const double* B, std::size_t ldb, std::size_t j0,
                    std::size_t cols, std::size_t ls, std::size_t len, double* out) {
   for (std::size_t p = 0; p < cols; p += gemm_nr) {
@@ -140,11 +140,14 @@ inline void pack_b(bool trans, const double* B, std::size_t ldb, std::size_t j0,
 }
 
 // Adds to C (rows x cols of it, at most 16 x 12, leading dimension ldc)
-// the 16 x 12 tile of sums over len terms of the packed a and b: each
-// element one chain of fused multiply-adds in the order of the terms.
-VAECONV_TARGET_AVX512 inline void tile_avx512(const double* a, const double* b,
-                                              std::size_t len, double* C, std::size_t ldc,
-                                              std::size_t rows, std::size_t cols) {
+// the 16 x 12 tile of sums over len terms l of a(r, l) b(l, j), with
+// a(r, l) = a[l sa + r] (16 rows, packed or straight from A) and b(l, j) =
+// b[l sl + j sj] (12 columns, packed or straight from B): each element one
+// chain of fused multiply-adds in the order of the terms.
+VAECONV_TARGET_AVX512 inline void tile_avx512(const double* a, std::size_t sa, const double* b,
+                                              std::size_t sl, std::size_t sj, std::size_t len,
+                                              double* C, std::size_t ldc, std::size_t rows,
+                                              std::size_t cols) {
   __m512d c0[gemm_nr], c1[gemm_nr];
 #pragma GCC unroll 12
   for (std::size_t j = 0; j < gemm_nr; ++j) {
@@ -152,12 +155,12 @@ VAECONV_TARGET_AVX512 inline void tile_avx512(const double* a, const double* b,
     c1[j] = _mm512_setzero_pd();
   }
   for (std::size_t l = 0; l < len; ++l) {
-    const __m512d a0 = _mm512_loadu_pd(a + l * gemm_mr);
-    const __m512d a1 = _mm512_loadu_pd(a + l * gemm_mr + 8);
-    const double* bl = b + l * gemm_nr;
+    const __m512d a0 = _mm512_loadu_pd(a + l * sa);
+    const __m512d a1 = _mm512_loadu_pd(a + l * sa + 8);
+    const double* bl = b + l * sl;
 #pragma GCC unroll 12
     for (std::size_t j = 0; j < gemm_nr; ++j) {
-      const __m512d bj = _mm512_set1_pd(bl[j]);
+      const __m512d bj = _mm512_set1_pd(bl[j * sj]);
       c0[j] = _mm512_fmadd_pd(a0, bj, c0[j]);
       c1[j] = _mm512_fmadd_pd(a1, bj, c1[j]);
     }
@@ -247,19 +250,26 @@ VAECONV_TARGET_AVX512 inline void gemm_avx512(bool trans_a, bool trans_b, std::s
   for (std::size_t ls = 0, len = 0; ls < k; ls += len) {
     len = kblock(k - ls);
     buf.a.resize(gemm_mr * len);
-    buf.b.resize(gemm_nc * len);
-    for (std::size_t j0 = 0; j0 < n_tiles; j0 += gemm_nc) {
-      const std::size_t cols = std::min(gemm_nc, n_tiles - j0);
-      pack_b(trans_b, B, ldb, j0, cols, ls, len, buf.b.data());
-      for (std::size_t i0 = 0; i0 < m; i0 += gemm_mr) {
-        const std::size_t rows = std::min(gemm_mr, m - i0);
-        pack_a(trans_a, A, lda, m, i0, ls, len, buf.a.data());
-        for (std::size_t p = 0; p < cols; p += gemm_nr) {
-          const std::size_t w = std::min(gemm_nr, cols - p);
-          tile_avx512(buf.a.data(), buf.b.data() + p * len, len, C + i0 + (j0 + p) * ldc, ldc,
-                      rows, w);
-        }
+    buf.b.resize(gemm_nr * len);
+    // Full panels of 12 columns are read straight from B; a last, narrower
+    // one is packed with zeros after its columns.
+    const std::size_t full = n_tiles / gemm_nr * gemm_nr;
+    if (full < n_tiles) pack_b(trans_b, B, ldb, full, n_tiles - full, ls, len, buf.b.data());
+    const std::size_t b_sl = trans_b ? ldb : 1, b_sj = trans_b ? 1 : ldb;
+    for (std::size_t i0 = 0; i0 < m; i0 += gemm_mr) {
+      const std::size_t rows = std::min(gemm_mr, m - i0);
+      // 16 rows of A straight from it, else packed.
+      const bool direct = !trans_a && rows == gemm_mr;
+      if (!direct) pack_a(trans_a, A, lda, m, i0, ls, len, buf.a.data());
+      const double* a = direct ? A + i0 + ls * lda : buf.a.data();
+      const std::size_t sa = direct ? lda : gemm_mr;
+      for (std::size_t p = 0; p < full; p += gemm_nr) {
+        const double* b = trans_b ? B + p + ls * ldb : B + ls + p * ldb;
+        tile_avx512(a, sa, b, b_sl, b_sj, len, C + i0 + p * ldc, ldc, rows, gemm_nr);
       }
+      if (full < n_tiles)
+        tile_avx512(a, sa, buf.b.data(), gemm_nr, 1, len, C + i0 + full * ldc, ldc, rows,
+                    n_tiles - full);
     }
     if (n_tiles == n) continue;
     // The odd last column: four chains in the rows below m4, one after.
