@@ -32,6 +32,17 @@
 #include <immintrin.h>
 #endif
 
+// Loops over a tile's columns are unrolled so that its sums stay in
+// registers.
+#if defined(__clang__)
+#define VAECONV_UNROLL(n) _Pragma("clang loop unroll(full)")
+#elif defined(__GNUC__)
+#define VAECONV_UNROLL(n) _Pragma(VAECONV_STR(GCC unroll n))
+#define VAECONV_STR(x) #x
+#else
+#define VAECONV_UNROLL(n)
+#endif
+
 namespace vaeconv {
 
 // The length of the block of the inner dimension that starts with `left`
@@ -149,7 +160,7 @@ VAECONV_TARGET_AVX512 inline void tile_avx512(const double* a, std::size_t sa, c
                                               double* C, std::size_t ldc, std::size_t rows,
                                               std::size_t cols) {
   __m512d c0[gemm_nr], c1[gemm_nr];
-#pragma GCC unroll 12
+VAECONV_UNROLL(12)
   for (std::size_t j = 0; j < gemm_nr; ++j) {
     c0[j] = _mm512_setzero_pd();
     c1[j] = _mm512_setzero_pd();
@@ -158,7 +169,7 @@ VAECONV_TARGET_AVX512 inline void tile_avx512(const double* a, std::size_t sa, c
     const __m512d a0 = _mm512_loadu_pd(a + l * sa);
     const __m512d a1 = _mm512_loadu_pd(a + l * sa + 8);
     const double* bl = b + l * sl;
-#pragma GCC unroll 12
+VAECONV_UNROLL(12)
     for (std::size_t j = 0; j < gemm_nr; ++j) {
       const __m512d bj = _mm512_set1_pd(bl[j * sj]);
       c0[j] = _mm512_fmadd_pd(a0, bj, c0[j]);
@@ -166,7 +177,7 @@ VAECONV_TARGET_AVX512 inline void tile_avx512(const double* a, std::size_t sa, c
     }
   }
   if (rows == gemm_mr && cols == gemm_nr) {
-#pragma GCC unroll 12
+VAECONV_UNROLL(12)
     for (std::size_t j = 0; j < gemm_nr; ++j) {
       double* cj = C + j * ldc;
       _mm512_storeu_pd(cj, _mm512_add_pd(_mm512_loadu_pd(cj), c0[j]));
@@ -176,7 +187,7 @@ VAECONV_TARGET_AVX512 inline void tile_avx512(const double* a, std::size_t sa, c
   }
   const __mmask8 k0 = rows >= 8 ? 0xFF : __mmask8((1u << rows) - 1);
   const __mmask8 k1 = rows >= 16 ? 0xFF : rows > 8 ? __mmask8((1u << (rows - 8)) - 1) : 0;
-#pragma GCC unroll 12
+VAECONV_UNROLL(12)
   for (std::size_t j = 0; j < gemm_nr; ++j) {
     if (j < cols) {
       double* cj = C + j * ldc;
@@ -195,17 +206,17 @@ VAECONV_TARGET_AVX512 inline void tile8_avx512(const double* a, std::size_t sa, 
                                                double* C, std::size_t ldc, std::size_t rows,
                                                std::size_t cols) {
   __m512d c0[gemm_nr];
-#pragma GCC unroll 12
+VAECONV_UNROLL(12)
   for (std::size_t j = 0; j < gemm_nr; ++j) c0[j] = _mm512_setzero_pd();
   for (std::size_t l = 0; l < len; ++l) {
     const __m512d a0 = _mm512_loadu_pd(a + l * sa);
     const double* bl = b + l * sl;
-#pragma GCC unroll 12
+VAECONV_UNROLL(12)
     for (std::size_t j = 0; j < gemm_nr; ++j)
       c0[j] = _mm512_fmadd_pd(a0, _mm512_set1_pd(bl[j * sj]), c0[j]);
   }
   const __mmask8 k0 = rows >= 8 ? 0xFF : __mmask8((1u << rows) - 1);
-#pragma GCC unroll 12
+VAECONV_UNROLL(12)
   for (std::size_t j = 0; j < gemm_nr; ++j) {
     if (j < cols) {
       double* cj = C + j * ldc;
@@ -227,7 +238,7 @@ VAECONV_TARGET_AVX512 inline void column_avx512(const double* a, const double* b
   const std::size_t end8 = len / 8 * 8;
   std::size_t l = 0;
   for (; l < end8; l += 4) {
-#pragma GCC unroll 4
+VAECONV_UNROLL(4)
     for (std::size_t r = 0; r < 4; ++r) {
       const __m512d a0 = _mm512_loadu_pd(a + (l + r) * gemm_mr);
       const __m512d a1 = _mm512_loadu_pd(a + (l + r) * gemm_mr + 8);
