@@ -92,11 +92,13 @@ inline TrainResult train(const Vae& model, const ObjectiveSpec& obj,
   Engine engine(model, obj, data, rng, parallel, spec.chunk_rows);
   std::vector<std::uint32_t> perm(n), all;
   std::uint64_t epoch = UINT64_MAX;
-  arma::vec grad(p, arma::fill::zeros), full_grad, half_grad;
+  // grad holds the gradient of the minibatch and, in the iterations with a
+  // full-data evaluation, first that of the data (see below); half_grad
+  // that of half the evaluation's replicates (full_norms()).
+  arma::vec grad(p, arma::fill::zeros), half_grad;
   if (spec.eval_every > 0) {
     all.resize(n);
     std::iota(all.begin(), all.end(), 0u);
-    full_grad.set_size(p);
   }
   std::vector<double> part;
   const double inv_B = 1.0 / double(B);
@@ -129,6 +131,37 @@ inline TrainResult train(const Vae& model, const ObjectiveSpec& obj,
     const std::uint32_t* batch = perm.data() + ((it - 1) % per_epoch) * B;
     // grad is zero here: zeroed when made, and after each step below.
     const std::size_t K = objective_K(obj, it);
+    const bool eval = spec.eval_every > 0 && it % spec.eval_every == 0;
+    const bool record = eval || it % spec.record_every == 0;
+    double full_obj = NAN, full_ll = NAN;
+    FullNorms full;
+    if (eval) {
+      // The full-data evaluation at the iteration's parameters comes before
+      // the minibatch's gradient and makes its own in grad, which it leaves
+      // zero again once its norms are made: a fit needs no p-vector more
+      // for it. (Its draws are keyed by Stream::eval and the rows, the
+      // minibatch's by Stream::train and the positions, so the order
+      // changes no number.)
+      const auto eval_start = clock::now();
+      // A stop requested during a long full-data evaluation ends the fit
+      // before iteration `it` (its step not taken, nothing recorded), once
+      // the call has made one iteration.
+      if (t > 0) engine.watch(&monitor, false);
+      const ChunkSums f = engine.run(st.par.memptr(), all.data(), n, K, spec.eval_samples,
+                                     Stream::eval, it, NoiseKey::row, grad.memptr());
+      engine.watch(nullptr);
+      if (engine.stopped()) {
+        res.status = Status::interrupted;
+        res.last_iteration = it - 1;
+        break;
+      }
+      full_obj = f.objective / double(n);
+      full = full_norms(engine, obj, st.par.memptr(), all.data(), n, K, spec.eval_samples,
+                        Stream::eval, it, NoiseKey::row, grad.memptr(), p, pt, half_grad);
+      grad.zeros();
+      if (model.linear()) full_ll = linear_loglik(model, st.par.memptr(), data);
+      eval_secs += std::chrono::duration<double>(clock::now() - eval_start).count();
+    }
     const ChunkSums s = engine.run(st.par.memptr(), batch, B, K, 1, Stream::train, it,
                                    NoiseKey::position, grad.memptr(), &norms);
     double g_theta, g_phi;
@@ -138,32 +171,6 @@ inline TrainResult train(const Vae& model, const ObjectiveSpec& obj,
       res.status = Status::diverged;
       res.last_iteration = it;
       break;
-    }
-    const bool eval = spec.eval_every > 0 && it % spec.eval_every == 0;
-    const bool record = eval || it % spec.record_every == 0;
-    double full_obj = NAN, full_ll = NAN;
-    FullNorms full;
-    if (eval) {
-      const auto eval_start = clock::now();
-      full_grad.zeros();
-      // A stop requested during a long full-data evaluation ends the fit
-      // before iteration `it` (its step not taken, nothing recorded), once
-      // the call has made one iteration.
-      if (t > 0) engine.watch(&monitor, false);
-      const ChunkSums f = engine.run(st.par.memptr(), all.data(), n, K, spec.eval_samples,
-                                     Stream::eval, it, NoiseKey::row, full_grad.memptr());
-      engine.watch(nullptr);
-      if (engine.stopped()) {
-        res.status = Status::interrupted;
-        res.last_iteration = it - 1;
-        break;
-      }
-      full_obj = f.objective / double(n);
-      full = full_norms(engine, obj, st.par.memptr(), all.data(), n, K, spec.eval_samples,
-                        Stream::eval, it, NoiseKey::row, full_grad.memptr(), p, pt,
-                        half_grad);
-      if (model.linear()) full_ll = linear_loglik(model, st.par.memptr(), data);
-      eval_secs += std::chrono::duration<double>(clock::now() - eval_start).count();
     }
     const double lr = step_size(opt, it);
     // One pass over fixed blocks (each small enough to stay in cache):
