@@ -136,6 +136,97 @@ inline double cb_quantile(double eta, double u) {
   return std::log1p(u * std::expm1(eta)) / eta;
 }
 
+namespace detail {
+
+// The arithmetic of Likelihood::bernoulli_column() after its calls, on
+// L::width coordinates (IEEE operations lane by lane, no FMA: the scalar
+// expressions' bits), the branches' values selected by masks: t = x u -
+// softplus(u) (+ log C(u)) and, with G, d = sigmoid(u) - x (- d log C / du)
+// from e = e^-|u|, l = log1p(e) and the far values cl, cd of log C.
+template <class L, bool G>
+VAECONV_INLINE void bernoulli_block(const double* xp, const double* up, const double* ep,
+                                    const double* lp, const double* clp, const double* cdp,
+                                    bool cb, double* tp, double* dp) {
+  typedef typename L::vd vd;
+  const vd zero = vmath::splat<L>(0.0), one = vmath::splat<L>(1.0);
+  const vd u = vmath::load<L>(up), xv = vmath::load<L>(xp), ev = vmath::load<L>(ep),
+           lv = vmath::load<L>(lp);
+  const vd sp = vmath::select<L>(u > zero, u + lv, lv);  // softplus(u)
+  vd tk = xv * u - sp;
+  vd dk = zero;
+  if (G) dk = vmath::select<L>(u >= zero, one, ev) / (one + ev) - xv;  // sigmoid(u) - x
+  if (cb) {
+    // cb_log_norm_series(|u|) and cb_dlog_norm_series(u), or the far values
+    const vd a = vmath::vabs<L>(u);
+    const auto near = a < vmath::splat<L>(cb_series_below);
+    const vd t2 = vmath::splat<L>(0.25) * a * a;
+    vd s = vmath::splat<L>(cb_series[7]);
+    for (int k = 6; k >= 0; --k) s = s * t2 + vmath::splat<L>(cb_series[k]);
+    const vd sl = vmath::splat<L>(0.69314718055994530942) + s * t2;
+    tk = tk + vmath::select<L>(near, sl, vmath::load<L>(clp));
+    if (G) {
+      const vd h = vmath::splat<L>(0.5) * u, h2 = h * h;
+      vd q = vmath::splat<L>(16.0 * cb_series[7]);
+      for (int k = 6; k >= 0; --k) q = q * h2 + vmath::splat<L>(2.0 * double(k + 1) * cb_series[k]);
+      const vd sd = vmath::splat<L>(0.5) * q * h;
+      dk = dk - vmath::select<L>(near, sd, vmath::load<L>(cdp));
+    }
+  }
+  vmath::store<L>(tp, tk);
+  if (G) vmath::store<L>(dp, dk);
+}
+
+// bernoulli_block over n coordinates, the tail padded with zeros.
+template <class L, bool G>
+VAECONV_INLINE void bernoulli_combine_lanes(const double* x, const double* eta, const double* e,
+                                            const double* l, const double* cl, const double* cd,
+                                            std::size_t n, double* t, double* d, bool cb) {
+  constexpr std::size_t W = L::width;
+  std::size_t k = 0;
+  for (; k + W <= n; k += W)
+    bernoulli_block<L, G>(x + k, eta + k, e + k, l + k, cl + k, cd + k, cb, t + k,
+                          G ? d + k : nullptr);
+  if (k < n) {
+    double b[8][W] = {};
+    const std::size_t r = n - k;
+    for (std::size_t j = 0; j < r; ++j) {
+      b[0][j] = x[k + j];
+      b[1][j] = eta[k + j];
+      b[2][j] = e[k + j];
+      b[3][j] = l[k + j];
+      b[4][j] = cl[k + j];
+      b[5][j] = cd[k + j];
+    }
+    bernoulli_block<L, G>(b[0], b[1], b[2], b[3], b[4], b[5], cb, b[6], b[7]);
+    for (std::size_t j = 0; j < r; ++j) {
+      t[k + j] = b[6][j];
+      if (G) d[k + j] = b[7][j];
+    }
+  }
+}
+
+#if defined(VAECONV_AVX2)
+// Four lanes, compiled for AVX2 without FMA, so nothing is contracted.
+template <bool G>
+__attribute__((target("avx2"))) inline void bernoulli_combine_avx2(
+    const double* x, const double* eta, const double* e, const double* l, const double* cl,
+    const double* cd, std::size_t n, double* t, double* d, bool cb) {
+  bernoulli_combine_lanes<vmath::Lanes<4>, G>(x, eta, e, l, cl, cd, n, t, d, cb);
+}
+#endif
+
+template <bool G>
+inline void bernoulli_combine(const double* x, const double* eta, const double* e,
+                              const double* l, const double* cl, const double* cd,
+                              std::size_t n, double* t, double* d, bool cb) {
+#if defined(VAECONV_AVX2)
+  if (vmath::simd_level() >= 1) return bernoulli_combine_avx2<G>(x, eta, e, l, cl, cd, n, t, d, cb);
+#endif
+  bernoulli_combine_lanes<vmath::Base, G>(x, eta, e, l, cl, cd, n, t, d, cb);
+}
+
+}  // namespace detail
+
 struct LikelihoodSpec {
   LikelihoodKind kind = LikelihoodKind::gaussian;
   double obs_sd = 1.0;
@@ -370,69 +461,7 @@ class Likelihood {
       if (G)
         for (std::size_t j = 0; j < nb; ++j) cd[big[j]] = cb_dlog_norm_far(eta[big[j]]);
     }
-    combine<G>(x, eta, e, l, cl, cd, n, t, d, cb);
-  }
-
-  // The arithmetic of bernoulli_column() after its calls, two coordinates at
-  // a time (IEEE operations lane by lane: the scalar expressions' bits), the
-  // branches' values selected by masks.
-  template <bool G>
-  static void combine(const double* x, const double* eta, const double* e, const double* l,
-                      const double* cl, const double* cd, std::size_t n, double* t, double* d,
-                      bool cb) {
-    typedef vmath::Base L;
-    typedef L::vd vd;
-    constexpr std::size_t W = L::width;
-    const vd zero = vmath::splat<L>(0.0), one = vmath::splat<L>(1.0);
-    auto block = [&](const double* xp, const double* up, const double* ep, const double* lp,
-                     const double* clp, const double* cdp, double* tp, double* dp) {
-      const vd u = vmath::load<L>(up), xv = vmath::load<L>(xp), ev = vmath::load<L>(ep),
-               lv = vmath::load<L>(lp);
-      const vd sp = vmath::select<L>(u > zero, u + lv, lv);  // softplus(u)
-      vd tk = xv * u - sp;
-      vd dk = zero;
-      if (G) dk = vmath::select<L>(u >= zero, one, ev) / (one + ev) - xv;  // sigmoid(u) - x
-      if (cb) {
-        // cb_log_norm_series(|u|) and cb_dlog_norm_series(u), or the far values
-        const vd a = vmath::vabs<L>(u);
-        const auto near = a < vmath::splat<L>(cb_series_below);
-        const vd t2 = vmath::splat<L>(0.25) * a * a;
-        vd s = vmath::splat<L>(cb_series[7]);
-        for (int k = 6; k >= 0; --k) s = s * t2 + vmath::splat<L>(cb_series[k]);
-        const vd sl = vmath::splat<L>(0.69314718055994530942) + s * t2;
-        tk = tk + vmath::select<L>(near, sl, vmath::load<L>(clp));
-        if (G) {
-          const vd h = vmath::splat<L>(0.5) * u, h2 = h * h;
-          vd q = vmath::splat<L>(16.0 * cb_series[7]);
-          for (int k = 6; k >= 0; --k)
-            q = q * h2 + vmath::splat<L>(2.0 * double(k + 1) * cb_series[k]);
-          const vd sd = vmath::splat<L>(0.5) * q * h;
-          dk = dk - vmath::select<L>(near, sd, vmath::load<L>(cdp));
-        }
-      }
-      vmath::store<L>(tp, tk);
-      if (G) vmath::store<L>(dp, dk);
-    };
-    std::size_t k = 0;
-    for (; k + W <= n; k += W)
-      block(x + k, eta + k, e + k, l + k, cl + k, cd + k, t + k, G ? d + k : nullptr);
-    if (k < n) {  // the tail, padded with zeros
-      double b[8][W] = {};
-      const std::size_t r = n - k;
-      for (std::size_t j = 0; j < r; ++j) {
-        b[0][j] = x[k + j];
-        b[1][j] = eta[k + j];
-        b[2][j] = e[k + j];
-        b[3][j] = l[k + j];
-        b[4][j] = cl[k + j];
-        b[5][j] = cd[k + j];
-      }
-      block(b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]);
-      for (std::size_t j = 0; j < r; ++j) {
-        t[k + j] = b[6][j];
-        if (G) d[k + j] = b[7][j];
-      }
-    }
+    detail::bernoulli_combine<G>(x, eta, e, l, cl, cd, n, t, d, cb);
   }
 
   // The same for N(G, diag(c^2(z))) with the variances var (after
