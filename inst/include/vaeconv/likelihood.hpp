@@ -63,7 +63,7 @@ struct Workspace {
   arma::vec lw, wbar;                       // mS log weights and normalised weights
   arma::vec w_dec, w_prior, w_logq;         // mS per-draw weights of the encoder's chain
   arma::mat d_a, d_b, d_mu, d_u, d_head;    // backward scratch
-  std::vector<double> pixel;                // likelihood: per-coordinate scratch, 5 dx
+  std::vector<double> pixel;                // likelihood: per-coordinate scratch, 9 dx
   std::vector<std::size_t> pixel_big;       // continuous Bernoulli: where |eta| >= 0.25
   bool kept = false;  // d_a (and d_head) hold loglik()'s unweighted per-coordinate parts
 };
