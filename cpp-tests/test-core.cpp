@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -211,6 +212,95 @@ static void test_continuous_bernoulli() {
   check(worst_int < 1e-6, "continuous Bernoulli: the density integrates to 1, logits -30..30");
 }
 
+// The likelihoods' column passes (shared calls, masks, lanes) against the
+// scalar expressions they replace, to the bit: x eta - softplus(eta)
+// (+ cb_log_norm(eta)) summed in order, sigmoid(eta) - x (- cb_dlog_norm(eta))
+// weighed; for c^2(z), -0.5 (log 2 pi + log v + r^2 / v) summed, w r / v and
+// w 0.5 (1 - r^2 / v) / v sigmoid(U). Logits at the branches' edges (0, -0,
+// +-0.25, +-700) included, on the widest kernels and the two-lane ones, with
+// the gradient in one pass with the values (the ELBO's) and from the parts
+// the values kept (IWAE's).
+static bool same_bits(double a, double b) { return std::memcmp(&a, &b, sizeof a) == 0; }
+
+static void test_likelihood_bits() {
+  const double edges[] = {0.0, -0.0, 0.25, -0.25, 0.24999999999999997, -0.25000000000000006,
+                          700.0, -700.0, 700.5, -701.0, 1e-300, 40.0, -40.0, 1e5, -1e5, 1e-8};
+  const std::size_t ne = sizeof edges / sizeof edges[0];
+  arma::arma_rng::set_seed(3);
+  for (int level : {-1, 0}) {
+    vmath::simd_override() = level;
+    for (int kind = 0; kind < 3; ++kind) {
+      for (std::size_t dx : {1, 5, 64}) {
+        const std::size_t m = 4, S = 2, n = m * S;
+        arma::mat x = kind == 1 ? arma::conv_to<arma::mat>::from(arma::randu(dx, m) > 0.5)
+                                : arma::mat(arma::randu(dx, m));
+        arma::mat xh = arma::randn(dx, n) * 2.0, u = arma::randn(dx, n) * 3.0;
+        for (std::size_t i = 0; i < xh.n_elem; i += 3) xh[i] = edges[(i / 3) % ne];
+        for (std::size_t i = 1; i < u.n_elem; i += 4) u[i] = edges[(i / 4) % ne] * 1e-3;
+        LikelihoodSpec spec;
+        spec.kind = kind == 0 ? LikelihoodKind::gaussian
+                              : (kind == 1 ? LikelihoodKind::bernoulli
+                                           : LikelihoodKind::continuous_bernoulli);
+        spec.obs_sd_from_z = kind == 0;
+        const Likelihood lik(spec, dx);
+        std::vector<double> v(n);
+        for (std::size_t c = 0; c < n; ++c) v[c] = 0.1 * double(c + 1);
+        // the expected values and derivatives, coordinate by coordinate
+        arma::vec ll(n);
+        arma::mat g(dx, n), gh(dx, n);
+        Workspace ref;
+        ref.xvar_u = u;
+        if (kind == 0) lik.head_variance(ref);
+        for (std::size_t c = 0; c < n; ++c) {
+          double s = 0.0;
+          for (std::size_t k = 0; k < dx; ++k) {
+            const double xi = x(k, c / S), eta = xh(k, c);
+            if (kind == 0) {
+              const double var = ref.xvar(k, c), r = eta - xi, r2v = r * r / var;
+              s -= 0.5 * (log_2pi + std::log(var) + r2v);
+              g(k, c) = v[c] * r / var;
+              gh(k, c) = v[c] * 0.5 * (1.0 - r2v) / var * sigmoid(u(k, c));
+            } else {
+              double t = xi * eta - softplus(eta), d = sigmoid(eta) - xi;
+              if (kind == 2) {
+                t += cb_log_norm(eta);
+                d -= cb_dlog_norm(eta);
+              }
+              s += t;
+              g(k, c) = v[c] * d;
+            }
+          }
+          ll[c] = s;
+        }
+        bool ok = true;
+        // values alone, then the gradient in one pass with them (keep = 0)
+        // or from the parts the values kept (keep = 1)
+        for (int keep = 0; keep < 2; ++keep) {
+          Workspace ws;
+          ws.x = x;
+          ws.xhat = xh;
+          ws.xvar_u = u;
+          ws.ll.set_size(n);
+          double unused = 0.0;
+          lik.loglik(nullptr, S, ws, nullptr, keep == 1);
+          lik.gradient(nullptr, S, ws, v.data(), &unused);
+          for (std::size_t c = 0; c < n; ++c) ok = ok && same_bits(ws.ll[c], ll[c]);
+          for (std::size_t i = 0; i < g.n_elem; ++i) {
+            ok = ok && same_bits(ws.d_a[i], g[i]);
+            if (kind == 0) ok = ok && same_bits(ws.d_head[i], gh[i]);
+          }
+        }
+        char buf[160];
+        std::snprintf(buf, sizeof buf, "%s, dx = %zu, %s kernels: values and gradients to the bit",
+                      kind == 0 ? "gaussian c(z)" : likelihood_names()[std::size_t(spec.kind)].c_str(),
+                      dx, level == 0 ? "two-lane" : "widest");
+        check(ok, buf);
+      }
+    }
+  }
+  vmath::simd_override() = -1;
+}
+
 static void test_rng() {
   const KeyedRng a(42), b(42), c(43);
   std::vector<double> x(1000), y(1000), z(1000);
@@ -311,6 +401,7 @@ int main() {
   test_gradients();
   test_likelihood_outputs();
   test_continuous_bernoulli();
+  test_likelihood_bits();
   test_rng();
   test_names();
   std::printf("%s: %d failure%s\n", failures ? "FAILED" : "passed", failures,

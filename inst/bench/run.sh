@@ -1,7 +1,7 @@
 #!/bin/sh
 # vaeconv's benchmark, by one command, from the root of the repository:
 #
-#     sh inst/bench/run.sh [all|compare|curves|parts] [options of that script]
+#     sh inst/bench/run.sh [all|compare|curves|parts|calls] [options of that script]
 #
 #   compare  vaeconv against PyTorch in float64 and float32 on the
 #            configurations of configs.csv, in interleaved rounds, with the
@@ -14,6 +14,10 @@
 #   parts    the likelihoods, encoders and estimators beyond the diagonal
 #            Gaussian VAE against it, on the small and large configurations
 #            (parts.R);
+#   calls    what bounds the parts' elementwise cost: the C library calls
+#            their likelihoods must make, timed alone on one iteration's
+#            pixels, against the Gaussian VAE's iteration (calls.R; prints
+#            its table, writes nothing; not part of all);
 #   all      the three, one after the other (the default). Options go to each
 #            script: --out, --readme, --rounds and --iters-scale are common to all
 #            (curves ignores --rounds: its --repeats sets the fits per point).
@@ -35,7 +39,7 @@ root=$(pwd)
 
 what=all
 case "${1:-}" in
-  all|compare|curves|parts) what=$1; shift ;;
+  all|compare|curves|parts|calls) what=$1; shift ;;
 esac
 
 apt_install() {
@@ -64,6 +68,7 @@ case "$what" in
   compare) Rscript "$here/bench.R" --root "$root" --readme "$readme" "$@" ;;
   curves) Rscript "$here/curves.R" --root "$root" --readme "$readme" "$@" ;;
   parts) Rscript "$here/parts.R" --root "$root" --readme "$readme" "$@" ;;
+  calls) Rscript "$here/calls.R" --root "$root" "$@" ;;
   all)
     Rscript "$here/bench.R" --root "$root" --readme "$readme" "$@"
     Rscript "$here/curves.R" --root "$root" --readme "$readme" "$@"

@@ -58,10 +58,12 @@ inline Estimator estimator_kind(const std::string& name) {
 
 // log w for every draw c = i * S + s of the chunk (after encode, sample and
 // decode): log p(x | z) + log p(z) - log q(z | x) with the dz/2 log(2 pi)
-// of the prior and of q cancelled; fills ws.lw (and ws.ll).
-inline void log_weights(const Vae& model, const double* par, std::size_t S, Workspace& ws) {
+// of the prior and of q cancelled; fills ws.lw (and ws.ll). With keep, the
+// likelihood keeps what its gradient() on these draws reuses.
+inline void log_weights(const Vae& model, const double* par, std::size_t S, Workspace& ws,
+                        bool keep = false) {
   const std::size_t m = ws.x.n_cols, dz = model.spec().dz;
-  model.likelihood().loglik(par, S, ws, nullptr);
+  model.likelihood().loglik(par, S, ws, nullptr, keep);
   ws.lw.set_size(m * S);
   for (std::size_t i = 0; i < m; ++i) {
     const double log_sd = model.encoder().log_det_factor(ws, i);
@@ -112,7 +114,7 @@ inline ChunkSums vr_iwae(const Vae& model, const double* par, std::size_t K,
   enc.encode(par, ws);
   enc.sample(S, ws);
   model.decoder().forward(par, ws.z, ws);
-  log_weights(model, par, S, ws);
+  log_weights(model, par, S, ws, grad != nullptr);  // values once, for the gradient too
   ws.wbar.set_size(m * S);
   ChunkSums sums;
   sums.reconstruction = sums.kl = std::numeric_limits<double>::quiet_NaN();

@@ -63,6 +63,9 @@ struct Workspace {
   arma::vec lw, wbar;                       // mS log weights and normalised weights
   arma::vec w_dec, w_prior, w_logq;         // mS per-draw weights of the encoder's chain
   arma::mat d_a, d_b, d_mu, d_u, d_head;    // backward scratch
+  std::vector<double> pixel;                // likelihood: per-coordinate scratch, 9 dx
+  std::vector<std::size_t> pixel_big;       // continuous Bernoulli: where |eta| >= 0.25
+  bool kept = false;  // d_a (and d_head) hold loglik()'s unweighted per-coordinate parts
 };
 
 // The log normalising constant of the continuous Bernoulli with logit eta,
@@ -80,29 +83,40 @@ constexpr double cb_series[8] = {
     -127.0 / 18900.0,    146.0 / 66825.0,     -1414477.0 / 1915538625.0,
     32764.0 / 127702575.0, -16931177.0 / 186080895000.0};
 
+// The series parts (|eta| < cb_series_below) and the rest, apart so that
+// Likelihood's column passes make exactly the calls and operations of
+// cb_log_norm() and cb_dlog_norm().
+inline double cb_log_norm_series(double a) {
+  const double t2 = 0.25 * a * a;
+  double s = cb_series[7];
+  for (int k = 6; k >= 0; --k) s = s * t2 + cb_series[k];
+  return 0.69314718055994530942 + s * t2;
+}
+// a = |eta| >= cb_series_below, l = log1p(e^-a).
+inline double cb_log_norm_far(double a, double l) {
+  return std::log(a) - std::log(-std::expm1(-a)) + l;
+}
+inline double cb_dlog_norm_series(double eta) {
+  // d/d eta of the series: (1/2) sum_k 2k c_k t^(2k - 1), t = eta / 2.
+  const double t = 0.5 * eta, t2 = t * t;
+  double s = 16.0 * cb_series[7];
+  for (int k = 6; k >= 0; --k) s = s * t2 + 2.0 * double(k + 1) * cb_series[k];
+  return 0.5 * s * t;
+}
+inline double cb_dlog_norm_far(double eta) {
+  if (std::fabs(eta) > 700.0) return 1.0 / eta;
+  return 1.0 / eta - 1.0 / std::sinh(eta);
+}
+
 inline double cb_log_norm(double eta) {
   const double a = std::fabs(eta);
-  if (a < cb_series_below) {
-    const double t2 = 0.25 * a * a;
-    double s = cb_series[7];
-    for (int k = 6; k >= 0; --k) s = s * t2 + cb_series[k];
-    return 0.69314718055994530942 + s * t2;
-  }
-  const double e = std::exp(-a);
-  return std::log(a) - std::log(-std::expm1(-a)) + std::log1p(e);
+  if (a < cb_series_below) return cb_log_norm_series(a);
+  return cb_log_norm_far(a, std::log1p(std::exp(-a)));
 }
 
 inline double cb_dlog_norm(double eta) {
-  const double a = std::fabs(eta);
-  if (a < cb_series_below) {
-    // d/d eta of the series: (1/2) sum_k 2k c_k t^(2k - 1), t = eta / 2.
-    const double t = 0.5 * eta, t2 = t * t;
-    double s = 16.0 * cb_series[7];
-    for (int k = 6; k >= 0; --k) s = s * t2 + 2.0 * double(k + 1) * cb_series[k];
-    return 0.5 * s * t;
-  }
-  if (a > 700.0) return 1.0 / eta;
-  return 1.0 / eta - 1.0 / std::sinh(eta);
+  if (std::fabs(eta) < cb_series_below) return cb_dlog_norm_series(eta);
+  return cb_dlog_norm_far(eta);
 }
 
 // The mean of the continuous Bernoulli with logit eta:
@@ -121,6 +135,97 @@ inline double cb_quantile(double eta, double u) {
   if (eta > 0.0) return 1.0 + std::log(u + (1.0 - u) * std::exp(-eta)) / eta;
   return std::log1p(u * std::expm1(eta)) / eta;
 }
+
+namespace detail {
+
+// The arithmetic of Likelihood::bernoulli_column() after its calls, on
+// L::width coordinates (IEEE operations lane by lane, no FMA: the scalar
+// expressions' bits), the branches' values selected by masks: t = x u -
+// softplus(u) (+ log C(u)) and, with G, d = sigmoid(u) - x (- d log C / du)
+// from e = e^-|u|, l = log1p(e) and the far values cl, cd of log C.
+template <class L, bool G>
+VAECONV_INLINE void bernoulli_block(const double* xp, const double* up, const double* ep,
+                                    const double* lp, const double* clp, const double* cdp,
+                                    bool cb, double* tp, double* dp) {
+  typedef typename L::vd vd;
+  const vd zero = vmath::splat<L>(0.0), one = vmath::splat<L>(1.0);
+  const vd u = vmath::load<L>(up), xv = vmath::load<L>(xp), ev = vmath::load<L>(ep),
+           lv = vmath::load<L>(lp);
+  const vd sp = vmath::select<L>(u > zero, u + lv, lv);  // softplus(u)
+  vd tk = xv * u - sp;
+  vd dk = zero;
+  if (G) dk = vmath::select<L>(u >= zero, one, ev) / (one + ev) - xv;  // sigmoid(u) - x
+  if (cb) {
+    // cb_log_norm_series(|u|) and cb_dlog_norm_series(u), or the far values
+    const vd a = vmath::vabs<L>(u);
+    const auto near = a < vmath::splat<L>(cb_series_below);
+    const vd t2 = vmath::splat<L>(0.25) * a * a;
+    vd s = vmath::splat<L>(cb_series[7]);
+    for (int k = 6; k >= 0; --k) s = s * t2 + vmath::splat<L>(cb_series[k]);
+    const vd sl = vmath::splat<L>(0.69314718055994530942) + s * t2;
+    tk = tk + vmath::select<L>(near, sl, vmath::load<L>(clp));
+    if (G) {
+      const vd h = vmath::splat<L>(0.5) * u, h2 = h * h;
+      vd q = vmath::splat<L>(16.0 * cb_series[7]);
+      for (int k = 6; k >= 0; --k) q = q * h2 + vmath::splat<L>(2.0 * double(k + 1) * cb_series[k]);
+      const vd sd = vmath::splat<L>(0.5) * q * h;
+      dk = dk - vmath::select<L>(near, sd, vmath::load<L>(cdp));
+    }
+  }
+  vmath::store<L>(tp, tk);
+  if (G) vmath::store<L>(dp, dk);
+}
+
+// bernoulli_block over n coordinates, the tail padded with zeros.
+template <class L, bool G>
+VAECONV_INLINE void bernoulli_combine_lanes(const double* x, const double* eta, const double* e,
+                                            const double* l, const double* cl, const double* cd,
+                                            std::size_t n, double* t, double* d, bool cb) {
+  constexpr std::size_t W = L::width;
+  std::size_t k = 0;
+  for (; k + W <= n; k += W)
+    bernoulli_block<L, G>(x + k, eta + k, e + k, l + k, cl + k, cd + k, cb, t + k,
+                          G ? d + k : nullptr);
+  if (k < n) {
+    double b[8][W] = {};
+    const std::size_t r = n - k;
+    for (std::size_t j = 0; j < r; ++j) {
+      b[0][j] = x[k + j];
+      b[1][j] = eta[k + j];
+      b[2][j] = e[k + j];
+      b[3][j] = l[k + j];
+      b[4][j] = cl[k + j];
+      b[5][j] = cd[k + j];
+    }
+    bernoulli_block<L, G>(b[0], b[1], b[2], b[3], b[4], b[5], cb, b[6], b[7]);
+    for (std::size_t j = 0; j < r; ++j) {
+      t[k + j] = b[6][j];
+      if (G) d[k + j] = b[7][j];
+    }
+  }
+}
+
+#if defined(VAECONV_AVX2)
+// Four lanes, compiled for AVX2 without FMA, so nothing is contracted.
+template <bool G>
+__attribute__((target("avx2"))) inline void bernoulli_combine_avx2(
+    const double* x, const double* eta, const double* e, const double* l, const double* cl,
+    const double* cd, std::size_t n, double* t, double* d, bool cb) {
+  bernoulli_combine_lanes<vmath::Lanes<4>, G>(x, eta, e, l, cl, cd, n, t, d, cb);
+}
+#endif
+
+template <bool G>
+inline void bernoulli_combine(const double* x, const double* eta, const double* e,
+                              const double* l, const double* cl, const double* cd,
+                              std::size_t n, double* t, double* d, bool cb) {
+#if defined(VAECONV_AVX2)
+  if (vmath::simd_level() >= 1) return bernoulli_combine_avx2<G>(x, eta, e, l, cl, cd, n, t, d, cb);
+#endif
+  bernoulli_combine_lanes<vmath::Base, G>(x, eta, e, l, cl, cd, n, t, d, cb);
+}
+
+}  // namespace detail
 
 struct LikelihoodSpec {
   LikelihoodKind kind = LikelihoodKind::gaussian;
@@ -170,8 +275,8 @@ class Likelihood {
   void head_variance(Workspace& ws) const {
     const std::size_t n = ws.xvar_u.n_elem;
     ws.xvar.set_size(ws.xvar_u.n_rows, ws.xvar_u.n_cols);
-    vmath::map<vmath::Base>(ws.xvar_u.memptr(), ws.xvar.memptr(), n,
-                            detail::Softplus<vmath::Base>());
+    // The base kernel's bits, four lanes at a time where the CPU has AVX2.
+    detail::exact(detail::ExactKernel::softplus, ws.xvar_u.memptr(), ws.xvar.memptr(), n);
     for (std::size_t k = 0; k < n; ++k) ws.xvar[k] += spec_.min_var;
   }
 
@@ -179,7 +284,11 @@ class Likelihood {
   // decoder's outputs in ws.xhat (and ws.xvar_u). With grad (the ELBO's
   // uniform weights 1/S), also ws.d_a = d(-sum_c ll_c / S) / d G (and
   // ws.d_head for U), and the likelihood's own gradient added to grad.
-  void loglik(const double* par, std::size_t S, Workspace& ws, double* grad) const {
+  // With keep (and no grad), the non-scalar likelihoods also keep the
+  // per-coordinate parts a gradient() on the same draws reuses, instead of
+  // computing the values a second time.
+  void loglik(const double* par, std::size_t S, Workspace& ws, double* grad,
+              bool keep = false) const {
     const std::size_t m = ws.x.n_cols, n = m * S;
     ws.ll.set_size(n);
     if (scalar_sd()) {
@@ -196,7 +305,7 @@ class Likelihood {
       return;
     }
     if (grad == nullptr) {
-      values(ws);
+      values(ws, keep);
       return;
     }
     ws.wbar.set_size(n);  // uniform weights 1 / S (the ELBO has no others)
@@ -206,12 +315,16 @@ class Likelihood {
 
   // ws.d_a = d(-sum_c v_c ll_c) / d G for the weights v (one per draw), and
   // ws.d_head for U; the likelihood's own gradient added to grad. After
-  // loglik() on the same draws.
+  // loglik() on the same draws (with keep: the kept parts weighed, the
+  // values not computed again).
   void gradient(const double* par, std::size_t S, Workspace& ws, const double* v,
                 double* grad) const {
     const std::size_t m = ws.x.n_cols;
     if (!scalar_sd()) {
-      values_and_gradient(ws, v);
+      if (ws.kept)
+        weigh_kept(ws, v);
+      else
+        values_and_gradient(ws, v);
       return;
     }
     // d(-L)/d xhat_c = v_c (xhat_c - x) / c^2.
@@ -312,22 +425,130 @@ class Likelihood {
   }
 
  private:
-  // log p(x_j | eta) and d(-log p)/d eta of one Bernoulli coordinate.
-  double bernoulli_term(double x, double eta, double* d) const {
-    double ll = x * eta - softplus(eta);
-    double g = sigmoid(eta) - x;
-    if (spec_.kind == LikelihoodKind::continuous_bernoulli) {
-      ll += cb_log_norm(eta);
-      g -= cb_dlog_norm(eta);
+  // The terms log p(x_k | eta_k) of one column of n coordinates into t and,
+  // with G, d(-log p(x_k | eta_k)) / d eta_k into d, for the Bernoullis.
+  // Per coordinate the same calls and operations as x eta - softplus(eta)
+  // (+ cb_log_norm(eta)) and sigmoid(eta) - x (- cb_dlog_norm(eta)), so the
+  // same bits, with less work: one e = exp(-|eta|) serves softplus, sigmoid
+  // and the continuous Bernoulli's constant (each takes e^eta for eta <= 0
+  // and e^-eta for eta >= 0: e^-|eta| in both cases, eta = +-0 included), and
+  // one log1p(e) serves softplus and the constant. The calls run in loops of
+  // their own and the selections between the branches' values are
+  // branch-free (the signs of eta are a coin toss), so that the calls
+  // overlap and no branch is mispredicted; the constant's own calls run only
+  // over the coordinates with |eta| >= cb_series_below, gathered first.
+  // scratch: 4 n doubles; big: n indices.
+  template <bool G>
+  void bernoulli_column(const double* x, const double* eta, std::size_t n, double* t, double* d,
+                        double* scratch, std::size_t* big) const {
+    double* e = scratch;           // e^-|eta|
+    double* l = scratch + n;       // log1p(e)
+    double* cl = scratch + 2 * n;  // log C(eta) where |eta| >= cb_series_below
+    double* cd = scratch + 3 * n;  // d log C / d eta there
+    for (std::size_t k = 0; k < n; ++k) e[k] = std::exp(-std::fabs(eta[k]));
+    for (std::size_t k = 0; k < n; ++k) l[k] = std::log1p(e[k]);
+    const bool cb = spec_.kind == LikelihoodKind::continuous_bernoulli;
+    if (cb) {
+      std::size_t nb = 0;
+      for (std::size_t k = 0; k < n; ++k) {
+        big[nb] = k;
+        nb += std::fabs(eta[k]) >= cb_series_below ? 1 : 0;
+      }
+      for (std::size_t j = 0; j < nb; ++j) {
+        const std::size_t k = big[j];
+        cl[k] = cb_log_norm_far(std::fabs(eta[k]), l[k]);
+      }
+      if (G)
+        for (std::size_t j = 0; j < nb; ++j) cd[big[j]] = cb_dlog_norm_far(eta[big[j]]);
     }
-    if (d != nullptr) *d = g;
-    return ll;
+    detail::bernoulli_combine<G>(x, eta, e, l, cl, cd, n, t, d, cb);
   }
 
-  // ws.ll for the likelihoods without a scalar sd.
-  void values(Workspace& ws) const {
-    const std::size_t m = ws.x.n_cols, S = ws.xhat.n_cols / std::max<std::size_t>(m, 1);
+  // The same for N(G, diag(c^2(z))) with the variances var (after
+  // head_variance()) and the head's outputs u: t[k] = 0.5 (log 2 pi +
+  // log c^2 + r^2 / c^2), the term subtracted, r = G - x; with G, r2v[k] =
+  // r^2 / c^2 and sig[k] = sigmoid(u_k) (its e^-|u| shared as in
+  // bernoulli_column). scratch: 2 n doubles.
+  template <bool G>
+  void head_column(const double* x, const double* xh, const double* var, const double* u,
+                   std::size_t n, double* t, double* r2v, double* sig, double* scratch) const {
+    double* lv = scratch;
+    double* e = scratch + n;
+    for (std::size_t k = 0; k < n; ++k) lv[k] = std::log(var[k]);
+    if (G)
+      for (std::size_t k = 0; k < n; ++k) e[k] = std::exp(-std::fabs(u[k]));
+    // Two coordinates at a time (IEEE operations lane by lane: the scalar
+    // expressions' bits); sigmoid(u)'s numerators selected by a mask.
+    typedef vmath::Base L;
+    typedef L::vd vd;
+    constexpr std::size_t W = L::width;
+    const vd zero = vmath::splat<L>(0.0), one = vmath::splat<L>(1.0),
+             half = vmath::splat<L>(0.5), l2p = vmath::splat<L>(log_2pi);
+    std::size_t k = 0;
+    for (; k + W <= n; k += W) {
+      const vd r = vmath::load<L>(xh + k) - vmath::load<L>(x + k);
+      const vd q = r * r / vmath::load<L>(var + k);
+      vmath::store<L>(t + k, half * (l2p + vmath::load<L>(lv + k) + q));
+      if (G) {
+        const vd uv = vmath::load<L>(u + k), ev = vmath::load<L>(e + k);
+        vmath::store<L>(r2v + k, q);
+        vmath::store<L>(sig + k, vmath::select<L>(uv >= zero, one, ev) / (one + ev));
+      }
+    }
+    for (; k < n; ++k) {
+      const double r = xh[k] - x[k], q = r * r / var[k];
+      t[k] = 0.5 * (log_2pi + lv[k] + q);
+      if (G) {
+        r2v[k] = q;
+        sig[k] = (u[k] >= 0.0 ? 1.0 : e[k]) / (1.0 + e[k]);
+      }
+    }
+  }
+
+  // g = w r / c^2 and gh = w 0.5 (1 - r^2 / c^2) / c^2 sigmoid(U), d(-w ll)
+  // / d G and d U, for one column (d(-ll)/d c^2 = (1 - r^2 / c^2) / (2 c^2),
+  // d c^2 / d U = sigmoid(U)); g and gh may be r2v and sig.
+  static void head_gradient(const double* x, const double* xh, const double* var,
+                            const double* r2v, const double* sig, double w, std::size_t n,
+                            double* g, double* gh) {
+    typedef vmath::Base L;
+    typedef L::vd vd;
+    constexpr std::size_t W = L::width;
+    const double w2 = w * 0.5;
+    const vd wv = vmath::splat<L>(w), w2v = vmath::splat<L>(w2), one = vmath::splat<L>(1.0);
+    std::size_t k = 0;
+    for (; k + W <= n; k += W) {
+      const vd r = vmath::load<L>(xh + k) - vmath::load<L>(x + k), v = vmath::load<L>(var + k);
+      const vd q = vmath::load<L>(r2v + k), sg = vmath::load<L>(sig + k);
+      vmath::store<L>(g + k, wv * r / v);
+      vmath::store<L>(gh + k, w2v * (one - q) / v * sg);
+    }
+    for (; k < n; ++k) {
+      const double r = xh[k] - x[k], q = r2v[k], sg = sig[k];
+      g[k] = w * r / var[k];
+      gh[k] = w2 * (1.0 - q) / var[k] * sg;
+    }
+  }
+
+  double* scratch(Workspace& ws, std::size_t per) const {
+    if (ws.pixel.size() < per * dx_) ws.pixel.resize(per * dx_);
+    return ws.pixel.data();
+  }
+
+  // ws.ll for the likelihoods without a scalar sd; with keep, also their
+  // unweighted per-coordinate parts for gradient(): d(-log p)/d G for the
+  // Bernoullis in ws.d_a, r^2 / c^2 in ws.d_a and sigmoid(U) in ws.d_head
+  // for c^2(z).
+  void values(Workspace& ws, bool keep = false) const {
+    const std::size_t m = ws.x.n_cols, n = ws.xhat.n_cols, S = n / std::max<std::size_t>(m, 1);
     if (spec_.obs_sd_from_z) head_variance(ws);
+    double* buf = scratch(ws, 7);
+    double* t = buf + 5 * dx_;
+    ws.pixel_big.resize(dx_);
+    if (keep) {
+      ws.d_a.set_size(dx_, n);
+      if (spec_.obs_sd_from_z) ws.d_head.set_size(dx_, n);
+    }
     for (std::size_t i = 0; i < m; ++i) {
       const double* xi = ws.x.colptr(i);
       for (std::size_t s = 0; s < S; ++s) {
@@ -335,17 +556,50 @@ class Likelihood {
         const double* xh = ws.xhat.colptr(col);
         double ll = 0.0;
         if (spec_.obs_sd_from_z) {
-          const double* v = ws.xvar.colptr(col);
-          for (std::size_t k = 0; k < dx_; ++k) {
-            const double r = xh[k] - xi[k];
-            ll -= 0.5 * (log_2pi + std::log(v[k]) + r * r / v[k]);
-          }
+          if (keep)
+            head_column<true>(xi, xh, ws.xvar.colptr(col), ws.xvar_u.colptr(col), dx_, t,
+                              ws.d_a.colptr(col), ws.d_head.colptr(col), buf);
+          else
+            head_column<false>(xi, xh, ws.xvar.colptr(col), ws.xvar_u.colptr(col), dx_, t,
+                               nullptr, nullptr, buf);
+          for (std::size_t k = 0; k < dx_; ++k) ll -= t[k];
         } else {
-          for (std::size_t k = 0; k < dx_; ++k) ll += bernoulli_term(xi[k], xh[k], nullptr);
+          if (keep)
+            bernoulli_column<true>(xi, xh, dx_, t, ws.d_a.colptr(col), buf,
+                                   ws.pixel_big.data());
+          else
+            bernoulli_column<false>(xi, xh, dx_, t, nullptr, buf, ws.pixel_big.data());
+          for (std::size_t k = 0; k < dx_; ++k) ll += t[k];
         }
         ws.ll[col] = ll;
       }
     }
+    ws.kept = keep;
+  }
+
+  // ws.d_a (and ws.d_head) = d(-sum_c v_c ll_c) / d outputs from the parts
+  // values(ws, true) kept there, weighed by v, in place: w d for the
+  // Bernoullis; w r / c^2 and w 0.5 (1 - r^2 / c^2) / c^2 sigmoid(U) for
+  // c^2(z), the expressions of values_and_gradient().
+  void weigh_kept(Workspace& ws, const double* v) const {
+    const std::size_t m = ws.x.n_cols, n = ws.xhat.n_cols, S = n / std::max<std::size_t>(m, 1);
+    for (std::size_t i = 0; i < m; ++i) {
+      const double* xi = ws.x.colptr(i);
+      for (std::size_t s = 0; s < S; ++s) {
+        const std::size_t col = i * S + s;
+        const double w = v[col];
+        double* g = ws.d_a.colptr(col);
+        if (spec_.obs_sd_from_z) {
+          const double* xh = ws.xhat.colptr(col);
+          const double* var = ws.xvar.colptr(col);
+          double* gh = ws.d_head.colptr(col);
+          head_gradient(xi, xh, var, g, gh, w, dx_, g, gh);
+        } else {
+          for (std::size_t k = 0; k < dx_; ++k) g[k] = w * g[k];
+        }
+      }
+    }
+    ws.kept = false;
   }
 
   // ws.ll and ws.d_a (and ws.d_head) = d(-sum_c v_c ll_c) / d outputs.
@@ -355,6 +609,12 @@ class Likelihood {
     ws.ll.set_size(n);
     ws.d_a.set_size(dx_, n);
     if (spec_.obs_sd_from_z) ws.d_head.set_size(dx_, n);
+    double* buf = scratch(ws, 9);
+    double* t = buf + 5 * dx_;
+    double* d = buf + 6 * dx_;
+    double* sig = buf + 7 * dx_;
+    double* r2v = buf + 8 * dx_;
+    ws.pixel_big.resize(dx_);
     for (std::size_t i = 0; i < m; ++i) {
       const double* xi = ws.x.colptr(i);
       for (std::size_t s = 0; s < S; ++s) {
@@ -365,25 +625,19 @@ class Likelihood {
         double ll = 0.0;
         if (spec_.obs_sd_from_z) {
           const double* var = ws.xvar.colptr(col);
-          const double* u = ws.xvar_u.colptr(col);
           double* gh = ws.d_head.colptr(col);
-          for (std::size_t k = 0; k < dx_; ++k) {
-            const double r = xh[k] - xi[k], r2v = r * r / var[k];
-            ll -= 0.5 * (log_2pi + std::log(var[k]) + r2v);
-            g[k] = w * r / var[k];
-            // d(-ll)/d c^2 = (1 - r^2 / c^2) / (2 c^2); d c^2 / d U = sigmoid(U)
-            gh[k] = w * 0.5 * (1.0 - r2v) / var[k] * sigmoid(u[k]);
-          }
+          head_column<true>(xi, xh, var, ws.xvar_u.colptr(col), dx_, t, r2v, sig, buf);
+          for (std::size_t k = 0; k < dx_; ++k) ll -= t[k];
+          head_gradient(xi, xh, var, r2v, sig, w, dx_, g, gh);
         } else {
-          for (std::size_t k = 0; k < dx_; ++k) {
-            double d;
-            ll += bernoulli_term(xi[k], xh[k], &d);
-            g[k] = w * d;
-          }
+          bernoulli_column<true>(xi, xh, dx_, t, d, buf, ws.pixel_big.data());
+          for (std::size_t k = 0; k < dx_; ++k) ll += t[k];
+          for (std::size_t k = 0; k < dx_; ++k) g[k] = w * d[k];
         }
         ws.ll[col] = ll;
       }
     }
+    ws.kept = false;
   }
 
   LikelihoodSpec spec_;

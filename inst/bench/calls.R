@@ -1,0 +1,136 @@
+# What bounds the parts' elementwise cost: the C library calls their
+# likelihoods cannot do without, timed alone on the pixels of one iteration,
+# against the diagonal Gaussian VAE's iteration time measured in the same run.
+# Run it through run.sh:
+#
+#     sh inst/bench/run.sh calls [--rounds N] [--configs small,large]
+#
+# Results must stay identical to the bit, so the likelihoods call the C
+# library's exp, log1p, log, expm1 and sinh, one value at a time (vaeconv's
+# own vector kernels differ in the last bits). After sharing what can be
+# shared (likelihood.hpp), one pixel still needs
+#   Bernoulli:            exp(-|eta|), log1p(e) and one division (sigmoid);
+#   continuous Bernoulli: the same and, where |eta| >= 0.25, log(|eta|),
+#                         log(-expm1(-|eta|)), sinh(eta) and two divisions;
+#   obs_sd_from_z:        log(c^2), exp(-|U|), four divisions (and its second
+#                         head's products: see the FLOP ratio of parts.R).
+# Each part is fitted as parts.R fits it (the configuration's iterations) and
+# its decoder's outputs on 128 rows (the minibatch) at the end of the fit are
+# the arguments, so the branches and the share of |eta| >= 0.25 are those of
+# the timed fits. The calls are timed in C++ (compiled here with R's flags),
+# with their results stored as the likelihood stores them; "bound" is
+# 1 + calls / Gaussian iteration: the part's time ratio if everything else
+# cost what the Gaussian VAE's iteration costs.
+
+source(file.path((function() {
+  f <- sub("^--file=", "", grep("^--file=", commandArgs(FALSE), value = TRUE))
+  dirname(normalizePath(f[1]))
+})(), "common.R"))
+
+here <- bench_dir()
+opt <- parse_options(list(rounds = 3, configs = c("small", "large"), root = getwd()))
+configs <- read_configs(here)[opt$configs]
+print_machine(machine(opt$root))
+
+Rcpp::sourceCpp(code = '
+#include <Rcpp.h>
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <vector>
+// Median seconds of one pass of the calls over the values (eta, or U and
+// c^2 for part 2), over `blocks` blocks of `reps` passes.
+// [[Rcpp::export]]
+double bench_calls(int part, const Rcpp::NumericVector& eta, const Rcpp::NumericVector& var,
+                   int reps, int blocks) {
+  const std::size_t n = eta.size();
+  std::vector<double> e(n), l(n), s(n), c(n), d(n);
+  auto pass = [&] {
+    if (part == 2) {  // obs_sd_from_z: eta holds U
+      for (std::size_t k = 0; k < n; ++k) l[k] = std::log(var[k]);
+      for (std::size_t k = 0; k < n; ++k) e[k] = std::exp(-std::fabs(eta[k]));
+      for (std::size_t k = 0; k < n; ++k) {
+        s[k] = 1.0 / (1.0 + e[k]);
+        c[k] = l[k] / var[k] + e[k] / var[k] + s[k] / var[k];
+      }
+      return;
+    }
+    for (std::size_t k = 0; k < n; ++k) e[k] = std::exp(-std::fabs(eta[k]));
+    for (std::size_t k = 0; k < n; ++k) l[k] = std::log1p(e[k]);
+    for (std::size_t k = 0; k < n; ++k) s[k] = 1.0 / (1.0 + e[k]);
+    if (part == 1) {
+      for (std::size_t k = 0; k < n; ++k) {
+        const double a = std::fabs(eta[k]);
+        if (a >= 0.25) {
+          c[k] = std::log(a) - std::log(-std::expm1(-a));
+          d[k] = 1.0 / eta[k] - 1.0 / std::sinh(eta[k]);
+        }
+      }
+    }
+  };
+  pass();
+  std::vector<double> t;
+  for (int b = 0; b < blocks; ++b) {
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int r = 0; r < reps; ++r) pass();
+    t.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / reps);
+  }
+  std::sort(t.begin(), t.end());
+  return t[t.size() / 2];
+}')
+
+parts <- list(
+  bernoulli = list(id = 0, model = function(cf) {
+    bernoulli_vae(latent_dim = cf$dz, hidden = cf$hidden, activation = cf$activation)
+  }, data = "binary"),
+  continuous_bernoulli = list(id = 1, model = function(cf) {
+    bernoulli_vae(latent_dim = cf$dz, hidden = cf$hidden, activation = cf$activation,
+                  continuous = TRUE)
+  }, data = "unit"),
+  obs_sd_from_z = list(id = 2, model = function(cf) config_model(cf, obs_sd_from_z = TRUE),
+                       data = "unit")
+)
+
+rows <- list()
+for (name in names(configs)) {
+  cf <- configs[[name]]
+  unit <- make_data(cf$rows, cf$dx)
+  binary <- (unit > 0.5) * 1
+  iters <- 10L + 3L * as.integer(cf$iters)
+  args <- list()
+  for (p in names(parts)) {
+    x <- if (parts[[p]]$data == "binary") binary else unit
+    fit <- fit_vae(x, parts[[p]]$model(cf), optimizer = adam(lr = cf$lr, decay = 0),
+                   batch_size = cf$batch, iterations = iters, seed = 1, n_threads = 1,
+                   progress = FALSE)
+    set.seed(2)
+    b <- x[sample.int(nrow(x), cf$batch), , drop = FALSE]
+    z <- encode(fit, b) + sqrt(encode(fit, b, "variance")) * matrix(stats::rnorm(cf$batch * cf$dz), cf$batch)
+    out <- vaeconv:::cpp_decode(fit$model, fit$state$par, z, cf$dx, "output")
+    var <- if (p == "obs_sd_from_z") vaeconv:::cpp_decode(fit$model, fit$state$par, z, cf$dx, "variance") else out
+    # U from c^2 = min_var + softplus(U) (min_var = 1e-4, the default)
+    eta <- if (p == "obs_sd_from_z") log(expm1(pmax(var - 1e-4, 1e-300))) else out
+    args[[p]] <- list(eta = c(eta), var = c(var),
+                      far = if (p == "obs_sd_from_z") NA else mean(abs(c(out)) >= 0.25))
+  }
+  reps <- max(1L, as.integer(round(2e6 / (cf$batch * cf$dx))))
+  for (r in seq_len(opt$rounds)) {
+    g <- time_fit(unit, config_model(cf), elbo(), cf$batch, as.integer(cf$iters), lr = cf$lr)[["block"]]
+    for (p in names(parts)) {
+      ms <- 1000 * bench_calls(parts[[p]]$id, args[[p]]$eta, args[[p]]$var, reps, 5)
+      rows[[length(rows) + 1]] <- data.frame(config = name, part = p, round = r, gaussian_ms = g,
+                                             calls_ms = ms, far = args[[p]]$far)
+      cat(sprintf("  round %d %-6s %-21s calls %.3f ms per iteration, Gaussian VAE %.3f ms: bound %.2fx\n",
+                  r, name, p, ms, g, 1 + ms / g))
+    }
+  }
+}
+res <- do.call(rbind, rows)
+cat("\n| configuration | part | pixels with abs(eta) >= 0.25 | calls, ms per iteration | Gaussian VAE, ms per iteration | bound: 1 + calls / Gaussian (rounds) |\n|---|---|---|---|---|---|\n")
+for (name in names(configs)) for (p in names(parts)) {
+  d <- res[res$config == name & res$part == p, ]
+  cat(sprintf("| %s | %s | %s | %.3f | %.3f | %s |\n", config_label(configs[[name]]), p,
+              if (is.na(d$far[1])) "" else sprintf("%.0f%%", 100 * d$far[1]),
+              stats::median(d$calls_ms), stats::median(d$gaussian_ms),
+              fmt_rounds(1 + d$calls_ms / d$gaussian_ms)))
+}
