@@ -4,8 +4,9 @@
 //
 // The order is that of the BLAS the core was first verified with and its
 // fixtures recorded with (OpenBLAS 0.3.21's Haswell kernels): the inner
-// dimension is cut into blocks (kblock() below: 256 terms, the last 256 to
-// 511 halved), and within a block each element of C is one chain of fused
+// dimension is cut into blocks (kblock() below: 256 terms at a time, and
+// 257 to 511 remaining terms in two blocks, the first rounded up to a
+// multiple of 4), and within a block each element of C is one chain of fused
 // multiply-adds in the order of k, started from zero and then added to C
 // (after C is set to zero when beta = 0). One case is different: when n is
 // odd, the last column's elements in the first 4 floor(m / 4) rows are
@@ -14,13 +15,14 @@
 // 5, ... in the second, and so on), added as (c0 + c1) + (c2 + c3).
 //
 // Same order, same bits: with these kernels a fit is identical to the bit
-// to one made through that BLAS, and its results no longer depend on which
-// BLAS R is linked to. gemm_reference() spells the order out one element at
+// to one made through that BLAS, and on a CPU with AVX-512 its results no
+// longer depend on which BLAS R is linked to. gemm_reference() spells the order out one element at
 // a time; the tests compare the kernels with it (and, on a machine whose
 // BLAS is that OpenBLAS, with the BLAS). Without AVX-512 the products go to
 // the BLAS as before.
 #pragma once
 
+#include <algorithm>
 #include <armadillo>
 #include <cmath>
 #include <cstddef>
