@@ -103,8 +103,9 @@ constexpr std::size_t gemm_nr = 12;  // columns of a tile
 
 // Rows [i0, i0 + 16) of op(A), terms [ls, ls + len), packed k-major (16 per
 // term), rows past m as zeros.
-VAECONV_TARGET_AVX512 inline void pack_a(bool trans, const double* A, std::size_t lda, std::size_t m, std::size_t i0,
-                   std::size_t ls, std::size_t len, double* out) {
+VAECONV_TARGET_AVX512 inline void pack_a(bool trans, const double* A, std::size_t lda,
+                                         std::size_t m, std::size_t i0, std::size_t ls,
+                                         std::size_t len, double* out) {
   const std::size_t rows = std::min(gemm_mr, m - i0);
   if (!trans) {
     // 16 rows of a column of A at a time (masked loads for fewer).
@@ -118,8 +119,39 @@ VAECONV_TARGET_AVX512 inline void pack_a(bool trans, const double* A, std::size_
     }
     return;
   }
-  // op(A) = A': row i of op(A) is column i of A, read along its length.
-  for (std::size_t r = 0; r < rows; ++r) {
+  // op(A) = A': row i of op(A) is column i of A, read along its length;
+  // 8 rows by 8 terms at a time through an 8 x 8 transpose in registers,
+  // the rest one value at a time.
+  const std::size_t rows8 = rows / 8 * 8, len8 = len / 8 * 8;
+  for (std::size_t g = 0; g < rows8; g += 8) {
+    const double* a = A + ls + (i0 + g) * lda;
+    for (std::size_t l = 0; l < len8; l += 8) {
+      __m512d r[8], t[8], u[8];
+      for (int q = 0; q < 8; ++q) r[q] = _mm512_loadu_pd(a + q * lda + l);
+      for (int q = 0; q < 8; q += 2) {
+        t[q] = _mm512_unpacklo_pd(r[q], r[q + 1]);
+        t[q + 1] = _mm512_unpackhi_pd(r[q], r[q + 1]);
+      }
+      for (int h = 0; h < 8; h += 4) {  // rows h..h+3
+        u[h] = _mm512_shuffle_f64x2(t[h], t[h + 2], 0x88);      // terms 0, 4
+        u[h + 1] = _mm512_shuffle_f64x2(t[h], t[h + 2], 0xDD);  // 2, 6
+        u[h + 2] = _mm512_shuffle_f64x2(t[h + 1], t[h + 3], 0x88);  // 1, 5
+        u[h + 3] = _mm512_shuffle_f64x2(t[h + 1], t[h + 3], 0xDD);  // 3, 7
+      }
+      double* o = out + l * gemm_mr + g;
+      _mm512_storeu_pd(o + 0 * gemm_mr, _mm512_shuffle_f64x2(u[0], u[4], 0x88));
+      _mm512_storeu_pd(o + 4 * gemm_mr, _mm512_shuffle_f64x2(u[0], u[4], 0xDD));
+      _mm512_storeu_pd(o + 2 * gemm_mr, _mm512_shuffle_f64x2(u[1], u[5], 0x88));
+      _mm512_storeu_pd(o + 6 * gemm_mr, _mm512_shuffle_f64x2(u[1], u[5], 0xDD));
+      _mm512_storeu_pd(o + 1 * gemm_mr, _mm512_shuffle_f64x2(u[2], u[6], 0x88));
+      _mm512_storeu_pd(o + 5 * gemm_mr, _mm512_shuffle_f64x2(u[2], u[6], 0xDD));
+      _mm512_storeu_pd(o + 3 * gemm_mr, _mm512_shuffle_f64x2(u[3], u[7], 0x88));
+      _mm512_storeu_pd(o + 7 * gemm_mr, _mm512_shuffle_f64x2(u[3], u[7], 0xDD));
+    }
+    for (std::size_t q = 0; q < 8; ++q)
+      for (std::size_t l = len8; l < len; ++l) out[l * gemm_mr + g + q] = a[q * lda + l];
+  }
+  for (std::size_t r = rows8; r < rows; ++r) {
     const double* a = A + ls + (i0 + r) * lda;
     for (std::size_t l = 0; l < len; ++l) out[l * gemm_mr + r] = a[l];
   }
