@@ -101,6 +101,12 @@ namespace detail {
 constexpr std::size_t gemm_mr = 16;  // rows of a tile: two vectors of 8
 constexpr std::size_t gemm_nr = 12;  // columns of a tile
 
+// The mask of the first `rows` (of at most 16) in vector v (0 or 1) of 8.
+inline __mmask8 row_mask(std::size_t rows, int v) {
+  const std::size_t r = rows > 8 * std::size_t(v) ? rows - 8 * std::size_t(v) : 0;
+  return r >= 8 ? __mmask8(0xFF) : __mmask8((1u << r) - 1);
+}
+
 // Rows [i0, i0 + 16) of op(A), terms [ls, ls + len), packed k-major (16 per
 // term), rows past m as zeros.
 VAECONV_TARGET_AVX512 inline void pack_a(bool trans, const double* A, std::size_t lda,
@@ -109,8 +115,7 @@ VAECONV_TARGET_AVX512 inline void pack_a(bool trans, const double* A, std::size_
   const std::size_t rows = std::min(gemm_mr, m - i0);
   if (!trans) {
     // 16 rows of a column of A at a time (masked loads for fewer).
-    const __mmask8 k0 = rows >= 8 ? 0xFF : __mmask8((1u << rows) - 1);
-    const __mmask8 k1 = rows >= 16 ? 0xFF : rows > 8 ? __mmask8((1u << (rows - 8)) - 1) : 0;
+    const __mmask8 k0 = row_mask(rows, 0), k1 = row_mask(rows, 1);
     for (std::size_t l = 0; l < len; ++l) {
       const double* a = A + i0 + (ls + l) * lda;
       double* o = out + l * gemm_mr;
@@ -159,102 +164,68 @@ VAECONV_TARGET_AVX512 inline void pack_a(bool trans, const double* A, std::size_
     for (std::size_t l = 0; l < len; ++l) out[l * gemm_mr + r] = 0.0;
 }
 
-// Columns [j0, j0 + cols) of op(B), terms [ls, ls + len), in panels of 12
-// columns, each k-major (12 per term), columns past cols as zeros (cols at
-// most 12 here).
+// Columns [j0, j0 + cols) of op(B) (cols at most 12), terms [ls, ls + len),
+// packed k-major (12 per term), the columns past cols as zeros.
 inline void pack_b(bool trans, const double* B, std::size_t ldb, std::size_t j0,
                    std::size_t cols, std::size_t ls, std::size_t len, double* out) {
-  for (std::size_t p = 0; p < cols; p += gemm_nr) {
-    const std::size_t w = std::min(gemm_nr, cols - p);
-    double* o = out + p * len;
-    if (trans) {
-      for (std::size_t l = 0; l < len; ++l) {
-        const double* b = B + j0 + p + (ls + l) * ldb;
-        for (std::size_t c = 0; c < w; ++c) o[l * gemm_nr + c] = b[c];
-      }
-    } else {
-      // Column j of op(B) = B is read along its length.
-      for (std::size_t c = 0; c < w; ++c) {
-        const double* b = B + ls + (j0 + p + c) * ldb;
-        for (std::size_t l = 0; l < len; ++l) o[l * gemm_nr + c] = b[l];
-      }
+  if (trans) {
+    for (std::size_t l = 0; l < len; ++l) {
+      const double* b = B + j0 + (ls + l) * ldb;
+      for (std::size_t c = 0; c < cols; ++c) out[l * gemm_nr + c] = b[c];
     }
-    for (std::size_t c = w; c < gemm_nr; ++c)
-      for (std::size_t l = 0; l < len; ++l) o[l * gemm_nr + c] = 0.0;
+  } else {
+    // Column j of op(B) = B is read along its length.
+    for (std::size_t c = 0; c < cols; ++c) {
+      const double* b = B + ls + (j0 + c) * ldb;
+      for (std::size_t l = 0; l < len; ++l) out[l * gemm_nr + c] = b[l];
+    }
   }
+  for (std::size_t c = cols; c < gemm_nr; ++c)
+    for (std::size_t l = 0; l < len; ++l) out[l * gemm_nr + c] = 0.0;
 }
 
-// Adds to C (rows x cols of it, at most 16 x 12, leading dimension ldc)
-// the 16 x 12 tile of sums over len terms l of a(r, l) b(l, j), with
-// a(r, l) = a[l sa + r] (16 rows, packed or straight from A) and b(l, j) =
+// Adds to C (rows x cols of it, at most 8 V x 12, leading dimension ldc)
+// the 8 V x 12 tile of sums over len terms l of a(r, l) b(l, j), with
+// a(r, l) = a[l sa + r] (8 V rows, packed or straight from A) and b(l, j) =
 // b[l sl + j sj] (12 columns, packed or straight from B): each element one
-// chain of fused multiply-adds in the order of the terms.
+// chain of fused multiply-adds in the order of the terms. V = 2 (16 rows)
+// but for a panel of at most 8 rows, which V = 1 does at half the work.
+template <int V>
 VAECONV_TARGET_AVX512 inline void tile_avx512(const double* a, std::size_t sa, const double* b,
                                               std::size_t sl, std::size_t sj, std::size_t len,
                                               double* C, std::size_t ldc, std::size_t rows,
                                               std::size_t cols) {
-  __m512d c0[gemm_nr], c1[gemm_nr];
+  __m512d c[V][gemm_nr];
 VAECONV_UNROLL(12)
-  for (std::size_t j = 0; j < gemm_nr; ++j) {
-    c0[j] = _mm512_setzero_pd();
-    c1[j] = _mm512_setzero_pd();
-  }
+  for (std::size_t j = 0; j < gemm_nr; ++j)
+    for (int v = 0; v < V; ++v) c[v][j] = _mm512_setzero_pd();
   for (std::size_t l = 0; l < len; ++l) {
-    const __m512d a0 = _mm512_loadu_pd(a + l * sa);
-    const __m512d a1 = _mm512_loadu_pd(a + l * sa + 8);
+    __m512d av[V];
+    for (int v = 0; v < V; ++v) av[v] = _mm512_loadu_pd(a + l * sa + 8 * v);
     const double* bl = b + l * sl;
 VAECONV_UNROLL(12)
     for (std::size_t j = 0; j < gemm_nr; ++j) {
       const __m512d bj = _mm512_set1_pd(bl[j * sj]);
-      c0[j] = _mm512_fmadd_pd(a0, bj, c0[j]);
-      c1[j] = _mm512_fmadd_pd(a1, bj, c1[j]);
+      for (int v = 0; v < V; ++v) c[v][j] = _mm512_fmadd_pd(av[v], bj, c[v][j]);
     }
   }
-  if (rows == gemm_mr && cols == gemm_nr) {
-VAECONV_UNROLL(12)
-    for (std::size_t j = 0; j < gemm_nr; ++j) {
-      double* cj = C + j * ldc;
-      _mm512_storeu_pd(cj, _mm512_add_pd(_mm512_loadu_pd(cj), c0[j]));
-      _mm512_storeu_pd(cj + 8, _mm512_add_pd(_mm512_loadu_pd(cj + 8), c1[j]));
-    }
-    return;
-  }
-  const __mmask8 k0 = rows >= 8 ? 0xFF : __mmask8((1u << rows) - 1);
-  const __mmask8 k1 = rows >= 16 ? 0xFF : rows > 8 ? __mmask8((1u << (rows - 8)) - 1) : 0;
-VAECONV_UNROLL(12)
-  for (std::size_t j = 0; j < gemm_nr; ++j) {
-    if (j < cols) {
-      double* cj = C + j * ldc;
-      _mm512_mask_storeu_pd(cj, k0, _mm512_add_pd(_mm512_maskz_loadu_pd(k0, cj), c0[j]));
-      if (k1 != 0)
-        _mm512_mask_storeu_pd(cj + 8, k1,
-                              _mm512_add_pd(_mm512_maskz_loadu_pd(k1, cj + 8), c1[j]));
-    }
-  }
-}
-
-// The same for a tile of at most 8 rows (the first 8 of a's 16), at half
-// the work of a 16-row tile.
-VAECONV_TARGET_AVX512 inline void tile8_avx512(const double* a, std::size_t sa, const double* b,
-                                               std::size_t sl, std::size_t sj, std::size_t len,
-                                               double* C, std::size_t ldc, std::size_t rows,
-                                               std::size_t cols) {
-  __m512d c0[gemm_nr];
-VAECONV_UNROLL(12)
-  for (std::size_t j = 0; j < gemm_nr; ++j) c0[j] = _mm512_setzero_pd();
-  for (std::size_t l = 0; l < len; ++l) {
-    const __m512d a0 = _mm512_loadu_pd(a + l * sa);
-    const double* bl = b + l * sl;
+  if (rows == 8 * V && cols == gemm_nr) {
 VAECONV_UNROLL(12)
     for (std::size_t j = 0; j < gemm_nr; ++j)
-      c0[j] = _mm512_fmadd_pd(a0, _mm512_set1_pd(bl[j * sj]), c0[j]);
+      for (int v = 0; v < V; ++v) {
+        double* cj = C + j * ldc + 8 * v;
+        _mm512_storeu_pd(cj, _mm512_add_pd(_mm512_loadu_pd(cj), c[v][j]));
+      }
+    return;
   }
-  const __mmask8 k0 = rows >= 8 ? 0xFF : __mmask8((1u << rows) - 1);
+  const __mmask8 k[2] = {row_mask(rows, 0), row_mask(rows, 1)};
 VAECONV_UNROLL(12)
   for (std::size_t j = 0; j < gemm_nr; ++j) {
-    if (j < cols) {
-      double* cj = C + j * ldc;
-      _mm512_mask_storeu_pd(cj, k0, _mm512_add_pd(_mm512_maskz_loadu_pd(k0, cj), c0[j]));
+    if (j >= cols) continue;
+    for (int v = 0; v < V; ++v) {
+      double* cj = C + j * ldc + 8 * v;
+      if (k[v] != 0)
+        _mm512_mask_storeu_pd(cj, k[v], _mm512_add_pd(_mm512_maskz_loadu_pd(k[v], cj), c[v][j]));
     }
   }
 }
@@ -334,7 +305,7 @@ VAECONV_TARGET_AVX512 inline void gemm_avx512(bool trans_a, bool trans_b, std::s
       if (!direct) pack_a(trans_a, A, lda, m, i0, ls, len, buf.a.data());
       const double* a = direct ? A + i0 + ls * lda : buf.a.data();
       const std::size_t sa = direct ? lda : gemm_mr;
-      const auto tile = rows > 8 ? tile_avx512 : tile8_avx512;
+      const auto tile = rows > 8 ? tile_avx512<2> : tile_avx512<1>;
       for (std::size_t p = 0; p < full; p += gemm_nr) {
         const double* b = trans_b ? B + p + ls * ldb : B + ls + p * ldb;
         tile(a, sa, b, b_sl, b_sj, len, C + i0 + p * ldc, ldc, rows, gemm_nr);

@@ -63,7 +63,7 @@ struct Workspace {
   arma::vec lw, wbar;                       // mS log weights and normalised weights
   arma::vec w_dec, w_prior, w_logq;         // mS per-draw weights of the encoder's chain
   arma::mat d_a, d_b, d_mu, d_u, d_head;    // backward scratch
-  std::vector<double> pixel;                // likelihood: per-coordinate scratch, 9 dx
+  std::vector<double> pixel;                // likelihood: per-coordinate scratch, 5 dx
   std::vector<std::size_t> pixel_big;       // continuous Bernoulli: where |eta| >= 0.25
   bool kept = false;  // d_a (and d_head) hold loglik()'s unweighted per-coordinate parts
 };
@@ -310,7 +310,7 @@ class Likelihood {
     }
     ws.wbar.set_size(n);  // uniform weights 1 / S (the ELBO has no others)
     ws.wbar.fill(1.0 / double(S));
-    values_and_gradient(ws, ws.wbar.memptr());
+    values(ws, true, ws.wbar.memptr());
   }
 
   // ws.d_a = d(-sum_c v_c ll_c) / d G for the weights v (one per draw), and
@@ -324,7 +324,7 @@ class Likelihood {
       if (ws.kept)
         weigh_kept(ws, v);
       else
-        values_and_gradient(ws, v);
+        values(ws, true, v);
       return;
     }
     // d(-L)/d xhat_c = v_c (xhat_c - x) / c^2.
@@ -505,12 +505,12 @@ class Likelihood {
     }
   }
 
-  // g = w r / c^2 and gh = w 0.5 (1 - r^2 / c^2) / c^2 sigmoid(U), d(-w ll)
-  // / d G and d U, for one column (d(-ll)/d c^2 = (1 - r^2 / c^2) / (2 c^2),
-  // d c^2 / d U = sigmoid(U)); g and gh may be r2v and sig.
-  static void head_gradient(const double* x, const double* xh, const double* var,
-                            const double* r2v, const double* sig, double w, std::size_t n,
-                            double* g, double* gh) {
+  // d(-w ll) / d G = w r / c^2 into g and d(-w ll) / d U = w 0.5 (1 - r^2 /
+  // c^2) / c^2 sigmoid(U) into gh, for one column, in place of the r^2 / c^2
+  // in g and the sigmoid(U) in gh that head_column() made
+  // (d(-ll)/d c^2 = (1 - r^2 / c^2) / (2 c^2), d c^2 / d U = sigmoid(U)).
+  static void head_gradient(const double* x, const double* xh, const double* var, double w,
+                            std::size_t n, double* g, double* gh) {
     typedef vmath::Base L;
     typedef L::vd vd;
     constexpr std::size_t W = L::width;
@@ -519,12 +519,12 @@ class Likelihood {
     std::size_t k = 0;
     for (; k + W <= n; k += W) {
       const vd r = vmath::load<L>(xh + k) - vmath::load<L>(x + k), v = vmath::load<L>(var + k);
-      const vd q = vmath::load<L>(r2v + k), sg = vmath::load<L>(sig + k);
+      const vd q = vmath::load<L>(g + k), sg = vmath::load<L>(gh + k);
       vmath::store<L>(g + k, wv * r / v);
       vmath::store<L>(gh + k, w2v * (one - q) / v * sg);
     }
     for (; k < n; ++k) {
-      const double r = xh[k] - x[k], q = r2v[k], sg = sig[k];
+      const double r = xh[k] - x[k], q = g[k], sg = gh[k];
       g[k] = w * r / var[k];
       gh[k] = w2 * (1.0 - q) / var[k] * sg;
     }
@@ -538,13 +538,17 @@ class Likelihood {
   // ws.ll for the likelihoods without a scalar sd; with keep, also their
   // unweighted per-coordinate parts for gradient(): d(-log p)/d G for the
   // Bernoullis in ws.d_a, r^2 / c^2 in ws.d_a and sigmoid(U) in ws.d_head
-  // for c^2(z).
-  void values(Workspace& ws, bool keep = false) const {
+  // for c^2(z). With weights v (one per draw) each column's parts are
+  // weighed as soon as they are made (weigh_column()): then ws.d_a (and
+  // ws.d_head) = d(-sum_c v_c ll_c) / d outputs.
+  void values(Workspace& ws, bool keep, const double* v = nullptr) const {
     const std::size_t m = ws.x.n_cols, n = ws.xhat.n_cols, S = n / std::max<std::size_t>(m, 1);
+    keep = keep || v != nullptr;
     if (spec_.obs_sd_from_z) head_variance(ws);
-    double* buf = scratch(ws, 7);
-    double* t = buf + 5 * dx_;
+    double* buf = scratch(ws, 5);
+    double* t = buf + 4 * dx_;  // the terms; buf[0, 4 dx) the columns' scratch
     ws.pixel_big.resize(dx_);
+    ws.ll.set_size(n);
     if (keep) {
       ws.d_a.set_size(dx_, n);
       if (spec_.obs_sd_from_z) ws.d_head.set_size(dx_, n);
@@ -572,71 +576,30 @@ class Likelihood {
           for (std::size_t k = 0; k < dx_; ++k) ll += t[k];
         }
         ws.ll[col] = ll;
+        if (v != nullptr) weigh_column(ws, xi, col, v[col]);
       }
     }
-    ws.kept = keep;
+    ws.kept = keep && v == nullptr;
+  }
+
+  // Column col's kept parts (of data column xi) weighed by w, in place: w d
+  // for the Bernoullis; w r / c^2 and w 0.5 (1 - r^2 / c^2) / c^2 sigmoid(U)
+  // for c^2(z).
+  void weigh_column(Workspace& ws, const double* xi, std::size_t col, double w) const {
+    double* g = ws.d_a.colptr(col);
+    if (spec_.obs_sd_from_z)
+      head_gradient(xi, ws.xhat.colptr(col), ws.xvar.colptr(col), w, dx_, g,
+                    ws.d_head.colptr(col));
+    else
+      for (std::size_t k = 0; k < dx_; ++k) g[k] = w * g[k];
   }
 
   // ws.d_a (and ws.d_head) = d(-sum_c v_c ll_c) / d outputs from the parts
-  // values(ws, true) kept there, weighed by v, in place: w d for the
-  // Bernoullis; w r / c^2 and w 0.5 (1 - r^2 / c^2) / c^2 sigmoid(U) for
-  // c^2(z), the expressions of values_and_gradient().
+  // values(ws, true) kept there.
   void weigh_kept(Workspace& ws, const double* v) const {
     const std::size_t m = ws.x.n_cols, n = ws.xhat.n_cols, S = n / std::max<std::size_t>(m, 1);
-    for (std::size_t i = 0; i < m; ++i) {
-      const double* xi = ws.x.colptr(i);
-      for (std::size_t s = 0; s < S; ++s) {
-        const std::size_t col = i * S + s;
-        const double w = v[col];
-        double* g = ws.d_a.colptr(col);
-        if (spec_.obs_sd_from_z) {
-          const double* xh = ws.xhat.colptr(col);
-          const double* var = ws.xvar.colptr(col);
-          double* gh = ws.d_head.colptr(col);
-          head_gradient(xi, xh, var, g, gh, w, dx_, g, gh);
-        } else {
-          for (std::size_t k = 0; k < dx_; ++k) g[k] = w * g[k];
-        }
-      }
-    }
-    ws.kept = false;
-  }
-
-  // ws.ll and ws.d_a (and ws.d_head) = d(-sum_c v_c ll_c) / d outputs.
-  void values_and_gradient(Workspace& ws, const double* v) const {
-    const std::size_t m = ws.x.n_cols, n = ws.xhat.n_cols, S = n / std::max<std::size_t>(m, 1);
-    if (spec_.obs_sd_from_z) head_variance(ws);
-    ws.ll.set_size(n);
-    ws.d_a.set_size(dx_, n);
-    if (spec_.obs_sd_from_z) ws.d_head.set_size(dx_, n);
-    double* buf = scratch(ws, 9);
-    double* t = buf + 5 * dx_;
-    double* d = buf + 6 * dx_;
-    double* sig = buf + 7 * dx_;
-    double* r2v = buf + 8 * dx_;
-    ws.pixel_big.resize(dx_);
-    for (std::size_t i = 0; i < m; ++i) {
-      const double* xi = ws.x.colptr(i);
-      for (std::size_t s = 0; s < S; ++s) {
-        const std::size_t col = i * S + s;
-        const double* xh = ws.xhat.colptr(col);
-        double* g = ws.d_a.colptr(col);
-        const double w = v[col];
-        double ll = 0.0;
-        if (spec_.obs_sd_from_z) {
-          const double* var = ws.xvar.colptr(col);
-          double* gh = ws.d_head.colptr(col);
-          head_column<true>(xi, xh, var, ws.xvar_u.colptr(col), dx_, t, r2v, sig, buf);
-          for (std::size_t k = 0; k < dx_; ++k) ll -= t[k];
-          head_gradient(xi, xh, var, r2v, sig, w, dx_, g, gh);
-        } else {
-          bernoulli_column<true>(xi, xh, dx_, t, d, buf, ws.pixel_big.data());
-          for (std::size_t k = 0; k < dx_; ++k) ll += t[k];
-          for (std::size_t k = 0; k < dx_; ++k) g[k] = w * d[k];
-        }
-        ws.ll[col] = ll;
-      }
-    }
+    for (std::size_t i = 0; i < m; ++i)
+      for (std::size_t s = 0; s < S; ++s) weigh_column(ws, ws.x.colptr(i), i * S + s, v[i * S + s]);
     ws.kept = false;
   }
 
