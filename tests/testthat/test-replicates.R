@@ -198,13 +198,14 @@ test_that("Ctrl-C while the progress bar shows returns the replicates that start
          warned = warned)
   }
   # Parallel: two workers on seeds 1 and 2, stopped early, mid-run and during
-  # full-data evaluations; one after another: the first fits complete (400
-  # iterations each, a fraction of a second) and the one running is stopped.
+  # full-data evaluations; one after another: the first fits complete and the
+  # one running is stopped (6000 iterations each, about a second with the
+  # AVX-512 products: at 3000 all four could end before the stop came).
   cases <- list(
     parallel_early = list(parallel = TRUE, iterations = 1e7, eval_every = 0, after = 0.05),
     parallel_mid = list(parallel = TRUE, iterations = 1e7, eval_every = 0, after = 1),
     parallel_evaluation = list(parallel = TRUE, iterations = 1e7, eval_every = 1, after = 0.5),
-    sequential = list(parallel = FALSE, iterations = 3000, eval_every = 0, after = 1.5)
+    sequential = list(parallel = FALSE, iterations = 6000, eval_every = 0, after = 1.5)
   )
   for (nm in names(cases)) {
     cs <- cases[[nm]]
@@ -218,10 +219,10 @@ test_that("Ctrl-C while the progress bar shows returns the replicates that start
       expect_match(r$stderr, "0/4 replicates done", fixed = TRUE)
       expect_identical(res$status, c("interrupted", "interrupted"), label = nm)
     } else {
-      expect_match(r$stderr, "iteration [0-9]+/3000 [|] objective")
+      expect_match(r$stderr, sprintf("iteration [0-9]+/%d [|] objective", cs$iterations))
       expect_gte(n, 1)
       expect_identical(res$status, c(rep("completed", n - 1), "interrupted"), label = nm)
-      expect_identical(res$iterations[-n], rep(3000, n - 1))
+      expect_identical(res$iterations[-n], rep(cs$iterations, n - 1))
     }
     expect_true(all(res$iterations > 0))
     expect_identical(res$rows, as.integer(res$iterations))
