@@ -33,6 +33,10 @@ cpp_activation <- function(activation, x) {
     .Call(`_vaeconv_cpp_activation`, activation, x)
 }
 
+cpp_optimizer_sweep <- function(optimizer, n, par, grad, m, v, par0, g_scale, clear, begin, end, simd) {
+    .Call(`_vaeconv_cpp_optimizer_sweep`, optimizer, n, par, grad, m, v, par0, g_scale, clear, begin, end, simd)
+}
+
 cpp_optimizer_step <- function(optimizer, n, par, grad, m, v) {
     .Call(`_vaeconv_cpp_optimizer_step`, optimizer, n, par, grad, m, v)
 }

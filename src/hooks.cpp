@@ -22,6 +22,45 @@ Rcpp::List cpp_activation(const Rcpp::List& activation, const Rcpp::NumericVecto
                             Rcpp::Named("derivative") = derivative);
 }
 
+// The trainer's step over [begin, end) (0-based, end exclusive) at
+// iteration n along g_scale * grad, with the squared change from par0 (when
+// given) and grad cleared in the same pass (with clear), with the kernels
+// capped at simd (as cpp_simd_override()); returns the new parameters,
+// state, gradient and the change.
+// [[Rcpp::export(rng = false)]]
+Rcpp::List cpp_optimizer_sweep(const Rcpp::List& optimizer, double n,
+                               const Rcpp::NumericVector& par, const Rcpp::NumericVector& grad,
+                               const Rcpp::NumericVector& m, const Rcpp::NumericVector& v,
+                               Rcpp::Nullable<Rcpp::NumericVector> par0, double g_scale,
+                               bool clear, double begin, double end, int simd) {
+  const vaeconv::OptimizerSpec spec = vaeconv_glue::optimizer_spec(optimizer);
+  const std::size_t p = par.size();
+  if (std::size_t(grad.size()) != p || std::size_t(m.size()) != p || std::size_t(v.size()) != p)
+    Rcpp::stop("par, grad, m and v must have the same length");
+  if (!(begin >= 0 && begin <= end && end <= double(p))) Rcpp::stop("bad range");
+  arma::vec w(par.begin(), p), g(grad.begin(), p), w0;
+  if (par0.isNotNull()) {
+    const Rcpp::NumericVector x(par0);
+    if (std::size_t(x.size()) != p) Rcpp::stop("par0 must have the length of par");
+    w0 = arma::vec(x.begin(), p);
+  }
+  vaeconv::OptimizerState st;
+  st.m = arma::vec(m.begin(), p);
+  st.v = arma::vec(v.begin(), p);
+  const int previous = vaeconv::vmath::simd_override();
+  vaeconv::vmath::simd_override() = simd;
+  const double change = vaeconv::optimizer_step(
+      spec, std::uint64_t(n), w.memptr(), g.memptr(), st, std::size_t(begin), std::size_t(end),
+      w0.n_elem > 0 ? w0.memptr() : nullptr, g_scale, clear ? g.memptr() : nullptr);
+  vaeconv::vmath::simd_override() = previous;
+  return Rcpp::List::create(
+      Rcpp::Named("par") = Rcpp::NumericVector(w.begin(), w.end()),
+      Rcpp::Named("m") = Rcpp::NumericVector(st.m.begin(), st.m.end()),
+      Rcpp::Named("v") = Rcpp::NumericVector(st.v.begin(), st.v.end()),
+      Rcpp::Named("grad") = Rcpp::NumericVector(g.begin(), g.end()),
+      Rcpp::Named("change") = change);
+}
+
 // One optimiser step at iteration n along the loss gradient g; returns the
 // new parameters and optimiser state.
 // [[Rcpp::export(rng = false)]]

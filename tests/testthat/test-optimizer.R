@@ -223,3 +223,48 @@ test_that("Adam's step has the same bits at every kernel width", {
     expect_false(identical(steps[[1]]$par, w))
   }
 })
+
+test_that("the trainer's Adam sweep has the same bits at every kernel width", {
+  # The trainer's pass: the scaled gradient, the squared change from the
+  # initial weights and the gradient cleared, over ranges whose ends take
+  # the eight-lane (AVX-512), four-lane, two-lane and scalar paths; level 2
+  # runs the eight-lane kernel where the CPU has AVX-512 (the level is capped
+  # at what it has).
+  previous <- vaeconv:::cpp_simd_override(-1L)
+  on.exit(vaeconv:::cpp_simd_override(previous))
+  set.seed(4)
+  p <- 1003
+  w <- rnorm(p)
+  w0 <- w + rnorm(p, sd = 0.01)
+  g <- rnorm(p, sd = 10)
+  g[c(17, 400)] <- c(0, -1e-300)
+  m <- rnorm(p, sd = 0.1)
+  v <- rexp(p)
+  sweep <- function(opt, level, range, par0, clear) {
+    vaeconv:::cpp_optimizer_sweep(opt, 9, w, g, m, v, par0, 1 / 128, clear,
+                                  range[1], range[2], level)
+  }
+  for (opt in list(adam(lr = 0.01, decay = 0.5), adam(lr = 1, bound = 0.05))) {
+    for (range in list(c(0, p), c(5, 1000), c(3, 10), c(0, 7), c(8, 24), c(1000, 1003))) {
+      for (par0 in list(NULL, w0)) {
+        runs <- lapply(c(0L, 1L, 2L), sweep, opt = opt, range = range, par0 = par0,
+                       clear = !is.null(par0))
+        inside <- seq_len(p) > range[1] & seq_len(p) <= range[2]
+        for (k in 2:3) {
+          expect_identical(runs[[k]], runs[[1]])
+        }
+        expect_false(any(runs[[1]]$par[inside] == w[inside]))
+        expect_identical(runs[[1]]$par[!inside], w[!inside])
+        if (is.null(par0)) {
+          expect_identical(runs[[1]]$change, 0)
+          expect_identical(runs[[1]]$grad, g)
+        } else {
+          expect_true(all(runs[[1]]$grad[inside] == 0))
+          expect_identical(runs[[1]]$grad[!inside], g[!inside])
+          expect_equal(runs[[1]]$change, sum((runs[[1]]$par - w0)[inside]^2),
+                       tolerance = 1e-13)
+        }
+      }
+    }
+  }
+})
