@@ -402,7 +402,11 @@ product_shapes <- function() {
     # the large and iwae configurations' shapes
     list(list(400, 64, 784, FALSE, FALSE, 1), list(400, 784, 64, FALSE, TRUE, 1),
          list(784, 64, 400, TRUE, FALSE, 0), list(64, 650, 100, FALSE, FALSE, 1),
-         list(100, 650, 64, TRUE, FALSE, 0), list(20, 63, 400, TRUE, FALSE, 0)))
+         list(100, 650, 64, TRUE, FALSE, 0), list(20, 63, 400, TRUE, FALSE, 0),
+         # operands past the prefetch threshold (2^17 doubles) with partial
+         # panels and tiles and an odd last column
+         list(401, 65, 333, TRUE, FALSE, 1), list(333, 401, 65, FALSE, TRUE, 1),
+         list(411, 23, 330, FALSE, FALSE, 0)))
 }
 
 test_that("the products sum every element in the documented order, to the bit", {

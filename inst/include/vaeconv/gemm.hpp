@@ -184,22 +184,61 @@ inline void pack_b(bool trans, const double* B, std::size_t ldb, std::size_t j0,
     for (std::size_t l = 0; l < len; ++l) out[l * gemm_nr + c] = 0.0;
 }
 
+// Prefetches. Nothing here changes a result; they let the kernels run near
+// their in-cache speed on operands that memory must supply: in a fit, the
+// weights (2.5 MB each at 784 x 400) and the gradient they add to have
+// left the caches between two uses. Prefetched while the tile before them
+// computes: the next tile's part of C (read and written when the tile ends)
+// and the next panel of rows of A (read by the first tile of that panel).
+// (A volatile asm statement: GCC 12 deletes loops of _mm_prefetch() calls
+// when it sees nothing else in them.)
+#define VAECONV_PREFETCH(p) \
+  __asm__ volatile("prefetcht0 %0" : : "m"(*reinterpret_cast<const char*>(p)))
+
+// The lines of C's rows x cols block at c (rows at most 16).
+VAECONV_TARGET_AVX512 inline void prefetch_c(const double* c, std::size_t ldc, std::size_t rows,
+                                             std::size_t cols) {
+  for (std::size_t j = 0; j < cols; ++j) {
+    const double* cj = c + j * ldc;
+    VAECONV_PREFETCH(cj);
+    if (rows > 8) VAECONV_PREFETCH(cj + 8);
+    VAECONV_PREFETCH(cj + rows - 1);
+  }
+}
+
 // Adds to C (rows x cols of it, at most 8 V x 12, leading dimension ldc)
 // the 8 V x 12 tile of sums over len terms l of a(r, l) b(l, j), with
 // a(r, l) = a[l sa + r] (8 V rows, packed or straight from A) and b(l, j) =
 // b[l sl + j sj] (12 columns, packed or straight from B): each element one
 // chain of fused multiply-adds in the order of the terms. V = 2 (16 rows)
 // but for a panel of at most 8 rows, which V = 1 does at half the work.
-template <int V>
+// PF = 1 or 2 fetches as it goes the next panel of A, 16 rows of op(A)
+// over the same terms: read straight (PF = 1: the 16 values at pf + l
+// pf_ld, up to three lines, at step l) or transposed (PF = 2: 16 columns of
+// A of len values each, from pf with leading dimension pf_ld; two of their
+// 2 len lines at each step). (Only the first tile of a panel fetches: the
+// others keep the plain loop.)
+template <int V, int PF>
 VAECONV_TARGET_AVX512 inline void tile_avx512(const double* a, std::size_t sa, const double* b,
                                               std::size_t sl, std::size_t sj, std::size_t len,
                                               double* C, std::size_t ldc, std::size_t rows,
-                                              std::size_t cols) {
+                                              std::size_t cols, const double* pf,
+                                              std::size_t pf_ld) {
   __m512d c[V][gemm_nr];
 VAECONV_UNROLL(12)
   for (std::size_t j = 0; j < gemm_nr; ++j)
     for (int v = 0; v < V; ++v) c[v][j] = _mm512_setzero_pd();
   for (std::size_t l = 0; l < len; ++l) {
+    if constexpr (PF == 1) {
+      const double* q = pf + l * pf_ld;
+      VAECONV_PREFETCH(q);
+      VAECONV_PREFETCH(q + 8);
+      VAECONV_PREFETCH(q + 15);
+    } else if constexpr (PF == 2) {
+      const std::size_t line = 2 * l;  // lines 2l and 2l + 1 of the 16 columns' 2 len
+      VAECONV_PREFETCH(pf + (line % gemm_mr) * pf_ld + (line / gemm_mr) * 8);
+      VAECONV_PREFETCH(pf + ((line + 1) % gemm_mr) * pf_ld + ((line + 1) / gemm_mr) * 8);
+    }
     __m512d av[V];
     for (int v = 0; v < V; ++v) av[v] = _mm512_loadu_pd(a + l * sa + 8 * v);
     const double* bl = b + l * sl;
@@ -289,6 +328,11 @@ VAECONV_TARGET_AVX512 inline void gemm_avx512(bool trans_a, bool trans_b, std::s
   const std::size_t m4 = m / 4 * 4;
   // Columns summed by tiles; an odd n's last column on its own.
   const std::size_t n_tiles = n % 2 == 1 ? n - 1 : n;
+  // Operands of a megabyte or more (the size of a core's L2 cache here and
+  // on most CPUs with AVX-512) are prefetched as the tiles go; smaller ones
+  // stay in the caches, where the prefetches would only cost instructions.
+  constexpr std::size_t cached = std::size_t(1) << 17;  // doubles
+  const bool fetch_c = m * n >= cached, fetch_a = m * k >= cached;
   for (std::size_t ls = 0, len = 0; ls < k; ls += len) {
     len = kblock(k - ls);
     buf.a.resize(gemm_mr * len);
@@ -305,14 +349,33 @@ VAECONV_TARGET_AVX512 inline void gemm_avx512(bool trans_a, bool trans_b, std::s
       if (!direct) pack_a(trans_a, A, lda, m, i0, ls, len, buf.a.data());
       const double* a = direct ? A + i0 + ls * lda : buf.a.data();
       const std::size_t sa = direct ? lda : gemm_mr;
-      const auto tile = rows > 8 ? tile_avx512<2> : tile_avx512<1>;
-      for (std::size_t p = 0; p < full; p += gemm_nr) {
-        const double* b = trans_b ? B + p + ls * ldb : B + ls + p * ldb;
-        tile(a, sa, b, b_sl, b_sj, len, C + i0 + p * ldc, ldc, rows, gemm_nr);
+      const auto tile = rows > 8 ? tile_avx512<2, 0> : tile_avx512<1, 0>;
+      const auto fetching = rows > 8 ? (trans_a ? tile_avx512<2, 2> : tile_avx512<2, 1>)
+                                     : (trans_a ? tile_avx512<1, 2> : tile_avx512<1, 1>);
+      // The first tile of the panel fetches the next panel of A when full.
+      const double* next = nullptr;
+      if (fetch_a && i0 + 2 * gemm_mr <= m)
+        next = trans_a ? A + ls + (i0 + gemm_mr) * lda : A + i0 + gemm_mr + ls * lda;
+      for (std::size_t p = 0; p < n_tiles; p += gemm_nr) {
+        // The next tile's block of C: this panel's next, else the next
+        // panel's first.
+        if (fetch_c) {
+          if (p + gemm_nr < n_tiles)
+            prefetch_c(C + i0 + (p + gemm_nr) * ldc, ldc, rows,
+                       std::min(gemm_nr, n_tiles - p - gemm_nr));
+          else if (i0 + gemm_mr < m)
+            prefetch_c(C + i0 + gemm_mr, ldc, std::min(gemm_mr, m - i0 - gemm_mr),
+                       std::min(gemm_nr, n_tiles));
+        }
+        const auto run = p == 0 && next != nullptr ? fetching : tile;
+        if (p < full) {
+          const double* b = trans_b ? B + p + ls * ldb : B + ls + p * ldb;
+          run(a, sa, b, b_sl, b_sj, len, C + i0 + p * ldc, ldc, rows, gemm_nr, next, lda);
+        } else {
+          run(a, sa, buf.b.data(), gemm_nr, 1, len, C + i0 + full * ldc, ldc, rows,
+              n_tiles - full, next, lda);
+        }
       }
-      if (full < n_tiles)
-        tile(a, sa, buf.b.data(), gemm_nr, 1, len, C + i0 + full * ldc, ldc, rows,
-             n_tiles - full);
     }
     if (n_tiles == n) continue;
     // The odd last column: four chains in the rows below m4, one after.
