@@ -148,12 +148,19 @@ class Engine {
         ws.x.set_size(data_.d(), m);
         data_.gather(idx + begin, m, ws.x.memptr());
         ws.eps.set_size(dz, m * S);
-        for (std::size_t i = 0; i < m; ++i) {
-          const std::size_t pos = begin + i;
-          const std::uint64_t id = key == NoiseKey::row ? idx[pos] : pos;
-          const std::size_t stride = key_stride_ > 0 ? key_stride_ : S;
-          rng_.normals(stream, iteration, id * stride + key_offset_, S,
-                       ws.eps.colptr(i * S), dz);
+        const std::size_t stride = key_stride_ > 0 ? key_stride_ : S;
+        if (key == NoiseKey::position && stride == S) {
+          // The chunk's draws are consecutive samples: one call draws them
+          // all, its vectors filled across the columns (the same numbers
+          // as a call per column: every pair is drawn alone).
+          rng_.normals(stream, iteration, begin * S + key_offset_, m * S, ws.eps.memptr(), dz);
+        } else {
+          for (std::size_t i = 0; i < m; ++i) {
+            const std::size_t pos = begin + i;
+            const std::uint64_t id = key == NoiseKey::row ? idx[pos] : pos;
+            rng_.normals(stream, iteration, id * stride + key_offset_, S,
+                         ws.eps.colptr(i * S), dz);
+          }
         }
         double* g = nullptr;
         if (grad != nullptr) {
