@@ -35,10 +35,12 @@
 #if (defined(__GNUC__) || defined(__clang__)) && !defined(VAECONV_NO_VECTOR_EXT)
 #define VAECONV_VECTOR_EXT 1
 #if defined(__x86_64__) && !defined(VAECONV_NO_AVX2)
-// Kernels compiled for AVX2 + FMA, used when the CPU has them.
+// Kernels compiled for AVX2 + FMA, used when the CPU has them; and for
+// AVX-512 F and DQ (DQ's 64-bit multiply serves Philox; every CPU with
+// AVX-512 but the Xeon Phi has it).
 #define VAECONV_AVX2 1
 #define VAECONV_TARGET_AVX2 __attribute__((target("avx2,fma")))
-#define VAECONV_TARGET_AVX512 __attribute__((target("avx512f,avx2,fma")))
+#define VAECONV_TARGET_AVX512 __attribute__((target("avx512f,avx512dq,avx2,fma")))
 #endif
 #endif
 
@@ -133,11 +135,26 @@ VAECONV_INLINE typename L::vd sqrt(const typename L::vd& x) {
     return std::sqrt(x);
   } else {
 #if defined(__SSE2__)
-    if constexpr (L::width == 2) return (typename L::vd)_mm_sqrt_pd((__m128d)x);
-#endif
+    if constexpr (L::width == 2) {
+      return (typename L::vd)_mm_sqrt_pd((__m128d)x);
+    } else {
+      // Two lanes at a time through SSE2's (a wider, target-specific one
+      // cannot be inlined through the generic kernels); std::sqrt lane by
+      // lane went through the stack, one value at a time.
+      typedef double v2 __attribute__((vector_size(16)));
+      typename L::vd y = x;
+      for (std::size_t i = 0; i < L::width; i += 2) {
+        const v2 h = (v2)_mm_sqrt_pd(_mm_set_pd(x[i + 1], x[i]));
+        y[i] = h[0];
+        y[i + 1] = h[1];
+      }
+      return y;
+    }
+#else
     typename L::vd y = x;
     for (std::size_t i = 0; i < L::width; ++i) y[i] = std::sqrt(x[i]);
     return y;
+#endif
   }
 }
 
@@ -281,9 +298,11 @@ template <class L>
 VAECONV_INLINE void sincos_turns(const typename L::vd& t, typename L::vd& c,
                                  typename L::vd& s) {
   typedef typename L::vd vd;
+  typedef typename L::vu vu;
   const vd shift = splat<L>(6755399441055744.0);
   const vd y = t * splat<L>(4.0);
-  vd q = (y + shift) - shift;  // nearest integer, 0..4
+  const vd yq = y + shift;  // the nearest integer to y, 0..4, in its low bits
+  const vd q = yq - shift;
   const vd a = (y - q) * splat<L>(1.57079632679489661923);
   const vd z = a * a;
   vd ps = splat<L>(1.58962301576546568060e-10);
@@ -300,12 +319,22 @@ VAECONV_INLINE void sincos_turns(const typename L::vd& t, typename L::vd& c,
   pc = pc * z + splat<L>(-1.38888888888730564116e-3);
   pc = pc * z + splat<L>(4.16666666666665929218e-2);
   const vd ca = splat<L>(1.0) - splat<L>(0.5) * z + z * z * pc;
-  q = select<L>(q == splat<L>(4.0), splat<L>(0.0), q);
-  const auto odd = (q == splat<L>(1.0)) | (q == splat<L>(3.0));
-  const vd c0 = select<L>(odd, sa, ca), s0 = select<L>(odd, ca, sa);
-  // cos: +, -, -, + over q = 0..3; sin: +, +, -, -.
-  c = select<L>((q == splat<L>(1.0)) | (q == splat<L>(2.0)), -c0, c0);
-  s = select<L>(q >= splat<L>(2.0), -s0, s0);
+  // The quadrant q mod 4 (q = 4 is 0) from the integer's bits: integer
+  // operations (equality tests of 512-bit doubles went lane by lane).
+  const vu qi = bits_of<L>(yq) & 3u;
+  const vu odd = vu{} - (qi & 1u);  // all ones for q = 1, 3
+  vd c0, s0;
+  if constexpr (L::width == 1) {
+    c0 = odd != 0 ? sa : ca;
+    s0 = odd != 0 ? ca : sa;
+  } else {
+    c0 = select<L>((typename L::vi)odd, sa, ca);
+    s0 = select<L>((typename L::vi)odd, ca, sa);
+  }
+  // cos: +, -, -, + over q = 0..3; sin: +, +, -, -: the sign bit flipped
+  // (as negation does) for q = 1, 2 and for q = 2, 3.
+  c = from_bits<L>(bits_of<L>(c0) ^ (((qi + 1u) & 2u) << 62));
+  s = from_bits<L>(bits_of<L>(s0) ^ ((qi & 2u) << 62));
 }
 
 // log(1 + e^u) = max(u, 0) + log1p(e^-|u|) without overflow.
@@ -468,7 +497,7 @@ inline double sum_sq(const double* x, std::size_t n) {
 }
 
 // The widest kernels the CPU runs: 0 the base ones, 1 AVX2 + FMA, 2 AVX-512
-// (F) + FMA; simd_override() caps it when >= 0 (for tests).
+// (F and DQ) + FMA; simd_override() caps it when >= 0 (for tests).
 inline int& simd_override() {
   static int level = -1;
   return level;
@@ -478,7 +507,7 @@ inline int simd_level() {
   static const int has = [] {
     __builtin_cpu_init();
     if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) return 0;
-    return __builtin_cpu_supports("avx512f") ? 2 : 1;
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") ? 2 : 1;
   }();
   const int cap = simd_override();
   return cap >= 0 && cap < has ? cap : has;
