@@ -95,7 +95,9 @@ inline TrainResult train(const Vae& model, const ObjectiveSpec& obj,
   // grad holds the gradient of the minibatch and, in the iterations with a
   // full-data evaluation, first that of the data (see below); half_grad
   // that of half the evaluation's replicates (full_norms()).
-  arma::vec grad(p, arma::fill::zeros), half_grad;
+  AlignedVec grad;
+  grad.zeros(p);
+  arma::vec half_grad;
   if (spec.eval_every > 0) {
     all.resize(n);
     std::iota(all.begin(), all.end(), 0u);
