@@ -59,7 +59,7 @@ perf report -i "$dir/perf.data" --no-children --sort dso,symbol --stdio -q 2>/de
       share = $1; sub("%", "", share); dso = $2
       sym = ""; for (i = 4; i <= NF; i++) sym = sym " " $i
       if (dso ~ /blas/ || sym ~ /tile_avx512|gemm_avx512|column_avx512|pack_[ab]/) part = "products: dgemm or the core'"'"'s kernels, and their packing"
-      else if (sym ~ /optimizer_step|sweep/) part = "optimiser step (Adam) and weight change"
+      else if (sym ~ /optimizer_step|sweep|adam_/) part = "optimiser step (Adam) and weight change"
       else if (sym ~ /for_blocks/) part = "sum of the chunk gradients, their norms"
       else if (sym ~ /philox|box_muller|normals/) part = "normals (Philox, Box-Muller)"
       else if (sym ~ /apply_smooth|Activation|activation/) part = "activations and their derivatives"
