@@ -33,12 +33,8 @@ cpp_activation <- function(activation, x) {
     .Call(`_vaeconv_cpp_activation`, activation, x)
 }
 
-cpp_optimizer_sweep <- function(optimizer, n, par, grad, m, v, par0, g_scale, clear, begin, end, simd) {
-    .Call(`_vaeconv_cpp_optimizer_sweep`, optimizer, n, par, grad, m, v, par0, g_scale, clear, begin, end, simd)
-}
-
-cpp_optimizer_step <- function(optimizer, n, par, grad, m, v) {
-    .Call(`_vaeconv_cpp_optimizer_step`, optimizer, n, par, grad, m, v)
+cpp_optimizer_step <- function(optimizer, n, par, grad, m, v, par0 = NULL, g_scale = 1.0, clear = FALSE, begin = 0.0, end = -1.0, simd = -2L) {
+    .Call(`_vaeconv_cpp_optimizer_step`, optimizer, n, par, grad, m, v, par0, g_scale, clear, begin, end, simd)
 }
 
 cpp_activation_kernels <- function(activation, x, derivative, simd) {

@@ -133,9 +133,9 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
-// cpp_optimizer_sweep
-Rcpp::List cpp_optimizer_sweep(const Rcpp::List& optimizer, double n, const Rcpp::NumericVector& par, const Rcpp::NumericVector& grad, const Rcpp::NumericVector& m, const Rcpp::NumericVector& v, Rcpp::Nullable<Rcpp::NumericVector> par0, double g_scale, bool clear, double begin, double end, int simd);
-RcppExport SEXP _vaeconv_cpp_optimizer_sweep(SEXP optimizerSEXP, SEXP nSEXP, SEXP parSEXP, SEXP gradSEXP, SEXP mSEXP, SEXP vSEXP, SEXP par0SEXP, SEXP g_scaleSEXP, SEXP clearSEXP, SEXP beginSEXP, SEXP endSEXP, SEXP simdSEXP) {
+// cpp_optimizer_step
+Rcpp::List cpp_optimizer_step(const Rcpp::List& optimizer, double n, const Rcpp::NumericVector& par, const Rcpp::NumericVector& grad, const Rcpp::NumericVector& m, const Rcpp::NumericVector& v, Rcpp::Nullable<Rcpp::NumericVector> par0, double g_scale, bool clear, double begin, double end, int simd);
+RcppExport SEXP _vaeconv_cpp_optimizer_step(SEXP optimizerSEXP, SEXP nSEXP, SEXP parSEXP, SEXP gradSEXP, SEXP mSEXP, SEXP vSEXP, SEXP par0SEXP, SEXP g_scaleSEXP, SEXP clearSEXP, SEXP beginSEXP, SEXP endSEXP, SEXP simdSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::traits::input_parameter< const Rcpp::List& >::type optimizer(optimizerSEXP);
@@ -150,22 +150,7 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< double >::type begin(beginSEXP);
     Rcpp::traits::input_parameter< double >::type end(endSEXP);
     Rcpp::traits::input_parameter< int >::type simd(simdSEXP);
-    rcpp_result_gen = Rcpp::wrap(cpp_optimizer_sweep(optimizer, n, par, grad, m, v, par0, g_scale, clear, begin, end, simd));
-    return rcpp_result_gen;
-END_RCPP
-}
-// cpp_optimizer_step
-Rcpp::List cpp_optimizer_step(const Rcpp::List& optimizer, double n, const Rcpp::NumericVector& par, const Rcpp::NumericVector& grad, const Rcpp::NumericVector& m, const Rcpp::NumericVector& v);
-RcppExport SEXP _vaeconv_cpp_optimizer_step(SEXP optimizerSEXP, SEXP nSEXP, SEXP parSEXP, SEXP gradSEXP, SEXP mSEXP, SEXP vSEXP) {
-BEGIN_RCPP
-    Rcpp::RObject rcpp_result_gen;
-    Rcpp::traits::input_parameter< const Rcpp::List& >::type optimizer(optimizerSEXP);
-    Rcpp::traits::input_parameter< double >::type n(nSEXP);
-    Rcpp::traits::input_parameter< const Rcpp::NumericVector& >::type par(parSEXP);
-    Rcpp::traits::input_parameter< const Rcpp::NumericVector& >::type grad(gradSEXP);
-    Rcpp::traits::input_parameter< const Rcpp::NumericVector& >::type m(mSEXP);
-    Rcpp::traits::input_parameter< const Rcpp::NumericVector& >::type v(vSEXP);
-    rcpp_result_gen = Rcpp::wrap(cpp_optimizer_step(optimizer, n, par, grad, m, v));
+    rcpp_result_gen = Rcpp::wrap(cpp_optimizer_step(optimizer, n, par, grad, m, v, par0, g_scale, clear, begin, end, simd));
     return rcpp_result_gen;
 END_RCPP
 }
@@ -485,8 +470,7 @@ static const R_CallMethodDef CallEntries[] = {
     {"_vaeconv_cpp_fit", (DL_FUNC) &_vaeconv_cpp_fit, 6},
     {"_vaeconv_cpp_blas_threads", (DL_FUNC) &_vaeconv_cpp_blas_threads, 0},
     {"_vaeconv_cpp_activation", (DL_FUNC) &_vaeconv_cpp_activation, 2},
-    {"_vaeconv_cpp_optimizer_sweep", (DL_FUNC) &_vaeconv_cpp_optimizer_sweep, 12},
-    {"_vaeconv_cpp_optimizer_step", (DL_FUNC) &_vaeconv_cpp_optimizer_step, 6},
+    {"_vaeconv_cpp_optimizer_step", (DL_FUNC) &_vaeconv_cpp_optimizer_step, 12},
     {"_vaeconv_cpp_activation_kernels", (DL_FUNC) &_vaeconv_cpp_activation_kernels, 4},
     {"_vaeconv_cpp_simd_level", (DL_FUNC) &_vaeconv_cpp_simd_level, 0},
     {"_vaeconv_cpp_simd_override", (DL_FUNC) &_vaeconv_cpp_simd_override, 1},

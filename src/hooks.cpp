@@ -22,22 +22,27 @@ Rcpp::List cpp_activation(const Rcpp::List& activation, const Rcpp::NumericVecto
                             Rcpp::Named("derivative") = derivative);
 }
 
-// The trainer's step over [begin, end) (0-based, end exclusive) at
-// iteration n along g_scale * grad, with the squared change from par0 (when
-// given) and grad cleared in the same pass (with clear), with the kernels
-// capped at simd (as cpp_simd_override()); returns the new parameters,
-// state, gradient and the change.
+// One optimiser step at iteration n along g_scale * grad (the loss
+// gradient) over the coordinates [begin, end) (0-based, end exclusive; end
+// below 0: all of them), as the trainer takes it: with par0, the squared
+// change from it; with clear, grad set to 0 in the same pass; the kernels
+// capped at simd (as cpp_simd_override(); below -1, left as they are).
+// Returns the new parameters, optimiser state and gradient, the change and
+// the step size.
 // [[Rcpp::export(rng = false)]]
-Rcpp::List cpp_optimizer_sweep(const Rcpp::List& optimizer, double n,
-                               const Rcpp::NumericVector& par, const Rcpp::NumericVector& grad,
-                               const Rcpp::NumericVector& m, const Rcpp::NumericVector& v,
-                               Rcpp::Nullable<Rcpp::NumericVector> par0, double g_scale,
-                               bool clear, double begin, double end, int simd) {
+Rcpp::List cpp_optimizer_step(const Rcpp::List& optimizer, double n,
+                              const Rcpp::NumericVector& par, const Rcpp::NumericVector& grad,
+                              const Rcpp::NumericVector& m, const Rcpp::NumericVector& v,
+                              Rcpp::Nullable<Rcpp::NumericVector> par0 = R_NilValue,
+                              double g_scale = 1.0, bool clear = false, double begin = 0.0,
+                              double end = -1.0, int simd = -2) {
   const vaeconv::OptimizerSpec spec = vaeconv_glue::optimizer_spec(optimizer);
   const std::size_t p = par.size();
   if (std::size_t(grad.size()) != p || std::size_t(m.size()) != p || std::size_t(v.size()) != p)
     Rcpp::stop("par, grad, m and v must have the same length");
-  if (!(begin >= 0 && begin <= end && end <= double(p))) Rcpp::stop("bad range");
+  if (end < 0.0) end = double(p);
+  if (!(begin >= 0.0 && begin <= end && end <= double(p)))
+    Rcpp::stop("begin and end must satisfy 0 <= begin <= end <= length(par)");
   arma::vec w(par.begin(), p), g(grad.begin(), p), w0;
   if (par0.isNotNull()) {
     const Rcpp::NumericVector x(par0);
@@ -48,7 +53,7 @@ Rcpp::List cpp_optimizer_sweep(const Rcpp::List& optimizer, double n,
   st.m = arma::vec(m.begin(), p);
   st.v = arma::vec(v.begin(), p);
   const int previous = vaeconv::vmath::simd_override();
-  vaeconv::vmath::simd_override() = simd;
+  if (simd >= -1) vaeconv::vmath::simd_override() = simd;
   const double change = vaeconv::optimizer_step(
       spec, std::uint64_t(n), w.memptr(), g.memptr(), st, std::size_t(begin), std::size_t(end),
       w0.n_elem > 0 ? w0.memptr() : nullptr, g_scale, clear ? g.memptr() : nullptr);
@@ -58,28 +63,7 @@ Rcpp::List cpp_optimizer_sweep(const Rcpp::List& optimizer, double n,
       Rcpp::Named("m") = Rcpp::NumericVector(st.m.begin(), st.m.end()),
       Rcpp::Named("v") = Rcpp::NumericVector(st.v.begin(), st.v.end()),
       Rcpp::Named("grad") = Rcpp::NumericVector(g.begin(), g.end()),
-      Rcpp::Named("change") = change);
-}
-
-// One optimiser step at iteration n along the loss gradient g; returns the
-// new parameters and optimiser state.
-// [[Rcpp::export(rng = false)]]
-Rcpp::List cpp_optimizer_step(const Rcpp::List& optimizer, double n,
-                              const Rcpp::NumericVector& par, const Rcpp::NumericVector& grad,
-                              const Rcpp::NumericVector& m, const Rcpp::NumericVector& v) {
-  const vaeconv::OptimizerSpec spec = vaeconv_glue::optimizer_spec(optimizer);
-  const std::size_t p = par.size();
-  if (std::size_t(grad.size()) != p || std::size_t(m.size()) != p || std::size_t(v.size()) != p)
-    Rcpp::stop("par, grad, m and v must have the same length");
-  arma::vec w(par.begin(), p);
-  vaeconv::OptimizerState st;
-  st.m = arma::vec(m.begin(), p);
-  st.v = arma::vec(v.begin(), p);
-  vaeconv::optimizer_step(spec, std::uint64_t(n), w.memptr(), grad.begin(), st, p);
-  return Rcpp::List::create(
-      Rcpp::Named("par") = Rcpp::NumericVector(w.begin(), w.end()),
-      Rcpp::Named("m") = Rcpp::NumericVector(st.m.begin(), st.m.end()),
-      Rcpp::Named("v") = Rcpp::NumericVector(st.v.begin(), st.v.end()),
+      Rcpp::Named("change") = change,
       Rcpp::Named("lr") = vaeconv::step_size(spec, std::uint64_t(n)));
 }
 

@@ -170,19 +170,22 @@ class Engine {
         ws.x.set_size(data_.d(), m);
         data_.gather(idx + begin, m, ws.x.memptr());
         ws.eps.set_size(dz, m * S);
+        // Column i's S draws are samples id_i * stride + offset, ...: a run of
+        // columns whose samples follow on (consecutive keys, stride S: every
+        // minibatch by position, a full-data pass over rows in order) is
+        // drawn in one call, its vectors filled across the columns (the same
+        // numbers as a call per column: every pair is drawn alone).
         const std::size_t stride = key_stride_ > 0 ? key_stride_ : S;
-        if (key == NoiseKey::position && stride == S) {
-          // The chunk's draws are consecutive samples: one call draws them
-          // all, its vectors filled across the columns (the same numbers
-          // as a call per column: every pair is drawn alone).
-          rng_.normals(stream, iteration, begin * S + key_offset_, m * S, ws.eps.memptr(), dz);
-        } else {
-          for (std::size_t i = 0; i < m; ++i) {
-            const std::size_t pos = begin + i;
-            const std::uint64_t id = key == NoiseKey::row ? idx[pos] : pos;
-            rng_.normals(stream, iteration, id * stride + key_offset_, S,
-                         ws.eps.colptr(i * S), dz);
-          }
+        const auto id = [&](std::size_t i) -> std::uint64_t {
+          return key == NoiseKey::row ? idx[begin + i] : begin + i;
+        };
+        for (std::size_t i = 0; i < m;) {
+          std::size_t j = i + 1;
+          if (stride == S)
+            while (j < m && id(j) == id(i) + (j - i)) ++j;
+          rng_.normals(stream, iteration, id(i) * stride + key_offset_, (j - i) * S,
+                       ws.eps.colptr(i * S), dz);
+          i = j;
         }
         double* g = nullptr;
         if (grad != nullptr) {
