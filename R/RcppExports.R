@@ -49,6 +49,14 @@ cpp_simd_override <- function(level) {
     .Call(`_vaeconv_cpp_simd_override`, level)
 }
 
+cpp_libm <- function(fun, x, w) {
+    .Call(`_vaeconv_cpp_libm`, fun, x, w)
+}
+
+cpp_libm_width <- function() {
+    .Call(`_vaeconv_cpp_libm_width`)
+}
+
 cpp_philox_block <- function(c, k) {
     .Call(`_vaeconv_cpp_philox_block`, c, k)
 }

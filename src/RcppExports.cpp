@@ -186,6 +186,27 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
+// cpp_libm
+Rcpp::NumericVector cpp_libm(const std::string& fun, const Rcpp::NumericVector& x, int w);
+RcppExport SEXP _vaeconv_cpp_libm(SEXP funSEXP, SEXP xSEXP, SEXP wSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< const std::string& >::type fun(funSEXP);
+    Rcpp::traits::input_parameter< const Rcpp::NumericVector& >::type x(xSEXP);
+    Rcpp::traits::input_parameter< int >::type w(wSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_libm(fun, x, w));
+    return rcpp_result_gen;
+END_RCPP
+}
+// cpp_libm_width
+int cpp_libm_width();
+RcppExport SEXP _vaeconv_cpp_libm_width() {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    rcpp_result_gen = Rcpp::wrap(cpp_libm_width());
+    return rcpp_result_gen;
+END_RCPP
+}
 // cpp_philox_block
 Rcpp::NumericVector cpp_philox_block(const Rcpp::NumericVector& c, const Rcpp::NumericVector& k);
 RcppExport SEXP _vaeconv_cpp_philox_block(SEXP cSEXP, SEXP kSEXP) {
@@ -474,6 +495,8 @@ static const R_CallMethodDef CallEntries[] = {
     {"_vaeconv_cpp_activation_kernels", (DL_FUNC) &_vaeconv_cpp_activation_kernels, 4},
     {"_vaeconv_cpp_simd_level", (DL_FUNC) &_vaeconv_cpp_simd_level, 0},
     {"_vaeconv_cpp_simd_override", (DL_FUNC) &_vaeconv_cpp_simd_override, 1},
+    {"_vaeconv_cpp_libm", (DL_FUNC) &_vaeconv_cpp_libm, 3},
+    {"_vaeconv_cpp_libm_width", (DL_FUNC) &_vaeconv_cpp_libm_width, 0},
     {"_vaeconv_cpp_philox_block", (DL_FUNC) &_vaeconv_cpp_philox_block, 2},
     {"_vaeconv_cpp_gemm_override", (DL_FUNC) &_vaeconv_cpp_gemm_override, 1},
     {"_vaeconv_cpp_gemm_uses_kernels", (DL_FUNC) &_vaeconv_cpp_gemm_uses_kernels, 0},

@@ -5,6 +5,7 @@
 #include "convert.h"
 #include "threads.h"
 #include "vaeconv/gemm.hpp"
+#include "vaeconv/libm.hpp"
 
 #include <algorithm>
 #include <string>
@@ -101,6 +102,30 @@ int cpp_simd_override(int level) {
   vaeconv::vmath::simd_override() = level;
   return previous;
 }
+
+// exp(x), exp(-|x|) or log1p(x) (fun) through libm.hpp's kernels at width
+// w: 8 (AVX-512), 4 (AVX2 + FMA) or 0 (the C library, value by value); -1
+// the width a fit uses (the widest whose run-time check passed). Asking for
+// a width the CPU lacks is an error. For tests.
+// [[Rcpp::export(rng = false)]]
+Rcpp::NumericVector cpp_libm(const std::string& fun, const Rcpp::NumericVector& x, int w) {
+  const int level = vaeconv::vmath::simd_level();
+  if (w == -1) w = vaeconv::libm::width();
+  if (!(w == 0 || (w == 4 && level >= 1) || (w == 8 && level >= 2)))
+    Rcpp::stop("this CPU has no kernels of width %d", w);
+  Rcpp::NumericVector y(x.size());
+  if (fun == "log1p")
+    vaeconv::libm::log1p_at(w, x.begin(), y.begin(), x.size());
+  else if (fun == "exp" || fun == "exp_neg_abs")
+    vaeconv::libm::exp_at(w, x.begin(), y.begin(), x.size(), fun == "exp_neg_abs");
+  else
+    Rcpp::stop("fun must be \"exp\", \"exp_neg_abs\" or \"log1p\"");
+  return y;
+}
+
+// The width of libm.hpp's kernels in use (0: the C library's calls).
+// [[Rcpp::export(rng = false)]]
+int cpp_libm_width() { return vaeconv::libm::width(); }
 
 // One Philox4x32-10 block (the scalar reference) for counter words c and key
 // words k, as doubles. For tests.

@@ -52,3 +52,13 @@ test_that("the parts (Bernoulli, continuous Bernoulli, c^2(z), full covariance, 
   # Recorded on commit d8df273, before issue 18's performance work.
   expect_fixtures("parts-fixtures.rds", "parts_fixture_results")
 })
+
+test_that("the parts' fixtures hold with the AVX2 kernels too (4-wide exp and log1p among them)", {
+  skip_on_cran()
+  # The default run above uses the widest kernels (AVX-512 on the machines
+  # that recorded them); this one caps them at AVX2 + FMA.
+  skip_if(cpp_simd_level() < 2, "the CPU has no AVX-512, so the run above used AVX2")
+  previous <- cpp_simd_override(1L)
+  on.exit(cpp_simd_override(previous))
+  expect_fixtures("parts-fixtures.rds", "parts_fixture_results")
+})

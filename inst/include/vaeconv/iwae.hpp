@@ -38,6 +38,7 @@
 #include <string>
 #include <vector>
 
+#include "libm.hpp"
 #include "model.hpp"
 
 namespace vaeconv {
@@ -92,11 +93,10 @@ inline double vr_bound(const double* lw, std::size_t K, double alpha, double* wb
     for (std::size_t k = 0; k < K; ++k) wbar[k] = std::numeric_limits<double>::quiet_NaN();
     return std::isnan(mx) ? mx : mx / a;
   }
+  for (std::size_t k = 0; k < K; ++k) wbar[k] = a * lw[k] - mx;
+  libm::exp(wbar, wbar, K);  // std::exp, its bits
   double sum = 0.0;
-  for (std::size_t k = 0; k < K; ++k) {
-    wbar[k] = std::exp(a * lw[k] - mx);
-    sum += wbar[k];
-  }
+  for (std::size_t k = 0; k < K; ++k) sum += wbar[k];
   for (std::size_t k = 0; k < K; ++k) wbar[k] /= sum;
   return (mx + std::log(sum) - std::log(double(K))) / a;
 }

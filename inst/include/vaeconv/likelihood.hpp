@@ -24,6 +24,7 @@
 
 #include "activation.hpp"
 #include "layout.hpp"
+#include "libm.hpp"
 #include "vmath.hpp"
 
 namespace vaeconv {
@@ -432,8 +433,10 @@ class Likelihood {
   // same bits, with less work: one e = exp(-|eta|) serves softplus, sigmoid
   // and the continuous Bernoulli's constant (each takes e^eta for eta <= 0
   // and e^-eta for eta >= 0: e^-|eta| in both cases, eta = +-0 included), and
-  // one log1p(e) serves softplus and the constant. The calls run in loops of
-  // their own and the selections between the branches' values are
+  // one log1p(e) serves softplus and the constant. exp and log1p run over the
+  // column through libm.hpp's kernels (the C library's bits, several values
+  // at a time); the continuous Bernoulli's further calls in loops of their
+  // own, and the selections between the branches' values are
   // branch-free (the signs of eta are a coin toss), so that the calls
   // overlap and no branch is mispredicted; the constant's own calls run only
   // over the coordinates with |eta| >= cb_series_below, gathered first.
@@ -445,8 +448,8 @@ class Likelihood {
     double* l = scratch + n;       // log1p(e)
     double* cl = scratch + 2 * n;  // log C(eta) where |eta| >= cb_series_below
     double* cd = scratch + 3 * n;  // d log C / d eta there
-    for (std::size_t k = 0; k < n; ++k) e[k] = std::exp(-std::fabs(eta[k]));
-    for (std::size_t k = 0; k < n; ++k) l[k] = std::log1p(e[k]);
+    libm::exp_neg_abs(eta, e, n);  // std::exp(-std::fabs(eta[k])), its bits
+    libm::log1p(e, l, n);          // std::log1p(e[k])
     const bool cb = spec_.kind == LikelihoodKind::continuous_bernoulli;
     if (cb) {
       std::size_t nb = 0;
@@ -475,8 +478,7 @@ class Likelihood {
     double* lv = scratch;
     double* e = scratch + n;
     for (std::size_t k = 0; k < n; ++k) lv[k] = std::log(var[k]);
-    if (G)
-      for (std::size_t k = 0; k < n; ++k) e[k] = std::exp(-std::fabs(u[k]));
+    if (G) libm::exp_neg_abs(u, e, n);  // std::exp(-std::fabs(u[k])), its bits
     // Two coordinates at a time (IEEE operations lane by lane: the scalar
     // expressions' bits); sigmoid(u)'s numerators selected by a mask.
     typedef vmath::Base L;
