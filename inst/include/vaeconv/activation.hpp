@@ -185,8 +185,9 @@ VAECONV_TARGET_AVX2 inline void backward_smooth_avx2(ActivationKind kind, double
 
 // Base-exact kernels: the base (two-lane, no FMA) kernels' operations four
 // lanes at a time, compiled for AVX2 without FMA so that nothing is
-// contracted: every value has the bits of the base kernel (the kernels act
-// lane by lane with IEEE operations only), twice as many at once.
+// contracted (and eight at a time on AVX-512, contraction turned off): every
+// value has the bits of the base kernel (the kernels act lane by lane with
+// IEEE operations only), two or four times as many at once.
 template <class L>
 struct SqrtHalves {  // four square roots as two SSE2 ones (a target-specific
                      // AVX one cannot be inlined through the generic kernels)
@@ -227,8 +228,22 @@ __attribute__((target("avx2"))) inline void exact_kernel_avx2(ExactKernel k, con
 }
 #endif
 
+#if defined(VAECONV_AVX2) && defined(__GNUC__) && !defined(__clang__)
+// Eight lanes: AVX-512 has fused multiply-adds of its own, so contraction is
+// turned off for this function instead (GCC's optimize attribute; Clang
+// ignores it, so Clang builds keep the AVX2 kernels).
+#define VAECONV_EXACT_AVX512 1
+VAECONV_TARGET_AVX512 __attribute__((optimize("fp-contract=off"))) inline void
+exact_kernel_avx512(ExactKernel k, const double* x, double* y, std::size_t n) {
+  exact_kernel<vmath::Lanes<8>, SqrtHalves<vmath::Lanes<8>>>(k, x, y, n);
+}
+#endif
+
 // The kernel k over n values, with the bits of the base kernel.
 inline void exact(ExactKernel k, const double* x, double* y, std::size_t n) {
+#if defined(VAECONV_EXACT_AVX512)
+  if (vmath::simd_level() >= 2) return exact_kernel_avx512(k, x, y, n);
+#endif
 #if defined(VAECONV_AVX2)
   if (vmath::simd_level() >= 1) return exact_kernel_avx2(k, x, y, n);
 #endif
