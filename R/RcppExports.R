@@ -53,8 +53,8 @@ cpp_libm <- function(fun, x, w) {
     .Call(`_vaeconv_cpp_libm`, fun, x, w)
 }
 
-cpp_libm_width <- function() {
-    .Call(`_vaeconv_cpp_libm_width`)
+cpp_libm_width <- function(fun) {
+    .Call(`_vaeconv_cpp_libm_width`, fun)
 }
 
 cpp_philox_block <- function(c, k) {

@@ -1,7 +1,7 @@
 // Tests of the C++ core without R: every likelihood's gradient (through the
 // objectives that use it) against central finite differences, the
 // continuous Bernoulli's constant, the keyed random numbers, and the strict
-// parsing of names, the products' order, the exp and log1p kernels' bits. Exits non-zero on the first failed group.
+// parsing of names, the products' order, the C library functions' kernels' bits. Exits non-zero on the first failed group.
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -396,11 +396,11 @@ static void test_products() {
               cases - blas_differ, cases);
 }
 
-// libm.hpp's exp and log1p kernels against the C library, bit for bit, at
-// each width the CPU runs: 2^23 pseudo-random arguments per function and
-// width (the likelihood's exp(-|eta|) and log1p of it, all of exp's range,
-// tiny and huge ones, raw bit patterns: NaNs, infinities, subnormals) and
-// every double within a few thousand ulps of each branch boundary.
+// libm.hpp's kernels against the C library, bit for bit, at each width the
+// CPU runs: for each function 2^22 pseudo-random arguments over the domains
+// the likelihoods use and beyond (raw bit patterns among them: NaNs,
+// infinities, subnormals) and every double within a few thousand ulps of
+// each of its branch boundaries.
 static double from_bits(std::uint64_t b) {
   double d;
   std::memcpy(&d, &b, sizeof d);
@@ -411,61 +411,105 @@ static std::uint64_t to_bits(double d) {
   std::memcpy(&b, &d, sizeof b);
   return b;
 }
-static void test_libm() {
-  std::vector<int> widths;
-  if (vmath::simd_level() >= 1) widths.push_back(4);
-  if (vmath::simd_level() >= 2) widths.push_back(8);
-  if (widths.empty()) {
-    std::printf("skip libm: the CPU has no AVX2 + FMA\n");
-    return;
-  }
-  std::vector<double> ex, lx;
-  std::uint64_t s = 0x853c49e6748fea9bULL;
+static std::vector<double> libm_arguments(libm::Fn f) {
+  using libm::Fn;
+  std::vector<double> x;
+  std::uint64_t s = 0x853c49e6748fea9bULL + std::uint64_t(f);
   auto next = [&s]() {
     s ^= s << 13;
     s ^= s >> 7;
     s ^= s << 17;
     return s;
   };
-  for (std::size_t i = 0; i < (std::size_t(1) << 23); ++i) {
+  for (std::size_t i = 0; i < (std::size_t(1) << 22); ++i) {
     const std::uint64_t r = next();
-    const double u = double(r >> 11) * 0x1.0p-53;
-    switch (i % 5) {
-      case 0: ex.push_back(-30.0 * u); lx.push_back(std::exp(-30.0 * u)); break;
-      case 1: ex.push_back(1455.0 * u - 745.0); lx.push_back(u); break;
-      case 2: ex.push_back(-std::ldexp(1.0 + u, int(r % 70) - 60)); lx.push_back(std::ldexp(u, -int(r % 80))); break;
-      case 3: ex.push_back(from_bits(r)); lx.push_back(from_bits(next())); break;
-      default: ex.push_back(-5.0 * u); lx.push_back(1.0 - 0.6 * u); break;
+    const double u = double(r >> 11) * 0x1.0p-53, sign = (r & 1) ? -1.0 : 1.0;
+    const int c = int(i % 5);
+    if (c == 4) {  // raw bits
+      x.push_back(from_bits(next()));
+      continue;
+    }
+    switch (f) {
+      case Fn::exp:
+        x.push_back(c == 0 ? -30.0 * u : c == 1 ? 1455.0 * u - 745.0
+                    : c == 2 ? -std::ldexp(1.0 + u, int(r % 70) - 60) : -5.0 * u);
+        break;
+      case Fn::log1p:
+        x.push_back(c == 0 ? std::exp(-30.0 * u) : c == 1 ? u
+                    : c == 2 ? std::ldexp(u, -int(r % 80)) : 1.0 - 0.6 * u);
+        break;
+      case Fn::log:
+        x.push_back(c == 0 ? 1e-4 + 10.0 * u : c == 1 ? 0.9 + 0.2 * u
+                    : c == 2 ? std::ldexp(1.0 + u, int(r % 2046) - 1022) : 1.0 + sign * std::ldexp(u, -int(r % 60)));
+        break;
+      case Fn::expm1:
+        x.push_back(c == 0 ? -0.25 - 39.75 * u : c == 1 ? 1600.0 * u - 800.0
+                    : c == 2 ? 2.0 * u - 1.0 : sign * std::ldexp(1.0 + u, int(r % 86) - 80));
+        break;
+      case Fn::sinh:
+        x.push_back(c == 0 ? sign * (0.25 + 29.75 * u) : c == 1 ? sign * (0.25 + 709.75 * u)
+                    : c == 2 ? 2.0 * u - 1.0 : sign * std::ldexp(1.0 + u, int(r % 86) - 80));
+        break;
     }
   }
-  const double eb[] = {0x1.0p-54, 512.0, 708.0, 709.78, 745.13, 1.0, 0x1.0p-30};
-  for (double b : eb)
+  std::vector<double> edges;
+  switch (f) {
+    case Fn::exp: edges = {0x1.0p-54, 512.0, 708.0, 709.78, 745.13, 1.0, 0x1.0p-30}; break;
+    case Fn::log1p:
+      edges = {0x1.0p-29, from_bits(0x3fda827a00000000ULL), 1.0, 0x1.0p-20,
+               from_bits(0x3ff6a09e00000000ULL) - 1.0, from_bits(0x3ffffffd00000000ULL) - 1.0};
+      break;
+    case Fn::log:
+      edges = {1.0, 0x1.ep-1, 0x1.109p0, 0x1.6p-1, 0x1.6p0, 0x1.0p-1022, 0x1.fffffffffffffp1023, 2.0};
+      break;
+    case Fn::expm1:
+      edges = {0x1.0p-54, from_bits(0x3fd62e4300000000ULL), from_bits(0x3ff0a2b200000000ULL),
+               from_bits(0x4043687a00000000ULL), 0.25, 1.0, 20.0 * 0.6931471805599453,
+               1.5 * 0.6931471805599453, 2.5 * 0.6931471805599453, 38.5 * 0.6931471805599453};
+      break;
+    case Fn::sinh:
+      edges = {0x1.0p-28, 1.0, 22.0, 512.0, from_bits(0x40862e4200000000ULL), 0.25,
+               0.5 * 0.6931471805599453, 1.5 * 0.6931471805599453};
+      break;
+  }
+  for (double b : edges)
     for (double sign : {1.0, -1.0})
-      for (long d = -3000; d <= 3000; ++d) ex.push_back(sign * from_bits(to_bits(b) + d));
-  const double lb[] = {0x1.0p-29, from_bits(0x3fda827a00000000ULL), 1.0, 0x1.0p-20,
-                       from_bits(0x3ff6a09e00000000ULL) - 1.0,
-                       from_bits(0x3ffffffd00000000ULL) - 1.0};
-  for (double b : lb)
-    for (long d = -20000; d <= 20000; ++d) lx.push_back(from_bits(to_bits(b) + d));
-  std::vector<double> a(ex.size()), b(ex.size()), c(lx.size()), e(lx.size());
-  for (int w : widths) {
-    long bad = 0;
-    for (bool neg_abs : {false, true}) {
-      libm::exp_at(w, ex.data(), a.data(), ex.size(), neg_abs);
-      libm::exp_at(0, ex.data(), b.data(), ex.size(), neg_abs);
-      for (std::size_t i = 0; i < ex.size(); ++i) bad += to_bits(a[i]) != to_bits(b[i]);
-    }
-    check(bad == 0, "libm: exp and exp(-|x|) at width " + std::to_string(w) + " have the C library's bits on " +
-                        std::to_string(2 * ex.size()) + " arguments (" + std::to_string(bad) + " differ)");
-    bad = 0;
-    libm::log1p_at(w, lx.data(), c.data(), lx.size());
-    libm::log1p_at(0, lx.data(), e.data(), lx.size());
-    for (std::size_t i = 0; i < lx.size(); ++i)
-      bad += to_bits(c[i]) != to_bits(e[i]) && !(std::isnan(c[i]) && std::isnan(e[i]));
-    check(bad == 0, "libm: log1p at width " + std::to_string(w) + " has the C library's bits on " +
-                        std::to_string(lx.size()) + " arguments (" + std::to_string(bad) + " differ)");
+      for (long d = -3000; d <= 3000; ++d) x.push_back(sign * from_bits(to_bits(b) + d));
+  return x;
+}
+static void test_libm() {
+  using libm::Fn;
+  std::vector<int> widths;
+#if defined(VAECONV_LIBM_KERNELS)
+  if (vmath::simd_level() >= 1) widths.push_back(4);
+  if (vmath::simd_level() >= 2) widths.push_back(8);
+#endif
+  if (widths.empty()) {
+    std::printf("skip libm: no kernels (a CPU without AVX2 + FMA, or not GCC)\n");
+    return;
   }
-  std::printf("info libm: kernels of width %d in use (0: the C library's calls)\n", libm::width());
+  const char* names[] = {"exp", "log1p", "log", "expm1", "sinh"};
+  for (Fn f : {Fn::exp, Fn::log1p, Fn::log, Fn::expm1, Fn::sinh}) {
+    const std::vector<double> x = libm_arguments(f);
+    std::vector<double> a(x.size()), b(x.size());
+    const bool has_neg_abs = f == Fn::exp || f == Fn::expm1;
+    for (int w : widths) {
+      long bad = 0, count = 0;
+      for (bool neg_abs : {false, true}) {
+        if (neg_abs && !has_neg_abs) break;
+        libm::at(f, w, x.data(), a.data(), x.size(), neg_abs);
+        libm::at(f, 0, x.data(), b.data(), x.size(), neg_abs);
+        for (std::size_t i = 0; i < x.size(); ++i)
+          bad += to_bits(a[i]) != to_bits(b[i]) && !(std::isnan(a[i]) && std::isnan(b[i]));
+        count += long(x.size());
+      }
+      check(bad == 0, std::string("libm: ") + names[int(f)] + (has_neg_abs ? " (and of -|x|)" : "") +
+                          " at width " + std::to_string(w) + " has the C library's bits on " +
+                          std::to_string(count) + " arguments (" + std::to_string(bad) + " differ)");
+    }
+    std::printf("info libm: %s's kernels of width %d in use (0: the C library's calls)\n",
+                names[int(f)], libm::width(f));
+  }
 }
 
 int main() {

@@ -199,11 +199,12 @@ BEGIN_RCPP
 END_RCPP
 }
 // cpp_libm_width
-int cpp_libm_width();
-RcppExport SEXP _vaeconv_cpp_libm_width() {
+int cpp_libm_width(const std::string& fun);
+RcppExport SEXP _vaeconv_cpp_libm_width(SEXP funSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
-    rcpp_result_gen = Rcpp::wrap(cpp_libm_width());
+    Rcpp::traits::input_parameter< const std::string& >::type fun(funSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_libm_width(fun));
     return rcpp_result_gen;
 END_RCPP
 }
@@ -496,7 +497,7 @@ static const R_CallMethodDef CallEntries[] = {
     {"_vaeconv_cpp_simd_level", (DL_FUNC) &_vaeconv_cpp_simd_level, 0},
     {"_vaeconv_cpp_simd_override", (DL_FUNC) &_vaeconv_cpp_simd_override, 1},
     {"_vaeconv_cpp_libm", (DL_FUNC) &_vaeconv_cpp_libm, 3},
-    {"_vaeconv_cpp_libm_width", (DL_FUNC) &_vaeconv_cpp_libm_width, 0},
+    {"_vaeconv_cpp_libm_width", (DL_FUNC) &_vaeconv_cpp_libm_width, 1},
     {"_vaeconv_cpp_philox_block", (DL_FUNC) &_vaeconv_cpp_philox_block, 2},
     {"_vaeconv_cpp_gemm_override", (DL_FUNC) &_vaeconv_cpp_gemm_override, 1},
     {"_vaeconv_cpp_gemm_uses_kernels", (DL_FUNC) &_vaeconv_cpp_gemm_uses_kernels, 0},

@@ -103,29 +103,46 @@ int cpp_simd_override(int level) {
   return previous;
 }
 
-// exp(x), exp(-|x|) or log1p(x) (fun) through libm.hpp's kernels at width
-// w: 8 (AVX-512), 4 (AVX2 + FMA) or 0 (the C library, value by value); -1
-// the width a fit uses (the widest whose run-time check passed). Asking for
-// a width the CPU lacks is an error. For tests.
+// The C library's function `fun` ("exp", "exp_neg_abs" (exp(-|x|)), "log1p",
+// "log", "expm1", "expm1_neg_abs" or "sinh") at x through libm.hpp's kernels
+// of width w: 8 (AVX-512), 4 (AVX2 + FMA) or 0 (the C library, value by
+// value); -1 the width a fit uses (the widest whose run-time check passed).
+// Asking for kernels the CPU or the build lacks is an error. For tests.
+static vaeconv::libm::Fn libm_fn(const std::string& fun, bool* neg_abs) {
+  using vaeconv::libm::Fn;
+  *neg_abs = fun == "exp_neg_abs" || fun == "expm1_neg_abs";
+  if (fun == "exp" || fun == "exp_neg_abs") return Fn::exp;
+  if (fun == "log1p") return Fn::log1p;
+  if (fun == "log") return Fn::log;
+  if (fun == "expm1" || fun == "expm1_neg_abs") return Fn::expm1;
+  if (fun == "sinh") return Fn::sinh;
+  Rcpp::stop("fun must be one of \"exp\", \"exp_neg_abs\", \"log1p\", \"log\", \"expm1\", "
+             "\"expm1_neg_abs\" and \"sinh\"");
+}
+
 // [[Rcpp::export(rng = false)]]
 Rcpp::NumericVector cpp_libm(const std::string& fun, const Rcpp::NumericVector& x, int w) {
+  bool neg_abs = false;
+  const vaeconv::libm::Fn f = libm_fn(fun, &neg_abs);
+  if (w == -1) w = vaeconv::libm::width(f);
+#if defined(VAECONV_LIBM_KERNELS)
   const int level = vaeconv::vmath::simd_level();
-  if (w == -1) w = vaeconv::libm::width();
-  if (!(w == 0 || (w == 4 && level >= 1) || (w == 8 && level >= 2)))
-    Rcpp::stop("this CPU has no kernels of width %d", w);
+  const bool ok = w == 0 || (w == 4 && level >= 1) || (w == 8 && level >= 2);
+#else
+  const bool ok = w == 0;
+#endif
+  if (!ok) Rcpp::stop("this CPU or build has no kernels of width %d", w);
   Rcpp::NumericVector y(x.size());
-  if (fun == "log1p")
-    vaeconv::libm::log1p_at(w, x.begin(), y.begin(), x.size());
-  else if (fun == "exp" || fun == "exp_neg_abs")
-    vaeconv::libm::exp_at(w, x.begin(), y.begin(), x.size(), fun == "exp_neg_abs");
-  else
-    Rcpp::stop("fun must be \"exp\", \"exp_neg_abs\" or \"log1p\"");
+  vaeconv::libm::at(f, w, x.begin(), y.begin(), x.size(), neg_abs);
   return y;
 }
 
-// The width of libm.hpp's kernels in use (0: the C library's calls).
+// The width of libm.hpp's kernels in use for `fun` (0: the C library's calls).
 // [[Rcpp::export(rng = false)]]
-int cpp_libm_width() { return vaeconv::libm::width(); }
+int cpp_libm_width(const std::string& fun) {
+  bool neg_abs = false;
+  return vaeconv::libm::width(libm_fn(fun, &neg_abs));
+}
 
 // One Philox4x32-10 block (the scalar reference) for counter words c and key
 // words k, as doubles. For tests.

@@ -6,11 +6,11 @@
 #     sh inst/bench/run.sh calls [--rounds N] [--configs small,large]
 #
 # Results must stay identical to the bit, so the likelihoods take the C
-# library's exp, log1p, log, expm1 and sinh: exp and log1p through
-# libm.hpp's kernels (the C library's bits, 4 or 8 values at a time, on
-# CPUs with AVX2 and FMA), the others one value at a time (vaeconv's own
-# vector kernels differ in the last bits). After sharing what can be shared
-# (likelihood.hpp), one pixel still needs
+# library's exp, log1p, log, expm1 and sinh (vaeconv's own vector kernels
+# differ in the last bits), through libm.hpp's kernels: the C library's bits,
+# 4 or 8 values at a time, on CPUs with AVX2 and FMA (one at a time
+# elsewhere). After sharing what can be shared (likelihood.hpp), one pixel
+# still needs
 #   Bernoulli:            exp(-|eta|), log1p(e) and one division (sigmoid);
 #   continuous Bernoulli: the same and, where |eta| >= 0.25, log(|eta|),
 #                         log(-expm1(-|eta|)), sinh(eta) and two divisions;
@@ -48,10 +48,11 @@ Rcpp::sourceCpp(code = '
 double bench_calls(int part, const Rcpp::NumericVector& eta, const Rcpp::NumericVector& var,
                    int reps, int blocks) {
   const std::size_t n = eta.size();
-  std::vector<double> e(n), l(n), s(n), c(n), d(n);
+  std::vector<double> e(n), l(n), s(n), c(n), d(n), p(n), q(n), r(n);
+  std::vector<std::size_t> big(n);
   auto pass = [&] {
     if (part == 2) {  // obs_sd_from_z: eta holds U
-      for (std::size_t k = 0; k < n; ++k) l[k] = std::log(var[k]);
+      vaeconv::libm::log(var.begin(), l.data(), n);
       vaeconv::libm::exp_neg_abs(eta.begin(), e.data(), n);
       for (std::size_t k = 0; k < n; ++k) {
         s[k] = 1.0 / (1.0 + e[k]);
@@ -62,14 +63,21 @@ double bench_calls(int part, const Rcpp::NumericVector& eta, const Rcpp::Numeric
     vaeconv::libm::exp_neg_abs(eta.begin(), e.data(), n);
     vaeconv::libm::log1p(e.data(), l.data(), n);
     for (std::size_t k = 0; k < n; ++k) s[k] = 1.0 / (1.0 + e[k]);
-    if (part == 1) {
+    if (part == 1) {  // the far pixels gathered, as likelihood.hpp does
+      std::size_t nb = 0;
       for (std::size_t k = 0; k < n; ++k) {
-        const double a = std::fabs(eta[k]);
-        if (a >= 0.25) {
-          c[k] = std::log(a) - std::log(-std::expm1(-a));
-          d[k] = 1.0 / eta[k] - 1.0 / std::sinh(eta[k]);
-        }
+        big[nb] = k;
+        nb += std::fabs(eta[k]) >= 0.25 ? 1 : 0;
       }
+      for (std::size_t j = 0; j < nb; ++j) p[j] = std::fabs(eta[big[j]]);
+      vaeconv::libm::log(p.data(), q.data(), nb);
+      vaeconv::libm::expm1_neg_abs(p.data(), r.data(), nb);
+      for (std::size_t j = 0; j < nb; ++j) r[j] = -r[j];
+      vaeconv::libm::log(r.data(), r.data(), nb);
+      for (std::size_t j = 0; j < nb; ++j) c[big[j]] = q[j] - r[j];
+      for (std::size_t j = 0; j < nb; ++j) p[j] = eta[big[j]];
+      vaeconv::libm::sinh(p.data(), q.data(), nb);
+      for (std::size_t j = 0; j < nb; ++j) d[big[j]] = 1.0 / p[j] - 1.0 / q[j];
     }
   };
   pass();

@@ -187,30 +187,42 @@ test_that("the bounded-memory estimator serves every encoder and likelihood: its
   }
 })
 
-test_that("the exp and log1p kernels of the likelihoods return the C library's own bits", {
-  # libm.hpp computes exp(-|eta|) and log1p of it for the Bernoulli
-  # likelihoods (and exp for c^2(z) and the IWAE weights) several values at a
-  # time; every value must be identical to the C library's, as R's exp() and
-  # log1p() return it. Width 0 is the C library's own call, value by value.
+test_that("the kernels of the likelihoods' exp, log1p, log, expm1 and sinh return the C library's own bits", {
+  # libm.hpp computes these for the Bernoulli likelihoods, c^2(z) and the
+  # IWAE weights several values at a time; every value must be identical to
+  # the C library's, as R's exp(), log1p(), log(), expm1() and sinh() return
+  # it. Width 0 is the C library's own call, value by value.
   set.seed(5)
   eta <- c(rnorm(2e4, sd = 3), rnorm(2e4, sd = 300), runif(2e4, -745, 710))
-  tiny <- c(2^-54 * (1 + (-3:3) * 2^-52), 2^-29 * (1 + (-3:3) * 2^-52), 1e-300, 4.9e-324)
-  edges <- c(0, -0, 1, 512, -512, 511.9999999, 745.2, -745.2, 709.8, Inf, -Inf, NaN, NA,
-             tiny, -tiny)
+  tiny <- c(2^-54 * (1 + (-3:3) * 2^-52), 2^-29 * (1 + (-3:3) * 2^-52), 2^-28 * (1 + (-3:3) * 2^-52),
+            1e-300, 4.9e-324)
+  edges <- c(0, -0, 1, 0.25, 22, -22, 512, -512, 511.9999999, 745.2, -745.2, 709.8, 38.82, -38.82,
+             Inf, -Inf, NaN, NA, tiny, -tiny)
   x <- c(eta, edges)
   e <- c(exp(-abs(eta)), runif(2e4), tiny, 0.41421, 0.41422, 0.4142135623730950,
          1 - 2^-20, 1 - 2^-53, 1, 2, -0.5, 0, Inf, NaN)
-  widths <- c(0L, if (cpp_simd_level() >= 1) 4L, if (cpp_simd_level() >= 2) 8L)
+  pos <- c(abs(eta), runif(2e4, 0.9, 1.1), 1 + (-50:50) * 2^-52, 0.9375, 1.064, 2^-1022,
+           .Machine$double.xmax, 1e-320, 0, -1, Inf, NaN)
+  cases <- list(exp = list(x, exp), exp_neg_abs = list(x, function(v) exp(-abs(v))),
+                log1p = list(e, log1p), log = list(pos, log),
+                expm1 = list(x, expm1), expm1_neg_abs = list(x, function(v) expm1(-abs(v))),
+                sinh = list(x, sinh))
+  has_kernels <- !inherits(try(cpp_libm("exp", 1, 4L), silent = TRUE), "try-error")
+  widths <- c(0L, if (has_kernels) 4L, if (has_kernels && cpp_simd_level() >= 2) 8L)
   for (w in widths) {
-    expect_identical(cpp_libm("exp", x, w), exp(x), label = sprintf("exp at width %d", w))
-    expect_identical(cpp_libm("exp_neg_abs", x, w), exp(-abs(x)),
-                     label = sprintf("exp(-|x|) at width %d", w))
-    expect_identical(cpp_libm("log1p", e, w), log1p(e), label = sprintf("log1p at width %d", w))
+    for (fun in names(cases)) {
+      arg <- cases[[fun]][[1]]
+      expect_identical(suppressWarnings(cpp_libm(fun, arg, w)),
+                       suppressWarnings(cases[[fun]][[2]](arg)),
+                       label = sprintf("%s at width %d", fun, w))
+    }
   }
   # The kernels are in use wherever the CPU has them and the C library
   # agreed with them at load (here: glibc, whose routines they follow).
-  if (cpp_simd_level() >= 1 && identical(R.version$os, "linux-gnu")) {
-    expect_identical(cpp_libm_width(), if (cpp_simd_level() >= 2) 8L else 4L)
+  if (has_kernels && identical(R.version$os, "linux-gnu")) {
+    for (fun in c("exp", "log1p", "log", "expm1", "sinh")) {
+      expect_identical(cpp_libm_width(fun), if (cpp_simd_level() >= 2) 8L else 4L, label = fun)
+    }
   }
-  expect_error(cpp_libm("log", 1, 0L), "fun must be")
+  expect_error(cpp_libm("tanh", 1, 0L), "fun must be one of")
 })

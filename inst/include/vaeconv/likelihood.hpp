@@ -64,7 +64,7 @@ struct Workspace {
   arma::vec lw, wbar;                       // mS log weights and normalised weights
   arma::vec w_dec, w_prior, w_logq;         // mS per-draw weights of the encoder's chain
   arma::mat d_a, d_b, d_mu, d_u, d_head;    // backward scratch
-  std::vector<double> pixel;                // likelihood: per-coordinate scratch, 5 dx
+  std::vector<double> pixel;                // likelihood: per-coordinate scratch, 8 dx
   std::vector<std::size_t> pixel_big;       // continuous Bernoulli: where |eta| >= 0.25
   bool kept = false;  // d_a (and d_head) hold loglik()'s unweighted per-coordinate parts
 };
@@ -440,7 +440,7 @@ class Likelihood {
   // branch-free (the signs of eta are a coin toss), so that the calls
   // overlap and no branch is mispredicted; the constant's own calls run only
   // over the coordinates with |eta| >= cb_series_below, gathered first.
-  // scratch: 4 n doubles; big: n indices.
+  // scratch: 7 n doubles; big: n indices.
   template <bool G>
   void bernoulli_column(const double* x, const double* eta, std::size_t n, double* t, double* d,
                         double* scratch, std::size_t* big) const {
@@ -452,17 +452,33 @@ class Likelihood {
     libm::log1p(e, l, n);          // std::log1p(e[k])
     const bool cb = spec_.kind == LikelihoodKind::continuous_bernoulli;
     if (cb) {
+      // cb_log_norm_far(a, l) = log(a) - log(-expm1(-a)) + l and
+      // cb_dlog_norm_far(eta) = 1 / eta - 1 / sinh(eta) (1 / eta past 700)
+      // where a = |eta| >= cb_series_below, gathered into p, their calls
+      // through libm.hpp over the gathered values.
+      double* p = scratch + 4 * n;
+      double* q = scratch + 5 * n;
+      double* r = scratch + 6 * n;
       std::size_t nb = 0;
       for (std::size_t k = 0; k < n; ++k) {
         big[nb] = k;
         nb += std::fabs(eta[k]) >= cb_series_below ? 1 : 0;
       }
+      for (std::size_t j = 0; j < nb; ++j) p[j] = std::fabs(eta[big[j]]);
+      libm::log(p, q, nb);             // log(a)
+      libm::expm1_neg_abs(p, r, nb);   // expm1(-a)
+      for (std::size_t j = 0; j < nb; ++j) r[j] = -r[j];
+      libm::log(r, r, nb);             // log(-expm1(-a))
       for (std::size_t j = 0; j < nb; ++j) {
         const std::size_t k = big[j];
-        cl[k] = cb_log_norm_far(std::fabs(eta[k]), l[k]);
+        cl[k] = q[j] - r[j] + l[k];
       }
-      if (G)
-        for (std::size_t j = 0; j < nb; ++j) cd[big[j]] = cb_dlog_norm_far(eta[big[j]]);
+      if (G) {
+        for (std::size_t j = 0; j < nb; ++j) p[j] = eta[big[j]];
+        libm::sinh(p, q, nb);
+        for (std::size_t j = 0; j < nb; ++j)
+          cd[big[j]] = std::fabs(p[j]) > 700.0 ? 1.0 / p[j] : 1.0 / p[j] - 1.0 / q[j];
+      }
     }
     detail::bernoulli_combine<G>(x, eta, e, l, cl, cd, n, t, d, cb);
   }
@@ -477,7 +493,7 @@ class Likelihood {
                    std::size_t n, double* t, double* r2v, double* sig, double* scratch) const {
     double* lv = scratch;
     double* e = scratch + n;
-    for (std::size_t k = 0; k < n; ++k) lv[k] = std::log(var[k]);
+    libm::log(var, lv, n);              // std::log(var[k]), its bits
     if (G) libm::exp_neg_abs(u, e, n);  // std::exp(-std::fabs(u[k])), its bits
     // Two coordinates at a time (IEEE operations lane by lane: the scalar
     // expressions' bits); sigmoid(u)'s numerators selected by a mask.
@@ -547,8 +563,8 @@ class Likelihood {
     const std::size_t m = ws.x.n_cols, n = ws.xhat.n_cols, S = n / std::max<std::size_t>(m, 1);
     keep = keep || v != nullptr;
     if (spec_.obs_sd_from_z) head_variance(ws);
-    double* buf = scratch(ws, 5);
-    double* t = buf + 4 * dx_;  // the terms; buf[0, 4 dx) the columns' scratch
+    double* buf = scratch(ws, 8);
+    double* t = buf + 7 * dx_;  // the terms; buf[0, 7 dx) the columns' scratch
     ws.pixel_big.resize(dx_);
     ws.ll.set_size(n);
     if (keep) {
