@@ -216,10 +216,26 @@ __attribute__((target("avx2"))) inline void bernoulli_combine_avx2(
 }
 #endif
 
+#if defined(VAECONV_EXACT_AVX512)
+// Eight lanes on AVX-512, contraction turned off (as activation.hpp's
+// exact_kernel_avx512).
+template <bool G>
+VAECONV_TARGET_AVX512 __attribute__((optimize("fp-contract=off"))) inline void
+bernoulli_combine_avx512(const double* x, const double* eta, const double* e, const double* l,
+                         const double* cl, const double* cd, std::size_t n, double* t, double* d,
+                         bool cb) {
+  bernoulli_combine_lanes<vmath::Lanes<8>, G>(x, eta, e, l, cl, cd, n, t, d, cb);
+}
+#endif
+
 template <bool G>
 inline void bernoulli_combine(const double* x, const double* eta, const double* e,
                               const double* l, const double* cl, const double* cd,
                               std::size_t n, double* t, double* d, bool cb) {
+#if defined(VAECONV_EXACT_AVX512)
+  if (vmath::simd_level() >= 2)
+    return bernoulli_combine_avx512<G>(x, eta, e, l, cl, cd, n, t, d, cb);
+#endif
 #if defined(VAECONV_AVX2)
   if (vmath::simd_level() >= 1) return bernoulli_combine_avx2<G>(x, eta, e, l, cl, cd, n, t, d, cb);
 #endif
