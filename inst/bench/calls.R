@@ -77,7 +77,8 @@ double bench_calls(int part, const Rcpp::NumericVector& eta, const Rcpp::Numeric
       for (std::size_t j = 0; j < nb; ++j) c[big[j]] = q[j] - r[j];
       for (std::size_t j = 0; j < nb; ++j) p[j] = eta[big[j]];
       vaeconv::libm::sinh(p.data(), q.data(), nb);
-      for (std::size_t j = 0; j < nb; ++j) d[big[j]] = 1.0 / p[j] - 1.0 / q[j];
+      for (std::size_t j = 0; j < nb; ++j) r[j] = 1.0 / p[j] - 1.0 / q[j];  // (vector divisions
+      for (std::size_t j = 0; j < nb; ++j) d[big[j]] = r[j];                 // in the likelihood)
     }
   };
   pass();

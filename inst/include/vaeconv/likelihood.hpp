@@ -216,6 +216,42 @@ __attribute__((target("avx2"))) inline void bernoulli_combine_avx2(
 }
 #endif
 
+// cb_dlog_norm_far() of n gathered logits p, given q = sinh(p), into out:
+// 1 / p where |p| > 700, else 1 / p - 1 / q; the same operations lane by
+// lane (divisions and a subtraction: nothing to fuse), W at a time.
+template <class L>
+VAECONV_INLINE void cb_dlog_far_lanes(const double* p, const double* q, std::size_t n,
+                                      double* out) {
+  typedef typename L::vd vd;
+  constexpr std::size_t W = L::width;
+  const vd one = vmath::splat<L>(1.0), far = vmath::splat<L>(700.0);
+  std::size_t k = 0;
+  for (; k + W <= n; k += W) {
+    const vd pv = vmath::load<L>(p + k);
+    const vd inv = one / pv;
+    vmath::store<L>(out + k, vmath::select<L>(vmath::vabs<L>(pv) > far, inv,
+                                              inv - one / vmath::load<L>(q + k)));
+  }
+  for (; k < n; ++k) out[k] = std::fabs(p[k]) > 700.0 ? 1.0 / p[k] : 1.0 / p[k] - 1.0 / q[k];
+}
+#if defined(VAECONV_AVX2)
+__attribute__((target("avx2"))) inline void cb_dlog_far_avx2(const double* p, const double* q,
+                                                              std::size_t n, double* out) {
+  cb_dlog_far_lanes<vmath::Lanes<4>>(p, q, n, out);
+}
+VAECONV_TARGET_AVX512 inline void cb_dlog_far_avx512(const double* p, const double* q,
+                                                     std::size_t n, double* out) {
+  cb_dlog_far_lanes<vmath::Lanes<8>>(p, q, n, out);
+}
+#endif
+inline void cb_dlog_far(const double* p, const double* q, std::size_t n, double* out) {
+#if defined(VAECONV_AVX2)
+  if (vmath::simd_level() >= 2) return cb_dlog_far_avx512(p, q, n, out);
+  if (vmath::simd_level() >= 1) return cb_dlog_far_avx2(p, q, n, out);
+#endif
+  cb_dlog_far_lanes<vmath::Base>(p, q, n, out);
+}
+
 #if defined(VAECONV_EXACT_AVX512)
 // Eight lanes on AVX-512, contraction turned off (as activation.hpp's
 // exact_kernel_avx512).
@@ -492,8 +528,8 @@ class Likelihood {
       if (G) {
         for (std::size_t j = 0; j < nb; ++j) p[j] = eta[big[j]];
         libm::sinh(p, q, nb);
-        for (std::size_t j = 0; j < nb; ++j)
-          cd[big[j]] = std::fabs(p[j]) > 700.0 ? 1.0 / p[j] : 1.0 / p[j] - 1.0 / q[j];
+        detail::cb_dlog_far(p, q, nb, r);
+        for (std::size_t j = 0; j < nb; ++j) cd[big[j]] = r[j];
       }
     }
     detail::bernoulli_combine<G>(x, eta, e, l, cl, cd, n, t, d, cb);
