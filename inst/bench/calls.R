@@ -22,7 +22,10 @@
 # the timed fits. The calls are timed in C++ (compiled here with R's flags),
 # with their results stored as the likelihood stores them; "bound" is
 # 1 + calls / Gaussian iteration: the part's time ratio if everything else
-# cost what the Gaussian VAE's iteration costs.
+# cost what the Gaussian VAE's iteration costs. A second table times the
+# continuous Bernoulli's six function evaluations alone on the same logits,
+# through libm.hpp's kernels in use and through the C library's calls one
+# value at a time.
 
 source(file.path((function() {
   f <- sub("^--file=", "", grep("^--file=", commandArgs(FALSE), value = TRUE))
@@ -90,6 +93,28 @@ double bench_calls(int part, const Rcpp::NumericVector& eta, const Rcpp::Numeric
   }
   std::sort(t.begin(), t.end());
   return t[t.size() / 2];
+}
+
+// Median seconds of one pass of the C library function `fun` (0 exp, 1
+// log1p, 2 log, 3 expm1, 4 sinh; of -|x| with neg_abs) over x through
+// libm.hpp at width w (0: the C library, one value at a time; -1: the width
+// a fit uses), over `blocks` blocks of `reps` passes.
+// [[Rcpp::export]]
+double bench_function(int fun, const Rcpp::NumericVector& x, bool neg_abs, int w, int reps,
+                      int blocks) {
+  using vaeconv::libm::Fn;
+  const Fn f = fun == 0 ? Fn::exp : fun == 1 ? Fn::log1p : fun == 2 ? Fn::log
+             : fun == 3 ? Fn::expm1 : Fn::sinh;
+  if (w < 0) w = vaeconv::libm::width(f);
+  std::vector<double> y(x.size());
+  std::vector<double> t;
+  for (int b = 0; b < blocks; ++b) {
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int r = 0; r < reps; ++r) vaeconv::libm::at(f, w, x.begin(), y.data(), x.size(), neg_abs);
+    t.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / reps);
+  }
+  std::sort(t.begin(), t.end());
+  return t[t.size() / 2];
 }')
 
 parts <- list(
@@ -105,6 +130,7 @@ parts <- list(
 )
 
 rows <- list()
+kernel_rows <- list()
 for (name in names(configs)) {
   cf <- configs[[name]]
   unit <- make_data(cf$rows, cf$dx)
@@ -137,6 +163,21 @@ for (name in names(configs)) {
                   r, name, p, ms, g, 1 + ms / g))
     }
   }
+  # The continuous Bernoulli's functions alone, on the same logits: the
+  # kernels in use against the C library's calls one value at a time.
+  eta <- args$continuous_bernoulli$eta
+  a <- abs(eta[abs(eta) >= 0.25])
+  fns <- list(`exp(-abs(eta))` = list(0, eta, TRUE), `log1p(e)` = list(1, exp(-abs(eta)), FALSE),
+              `log(a)` = list(2, a, FALSE), `expm1(-a)` = list(3, a, TRUE),
+              `log(-expm1(-a))` = list(2, -expm1(-a), FALSE),
+              `sinh(eta)` = list(4, eta[abs(eta) >= 0.25], FALSE))
+  us <- sapply(fns, function(f) 1e6 * c(
+    kernels = bench_function(f[[1]], f[[2]], f[[3]], -1L, reps, 5),
+    c_library = bench_function(f[[1]], f[[2]], f[[3]], 0L, reps, 5)))
+  kernel_rows[[name]] <- us
+  cat(sprintf("  %-6s continuous Bernoulli's functions alone, microseconds an iteration (kernels / C library): %s; total %.1f / %.1f\n",
+              name, paste(sprintf("%s %.1f / %.1f", colnames(us), us[1, ], us[2, ]), collapse = ", "),
+              sum(us[1, ]), sum(us[2, ])))
 }
 res <- do.call(rbind, rows)
 cat("\n| configuration | part | pixels with abs(eta) >= 0.25 | calls, ms per iteration | Gaussian VAE, ms per iteration | bound: 1 + calls / Gaussian (rounds) |\n|---|---|---|---|---|---|\n")
@@ -146,4 +187,12 @@ for (name in names(configs)) for (p in names(parts)) {
               if (is.na(d$far[1])) "" else sprintf("%.0f%%", 100 * d$far[1]),
               stats::median(d$calls_ms), stats::median(d$gaussian_ms),
               fmt_rounds(1 + d$calls_ms / d$gaussian_ms)))
+}
+cat("\nThe continuous Bernoulli's functions alone on the same logits, microseconds per iteration (median of 5 blocks): libm.hpp's kernels in use / the C library's calls one value at a time\n\n")
+cat("| configuration |", paste(colnames(kernel_rows[[1]]), collapse = " | "), "| total |\n")
+cat("|---|", paste(rep("---|", ncol(kernel_rows[[1]]) + 1), collapse = ""), "\n", sep = "")
+for (name in names(kernel_rows)) {
+  us <- kernel_rows[[name]]
+  cat(sprintf("| %s | %s | %.1f / %.1f |\n", config_label(configs[[name]]),
+              paste(sprintf("%.1f / %.1f", us[1, ], us[2, ]), collapse = " | "), sum(us[1, ]), sum(us[2, ])))
 }

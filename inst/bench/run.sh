@@ -16,8 +16,10 @@
 #            (parts.R);
 #   calls    what bounds the parts' elementwise cost: the C library calls
 #            their likelihoods must make, timed alone on one iteration's
-#            pixels, against the Gaussian VAE's iteration (calls.R; prints
-#            its table, writes nothing; not part of all);
+#            pixels, against the Gaussian VAE's iteration, and the continuous
+#            Bernoulli's functions one by one, libm.hpp's kernels against
+#            the C library's calls (calls.R; prints its tables, writes
+#            nothing; not part of all);
 #   all      the three, one after the other (the default). Options go to each
 #            script: --out, --readme, --rounds and --iters-scale are common to all
 #            (curves ignores --rounds: its --repeats sets the fits per point).
