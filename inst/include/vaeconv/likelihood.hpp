@@ -485,14 +485,13 @@ class Likelihood {
   // same bits, with less work: one e = exp(-|eta|) serves softplus, sigmoid
   // and the continuous Bernoulli's constant (each takes e^eta for eta <= 0
   // and e^-eta for eta >= 0: e^-|eta| in both cases, eta = +-0 included), and
-  // one log1p(e) serves softplus and the constant. exp and log1p run over the
-  // column through libm.hpp's kernels (the C library's bits, several values
-  // at a time); the continuous Bernoulli's further calls in loops of their
-  // own, and the selections between the branches' values are
-  // branch-free (the signs of eta are a coin toss), so that the calls
-  // overlap and no branch is mispredicted; the constant's own calls run only
-  // over the coordinates with |eta| >= cb_series_below, gathered first.
-  // scratch: 7 n doubles; big: n indices.
+  // one log1p(e) serves softplus and the constant. Every call runs over an
+  // array through libm.hpp (the C library's bits, several values at a time
+  // where its kernels serve): exp and log1p over the column, the constant's
+  // own calls (log, expm1, sinh) over the coordinates with |eta| >=
+  // cb_series_below, gathered first. The selections between the branches'
+  // values are branch-free (the signs of eta are a coin toss), so that no
+  // branch is mispredicted. scratch: 7 n doubles; big: n indices.
   template <bool G>
   void bernoulli_column(const double* x, const double* eta, std::size_t n, double* t, double* d,
                         double* scratch, std::size_t* big) const {
