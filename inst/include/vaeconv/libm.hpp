@@ -185,23 +185,21 @@ struct Ops {
       __asm__("" : "+x"(p));
     return p;
   }
-  // a b + c and a b - c, each rounded once.
-  static VAECONV_INLINE vd fma(const vd& a, const vd& b, const vd& c) {
-    vd r;
-    if constexpr (W == 8)
-      __asm__("vfmadd213pd %3, %2, %0" : "=v"(r) : "0"(a), "v"(b), "v"(c));
-    else
-      __asm__("vfmadd213pd %3, %2, %0" : "=x"(r) : "0"(a), "x"(b), "x"(c));
-    return r;
+  // a b + c, a b - c and -(a b) + c, each rounded once (vfmadd213pd,
+  // vfmsub213pd, vfnmadd213pd).
+#define VAECONV_LIBM_FUSED(name, insn)                                              \
+  static VAECONV_INLINE vd name(const vd& a, const vd& b, const vd& c) {            \
+    vd r;                                                                           \
+    if constexpr (W == 8)                                                           \
+      __asm__(insn " %3, %2, %0" : "=v"(r) : "0"(a), "v"(b), "v"(c));              \
+    else                                                                            \
+      __asm__(insn " %3, %2, %0" : "=x"(r) : "0"(a), "x"(b), "x"(c));              \
+    return r;                                                                       \
   }
-  static VAECONV_INLINE vd fms(const vd& a, const vd& b, const vd& c) {
-    vd r;
-    if constexpr (W == 8)
-      __asm__("vfmsub213pd %3, %2, %0" : "=v"(r) : "0"(a), "v"(b), "v"(c));
-    else
-      __asm__("vfmsub213pd %3, %2, %0" : "=x"(r) : "0"(a), "x"(b), "x"(c));
-    return r;
-  }
+  VAECONV_LIBM_FUSED(fma, "vfmadd213pd")
+  VAECONV_LIBM_FUSED(fms, "vfmsub213pd")
+  VAECONV_LIBM_FUSED(fnma, "vfnmadd213pd")
+#undef VAECONV_LIBM_FUSED
   // t[i[j]] in lane j (loads one by one: faster here than the gather
   // instructions on the CPUs measured).
   static VAECONV_INLINE vu gather(const std::uint64_t* t, const vu& i) {
@@ -225,19 +223,7 @@ VAECONV_INLINE bool any_lane(const typename vmath::Lanes<W>::vd& f) {
   return (b2[0] | b2[1]) != 0;
 }
 
-// -(a b) + c rounded once (vfnmadd213pd) and a rounded toward zero to an
-// integer (as C's conversion of a double to int).
-template <std::size_t W>
-VAECONV_INLINE typename vmath::Lanes<W>::vd fnma(const typename vmath::Lanes<W>::vd& a,
-                                                 const typename vmath::Lanes<W>::vd& b,
-                                                 const typename vmath::Lanes<W>::vd& c) {
-  typename vmath::Lanes<W>::vd r;
-  if constexpr (W == 8)
-    __asm__("vfnmadd213pd %3, %2, %0" : "=v"(r) : "0"(a), "v"(b), "v"(c));
-  else
-    __asm__("vfnmadd213pd %3, %2, %0" : "=x"(r) : "0"(a), "x"(b), "x"(c));
-  return r;
-}
+// a rounded toward zero to an integer (as C's conversion of a double to int).
 template <std::size_t W>
 VAECONV_INLINE typename vmath::Lanes<W>::vd vtrunc(const typename vmath::Lanes<W>::vd& a) {
   typename vmath::Lanes<W>::vd r;
@@ -264,41 +250,51 @@ VAECONV_INLINE typename vmath::Lanes<W>::vd sel(const typename vmath::Lanes<W>::
   }
 }
 
-// e^x for the lanes with 2^-54 <= |x| < 512; the others are flagged in
-// *other (nonzero lanes) and left to the caller.
+// The steps of glibc's exp shared by its main branch and its special case:
+// x = k ln2 / 128 + r (k rounded to the nearest, from the fused x 128 / ln 2
+// + 1.5 2^52), and e^x = scale (1 + tmp) with scale 2^(k/128) from the
+// table (its bits in *sbits) and tmp = tail + r + r^2 (C2 + r C3) + r^4 (C4
+// + r C5), every sum fused to its product as __ieee754_exp_fma has them.
+template <std::size_t W, class O = Ops<W>>
+VAECONV_INLINE typename O::vd exp_core(const typename O::vd& x, typename O::vu* sbits) {
+  typedef typename O::L L;
+  typedef typename O::vd vd;
+  typedef typename O::vu vu;
+  const vd shift = vmath::splat<L>(as_double(exp_shift));
+  vd kd = O::fma(x, vmath::splat<L>(as_double(exp_inv_ln2_n)), shift);
+  const vu ki = vmath::bits_of<L>(kd);
+  kd = kd - shift;
+  vd r = O::fma(kd, vmath::splat<L>(as_double(exp_neg_ln2_hi_n)), x);
+  r = O::fma(kd, vmath::splat<L>(as_double(exp_neg_ln2_lo_n)), r);
+  const vd p23 = O::fma(r, vmath::splat<L>(as_double(exp_c3)), vmath::splat<L>(as_double(exp_c2)));
+  const vu idx = (ki & 127) << 1;
+  const vd tail = vmath::from_bits<L>(O::gather(exp_table, idx));
+  *sbits = O::gather(exp_table + 1, idx) + (ki << 45);
+  const vd tr = r + tail;
+  const vd r2 = O::mul(r, r);
+  const vd p45 = O::fma(r, vmath::splat<L>(as_double(exp_c5)), vmath::splat<L>(as_double(exp_c4)));
+  const vd a = O::fma(p23, r2, tr);
+  const vd r4 = O::mul(r2, r2);
+  return O::fma(r4, p45, a);
+}
+
+// e^x for the lanes with 2^-54 <= |x| < 512: scale + scale tmp, fused; the
+// others are flagged in *other (nonzero lanes) and left to the caller.
 template <std::size_t W, class O = Ops<W>>
 VAECONV_INLINE typename O::vd exp_lanes(const typename O::vd& x, typename O::vd* other) {
+  typedef typename O::L L;
   typedef typename O::vd vd;
   typedef typename O::vu vu;
   // Others: |x| outside [2^-54, 512) (exponent field outside [0x3c9,
-  // 0x408)), a NaN included.
-  // (Every test feeds a select: GCC writes 512-bit comparisons combined by
-  // bitwise operators lane by lane in these generic functions.)
-  {
-    typedef typename O::L L;
-    const vd ax = vmath::vabs<L>(x), zero = vmath::splat<L>(0.0), one = vmath::splat<L>(1.0);
-    *other = vmath::select<L>(ax >= vmath::splat<L>(0x1.0p-54),
-                              vmath::select<L>(ax < vmath::splat<L>(512.0), zero, one), one);
-  }
-  const vd shift = vmath::splat<typename O::L>(as_double(exp_shift));
-  vd kd = O::fma(x, vmath::splat<typename O::L>(as_double(exp_inv_ln2_n)), shift);
-  const vu ki = vmath::bits_of<typename O::L>(kd);
-  kd = kd - shift;
-  vd r = O::fma(kd, vmath::splat<typename O::L>(as_double(exp_neg_ln2_hi_n)), x);
-  r = O::fma(kd, vmath::splat<typename O::L>(as_double(exp_neg_ln2_lo_n)), r);
-  const vd p23 = O::fma(r, vmath::splat<typename O::L>(as_double(exp_c3)),
-                        vmath::splat<typename O::L>(as_double(exp_c2)));
-  const vu idx = (ki & 127) << 1;
-  const vd tail = vmath::from_bits<typename O::L>(O::gather(exp_table, idx));
-  const vu sbits = O::gather(exp_table + 1, idx) + (ki << 45);
-  const vd tr = r + tail;
-  const vd r2 = O::mul(r, r);
-  const vd p45 = O::fma(r, vmath::splat<typename O::L>(as_double(exp_c5)),
-                        vmath::splat<typename O::L>(as_double(exp_c4)));
-  const vd a = O::fma(p23, r2, tr);
-  const vd r4 = O::mul(r2, r2);
-  const vd tmp = O::fma(r4, p45, a);
-  const vd scale = vmath::from_bits<typename O::L>(sbits);
+  // 0x408)), a NaN included. (Every test feeds a select: GCC writes 512-bit
+  // comparisons combined by bitwise operators lane by lane in these generic
+  // functions.)
+  const vd ax = vmath::vabs<L>(x), zero = vmath::splat<L>(0.0), one = vmath::splat<L>(1.0);
+  *other = vmath::select<L>(ax >= vmath::splat<L>(0x1.0p-54),
+                            vmath::select<L>(ax < vmath::splat<L>(512.0), zero, one), one);
+  vu sbits;
+  const vd tmp = exp_core<W, O>(x, &sbits);
+  const vd scale = vmath::from_bits<L>(sbits);
   return O::fma(scale, tmp, scale);
 }
 
@@ -471,8 +467,8 @@ VAECONV_INLINE typename O::vd expm1_core(const typename O::vd& x, const typename
   const vd h2 = O::mul(hxs, hxs);
   const vd h4 = O::mul(h2, h2);
   const vd r1 = O::fma(h4, R3, O::fma(h2, R2, R1));
-  const vd t = fnma<W>(r1, hfx, vmath::splat<L>(3.0));
-  const vd e = O::mul(hxs, (r1 - t) / fnma<W>(xr, t, vmath::splat<L>(6.0)));
+  const vd t = O::fnma(r1, hfx, vmath::splat<L>(3.0));
+  const vd e = O::mul(hxs, (r1 - t) / O::fnma(xr, t, vmath::splat<L>(6.0)));
   // k = 0: x - (x e - hxs), the product fused.
   const vd y0 = xr - O::fms(e, xr, hxs);
   // Else e = (x (e - c) - c) - hxs (fused), then by k:
@@ -514,34 +510,20 @@ VAECONV_INLINE typename O::vd expm1_lanes(const typename O::vd& x, typename O::v
                 sel<W>(x <= -big, -one, expm1_core<W, O>(x, ax)));
 }
 
-// e^x for 22 <= x < 709.78 (as exp_lanes, and from 512 on as glibc's
-// specialcase: 2^1009 (s + s tmp) with s = 2^-1009 scale, fused).
+// e^x for 22 <= x < 709.78: as exp_lanes below 512, and from 512 on as
+// glibc's special case, 2^1009 (s + s tmp) with s = 2^-1009 scale (fused).
 template <std::size_t W, class O = Ops<W>>
 VAECONV_INLINE typename O::vd exp_big_lanes(const typename O::vd& x) {
   typedef typename O::L L;
   typedef typename O::vd vd;
   typedef typename O::vu vu;
-  const vd shift = vmath::splat<L>(as_double(exp_shift));
-  vd kd = O::fma(x, vmath::splat<L>(as_double(exp_inv_ln2_n)), shift);
-  const vu ki = vmath::bits_of<L>(kd);
-  kd = kd - shift;
-  vd r = O::fma(kd, vmath::splat<L>(as_double(exp_neg_ln2_hi_n)), x);
-  r = O::fma(kd, vmath::splat<L>(as_double(exp_neg_ln2_lo_n)), r);
-  const vd p23 = O::fma(r, vmath::splat<L>(as_double(exp_c3)), vmath::splat<L>(as_double(exp_c2)));
-  const vu idx = (ki & 127) << 1;
-  const vd tail = vmath::from_bits<L>(O::gather(exp_table, idx));
+  vu sbits;
+  const vd tmp = exp_core<W, O>(x, &sbits);
   const vd below = vmath::splat<L>(512.0);
   // The exponent's share less 1009 from 512 on.
   const vu drop = vmath::bits_of<L>(sel<W>(
       x < below, vmath::splat<L>(0.0), vmath::from_bits<L>(vu{} + (1009ULL << 52))));
-  const vu sbits = O::gather(exp_table + 1, idx) + (ki << 45) - drop;
-  const vd tr = r + tail;
-  const vd r2 = O::mul(r, r);
-  const vd p45 = O::fma(r, vmath::splat<L>(as_double(exp_c5)), vmath::splat<L>(as_double(exp_c4)));
-  const vd a = O::fma(p23, r2, tr);
-  const vd r4 = O::mul(r2, r2);
-  const vd tmp = O::fma(r4, p45, a);
-  const vd scale = vmath::from_bits<L>(sbits);
+  const vd scale = vmath::from_bits<L>(sbits - drop);
   return O::mul(O::fma(scale, tmp, scale),
                 sel<W>(x < below, vmath::splat<L>(1.0), vmath::splat<L>(0x1.0p1009)));
 }
