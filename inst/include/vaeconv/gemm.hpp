@@ -218,15 +218,19 @@ VAECONV_TARGET_AVX512 inline void prefetch_c(const double* c, std::size_t ldc, s
 // A of len values each, from pf with leading dimension pf_ld; two of their
 // 2 len lines at each step). (Only the first tile of a panel fetches: the
 // others keep the plain loop.)
-template <int V, int PF>
+// NC = 4 or 8 (PF = 0 only) sums only the first NC of the 12 columns: a
+// last, narrower panel of at most NC columns, without the work of the
+// columns past it (each element's chain is the same).
+template <int V, int PF, std::size_t NC = gemm_nr>
 VAECONV_TARGET_AVX512 inline void tile_avx512(const double* a, std::size_t sa, const double* b,
                                               std::size_t sl, std::size_t sj, std::size_t len,
                                               double* C, std::size_t ldc, std::size_t rows,
                                               std::size_t cols, const double* pf,
                                               std::size_t pf_ld) {
-  __m512d c[V][gemm_nr];
+  static_assert(NC == gemm_nr || (PF == 0 && NC % 4 == 0 && NC < gemm_nr), "a narrow tile");
+  __m512d c[V][NC];
 VAECONV_UNROLL(12)
-  for (std::size_t j = 0; j < gemm_nr; ++j)
+  for (std::size_t j = 0; j < NC; ++j)
     for (int v = 0; v < V; ++v) c[v][j] = _mm512_setzero_pd();
   for (std::size_t l = 0; l < len; ++l) {
     if constexpr (PF == 1) {
@@ -243,14 +247,14 @@ VAECONV_UNROLL(12)
     for (int v = 0; v < V; ++v) av[v] = _mm512_loadu_pd(a + l * sa + 8 * v);
     const double* bl = b + l * sl;
 VAECONV_UNROLL(12)
-    for (std::size_t j = 0; j < gemm_nr; ++j) {
+    for (std::size_t j = 0; j < NC; ++j) {
       const __m512d bj = _mm512_set1_pd(bl[j * sj]);
       for (int v = 0; v < V; ++v) c[v][j] = _mm512_fmadd_pd(av[v], bj, c[v][j]);
     }
   }
-  if (rows == 8 * V && cols == gemm_nr) {
+  if (rows == 8 * V && cols == NC) {
 VAECONV_UNROLL(12)
-    for (std::size_t j = 0; j < gemm_nr; ++j)
+    for (std::size_t j = 0; j < NC; ++j)
       for (int v = 0; v < V; ++v) {
         double* cj = C + j * ldc + 8 * v;
         _mm512_storeu_pd(cj, _mm512_add_pd(_mm512_loadu_pd(cj), c[v][j]));
@@ -259,7 +263,7 @@ VAECONV_UNROLL(12)
   }
   const __mmask8 k[2] = {row_mask(rows, 0), row_mask(rows, 1)};
 VAECONV_UNROLL(12)
-  for (std::size_t j = 0; j < gemm_nr; ++j) {
+  for (std::size_t j = 0; j < NC; ++j) {
     if (j >= cols) continue;
     for (int v = 0; v < V; ++v) {
       double* cj = C + j * ldc + 8 * v;
@@ -367,13 +371,19 @@ VAECONV_TARGET_AVX512 inline void gemm_avx512(bool trans_a, bool trans_b, std::s
             prefetch_c(C + i0 + gemm_mr, ldc, std::min(gemm_mr, m - i0 - gemm_mr),
                        std::min(gemm_nr, n_tiles));
         }
-        const auto run = p == 0 && next != nullptr ? fetching : tile;
+        const bool fetches = p == 0 && next != nullptr;
+        const auto run = fetches ? fetching : tile;
         if (p < full) {
           const double* b = trans_b ? B + p + ls * ldb : B + ls + p * ldb;
           run(a, sa, b, b_sl, b_sj, len, C + i0 + p * ldc, ldc, rows, gemm_nr, next, lda);
         } else {
-          run(a, sa, buf.b.data(), gemm_nr, 1, len, C + i0 + full * ldc, ldc, rows,
-              n_tiles - full, next, lda);
+          // The last panel of at most 4 or 8 columns by a tile of that width.
+          const std::size_t cols = n_tiles - full;
+          const auto narrow = fetches || cols > 8 ? run
+                              : cols > 4 ? (rows > 8 ? tile_avx512<2, 0, 8> : tile_avx512<1, 0, 8>)
+                                         : (rows > 8 ? tile_avx512<2, 0, 4> : tile_avx512<1, 0, 4>);
+          narrow(a, sa, buf.b.data(), gemm_nr, 1, len, C + i0 + full * ldc, ldc, rows, cols,
+                 next, lda);
         }
       }
     }
