@@ -406,7 +406,11 @@ product_shapes <- function() {
          # operands past the prefetch threshold (2^17 doubles) with partial
          # panels and tiles and an odd last column
          list(401, 65, 333, TRUE, FALSE, 1), list(333, 401, 65, FALSE, TRUE, 1),
-         list(411, 23, 330, FALSE, FALSE, 0)))
+         list(411, 23, 330, FALSE, FALSE, 0),
+         # a last panel of 8 columns (its own tile width), full and partial rows
+         list(16, 8, 100, FALSE, FALSE, 1), list(17, 20, 64, TRUE, FALSE, 0),
+         list(100, 8, 64, FALSE, TRUE, 1), list(31, 21, 257, FALSE, TRUE, 0),
+         list(8, 20, 9, TRUE, TRUE, 1), list(32, 44, 300, FALSE, FALSE, 0)))
 }
 
 test_that("the products sum every element in the documented order, to the bit", {
