@@ -164,24 +164,27 @@ VAECONV_TARGET_AVX512 inline void pack_a(bool trans, const double* A, std::size_
     for (std::size_t l = 0; l < len; ++l) out[l * gemm_mr + r] = 0.0;
 }
 
-// Columns [j0, j0 + cols) of op(B) (cols at most 12), terms [ls, ls + len),
-// packed k-major (12 per term), the columns past cols as zeros.
+// Columns [j0, j0 + cols) of op(B) (cols at most w, the tile's width: 4, 8
+// or 12), terms [ls, ls + len), packed k-major (w per term), the columns
+// past cols as zeros.
 inline void pack_b(bool trans, const double* B, std::size_t ldb, std::size_t j0,
-                   std::size_t cols, std::size_t ls, std::size_t len, double* out) {
+                   std::size_t cols, std::size_t ls, std::size_t len, std::size_t w,
+                   double* out) {
   if (trans) {
     for (std::size_t l = 0; l < len; ++l) {
       const double* b = B + j0 + (ls + l) * ldb;
-      for (std::size_t c = 0; c < cols; ++c) out[l * gemm_nr + c] = b[c];
+      for (std::size_t c = 0; c < cols; ++c) out[l * w + c] = b[c];
     }
   } else {
     // Column j of op(B) = B is read along its length.
     for (std::size_t c = 0; c < cols; ++c) {
       const double* b = B + ls + (j0 + c) * ldb;
-      for (std::size_t l = 0; l < len; ++l) out[l * gemm_nr + c] = b[l];
+      for (std::size_t l = 0; l < len; ++l) out[l * w + c] = b[l];
     }
   }
-  for (std::size_t c = cols; c < gemm_nr; ++c)
-    for (std::size_t l = 0; l < len; ++l) out[l * gemm_nr + c] = 0.0;
+  if (cols < w)
+    for (std::size_t l = 0; l < len; ++l)
+      for (std::size_t c = cols; c < w; ++c) out[l * w + c] = 0.0;
 }
 
 // Prefetches. Nothing here changes a result; they let the kernels run near
@@ -342,9 +345,13 @@ VAECONV_TARGET_AVX512 inline void gemm_avx512(bool trans_a, bool trans_b, std::s
     buf.a.resize(gemm_mr * len);
     buf.b.resize(gemm_nr * len);
     // Full panels of 12 columns are read straight from B; a last, narrower
-    // one is packed with zeros after its columns.
-    const std::size_t full = n_tiles / gemm_nr * gemm_nr;
-    if (full < n_tiles) pack_b(trans_b, B, ldb, full, n_tiles - full, ls, len, buf.b.data());
+    // one is packed with zeros after its columns, up to the width of the
+    // tile that sums it: 4 or 8 when it has at most that many columns (12
+    // when it is the only panel and its first tile fetches the next panel of
+    // A, which only the 12-wide tiles do).
+    const std::size_t full = n_tiles / gemm_nr * gemm_nr, rest = n_tiles - full;
+    const std::size_t width = (full == 0 && fetch_a) || rest > 8 ? gemm_nr : rest > 4 ? 8 : 4;
+    if (rest > 0) pack_b(trans_b, B, ldb, full, rest, ls, len, width, buf.b.data());
     const std::size_t b_sl = trans_b ? ldb : 1, b_sj = trans_b ? 1 : ldb;
     for (std::size_t i0 = 0; i0 < m; i0 += gemm_mr) {
       const std::size_t rows = std::min(gemm_mr, m - i0);
@@ -377,13 +384,11 @@ VAECONV_TARGET_AVX512 inline void gemm_avx512(bool trans_a, bool trans_b, std::s
           const double* b = trans_b ? B + p + ls * ldb : B + ls + p * ldb;
           run(a, sa, b, b_sl, b_sj, len, C + i0 + p * ldc, ldc, rows, gemm_nr, next, lda);
         } else {
-          // The last panel of at most 4 or 8 columns by a tile of that width.
-          const std::size_t cols = n_tiles - full;
-          const auto narrow = fetches || cols > 8 ? run
-                              : cols > 4 ? (rows > 8 ? tile_avx512<2, 0, 8> : tile_avx512<1, 0, 8>)
+          const auto last = width == gemm_nr ? run
+                            : width == 8 ? (rows > 8 ? tile_avx512<2, 0, 8> : tile_avx512<1, 0, 8>)
                                          : (rows > 8 ? tile_avx512<2, 0, 4> : tile_avx512<1, 0, 4>);
-          narrow(a, sa, buf.b.data(), gemm_nr, 1, len, C + i0 + full * ldc, ldc, rows, cols,
-                 next, lda);
+          last(a, sa, buf.b.data(), width, 1, len, C + i0 + full * ldc, ldc, rows, rest, next,
+               lda);
         }
       }
     }
