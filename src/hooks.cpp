@@ -169,7 +169,8 @@ int cpp_gemm_override(int mode) {
 bool cpp_gemm_uses_kernels() { return vaeconv::gemm_uses_kernels(); }
 
 // C = op(A) op(B) + beta C by `how`: "core" (the core's product, kernels or
-// BLAS as set), "blas" (on one BLAS thread, as in a fit) or "reference" (gemm_reference(), the order one
+// BLAS as set), "core_bias" (gemm_bias() with C's first column as the bias,
+// beta ignored), "blas" (on one BLAS thread, as in a fit) or "reference" (gemm_reference(), the order one
 // element at a time). For tests.
 // [[Rcpp::export(rng = false)]]
 Rcpp::NumericMatrix cpp_gemm_product(const Rcpp::NumericMatrix& A, const Rcpp::NumericMatrix& B,
@@ -186,6 +187,10 @@ Rcpp::NumericMatrix cpp_gemm_product(const Rcpp::NumericMatrix& A, const Rcpp::N
   if (how == "core") {
     vaeconv::gemm(trans_a, trans_b, m, n, k, 1.0, A.begin(), lda, B.begin(), ldb, beta,
                   out.begin(), ldc);
+  } else if (how == "core_bias") {  // C's first column as the bias of gemm_bias()
+    const std::vector<double> bias(C.begin(), C.begin() + m);
+    vaeconv::gemm_bias(trans_a, trans_b, m, n, k, A.begin(), lda, B.begin(), ldb, bias.data(),
+                       out.begin(), ldc);
   } else if (how == "blas") {
     vaeconv_glue::BlasThreadsGuard one_thread;  // as in a fit
     vaeconv::blas_gemm(trans_a, trans_b, m, n, k, 1.0, A.begin(), lda, B.begin(), ldb, beta,

@@ -422,6 +422,31 @@ test_that("the products sum every element in the documented order, to the bit", 
   expect_false(vaeconv:::cpp_gemm_uses_kernels())
 })
 
+test_that("a product with a bias has the bits of the bias in every column, then the product added", {
+  # gemm_bias() (the dense layers' forward pass) adds the first block of
+  # terms to the bias instead of to C set to it; every element must be the
+  # same, through the kernels and through the BLAS.
+  bias_agree <- function(shapes) {
+    set.seed(7)
+    for (s in shapes) {
+      m <- s[[1]]; n <- s[[2]]; k <- s[[3]]; ta <- s[[4]]; tb <- s[[5]]
+      A <- matrix(rnorm(m * k), if (ta) k else m)
+      B <- matrix(rnorm(k * n), if (tb) n else k)
+      C <- matrix(rnorm(m * n), m)
+      want <- vaeconv:::cpp_gemm_product(A, B, ta, tb, matrix(C[, 1], m, n), 1, "core")
+      got <- vaeconv:::cpp_gemm_product(A, B, ta, tb, C, 1, "core_bias")
+      if (!identical(got, want)) return(sprintf("m %d n %d k %d trans %d %d", m, n, k, ta, tb))
+    }
+    TRUE
+  }
+  shapes <- product_shapes()
+  expect_true(bias_agree(shapes[seq(1, length(shapes), by = 3)]))
+  expect_true(bias_agree(tail(shapes, 15)))
+  previous <- vaeconv:::cpp_gemm_override(0L)
+  on.exit(vaeconv:::cpp_gemm_override(previous))
+  expect_true(bias_agree(shapes[seq(1, length(shapes), by = 50)]))
+})
+
 test_that("a fit through the kernels equals one through a BLAS that sums in the same order", {
   skip_on_cran()
   skip_if_not(vaeconv:::cpp_gemm_uses_kernels(), "no AVX-512: the products go to the BLAS")

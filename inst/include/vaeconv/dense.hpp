@@ -31,9 +31,8 @@ inline void dense_forward(const double* par, const Dense& L, const arma::mat& in
                           arma::mat& out) {
   const std::size_t n = in.n_cols;
   out.set_size(L.out, n);
-  vmath::broadcast_columns(par + L.b, L.out, n, out.memptr());
-  gemm(false, false, L.out, n, L.in, 1.0, par + L.w, L.out, in.memptr(), L.in, 1.0,
-       out.memptr(), L.out);
+  gemm_bias(false, false, L.out, n, L.in, par + L.w, L.out, in.memptr(), L.in, par + L.b,
+            out.memptr(), L.out);
 }
 
 // pre = W in + b and act = f(pre).

@@ -224,12 +224,14 @@ VAECONV_TARGET_AVX512 inline void prefetch_c(const double* c, std::size_t ldc, s
 // NC = 4 or 8 (PF = 0 only) sums only the first NC of the 12 columns: a
 // last, narrower panel of at most NC columns, without the work of the
 // columns past it (each element's chain is the same).
+// With init, the tile's sums are added to init[r] (the same for every
+// column) instead of to C, and written to C: C = init 1' + the sums.
 template <int V, int PF, std::size_t NC = gemm_nr>
 VAECONV_TARGET_AVX512 inline void tile_avx512(const double* a, std::size_t sa, const double* b,
                                               std::size_t sl, std::size_t sj, std::size_t len,
                                               double* C, std::size_t ldc, std::size_t rows,
                                               std::size_t cols, const double* pf,
-                                              std::size_t pf_ld) {
+                                              std::size_t pf_ld, const double* init) {
   static_assert(NC == gemm_nr || (PF == 0 && NC % 4 == 0 && NC < gemm_nr), "a narrow tile");
   __m512d c[V][NC];
 VAECONV_UNROLL(12)
@@ -256,6 +258,15 @@ VAECONV_UNROLL(12)
     }
   }
   if (rows == 8 * V && cols == NC) {
+    if (init != nullptr) {
+      __m512d iv[V];
+      for (int v = 0; v < V; ++v) iv[v] = _mm512_loadu_pd(init + 8 * v);
+VAECONV_UNROLL(12)
+      for (std::size_t j = 0; j < NC; ++j)
+        for (int v = 0; v < V; ++v)
+          _mm512_storeu_pd(C + j * ldc + 8 * v, _mm512_add_pd(iv[v], c[v][j]));
+      return;
+    }
 VAECONV_UNROLL(12)
     for (std::size_t j = 0; j < NC; ++j)
       for (int v = 0; v < V; ++v) {
@@ -265,13 +276,18 @@ VAECONV_UNROLL(12)
     return;
   }
   const __mmask8 k[2] = {row_mask(rows, 0), row_mask(rows, 1)};
+  __m512d iv[V];
+  if (init != nullptr)
+    for (int v = 0; v < V; ++v) iv[v] = _mm512_maskz_loadu_pd(k[v], init + 8 * v);
 VAECONV_UNROLL(12)
   for (std::size_t j = 0; j < NC; ++j) {
     if (j >= cols) continue;
     for (int v = 0; v < V; ++v) {
       double* cj = C + j * ldc + 8 * v;
       if (k[v] != 0)
-        _mm512_mask_storeu_pd(cj, k[v], _mm512_add_pd(_mm512_maskz_loadu_pd(k[v], cj), c[v][j]));
+        _mm512_mask_storeu_pd(
+            cj, k[v],
+            _mm512_add_pd(init != nullptr ? iv[v] : _mm512_maskz_loadu_pd(k[v], cj), c[v][j]));
     }
   }
 }
@@ -324,12 +340,15 @@ inline GemmBuffers& gemm_buffers() {
   return buf;
 }
 
+// With bias (and k > 0), C = bias 1' + op(A) op(B): the bits of C set to
+// bias in every column and then beta = 1, without that pass (the first
+// block of terms adds its sums to bias).
 VAECONV_TARGET_AVX512 inline void gemm_avx512(bool trans_a, bool trans_b, std::size_t m,
                                               std::size_t n, std::size_t k, const double* A,
                                               std::size_t lda, const double* B,
                                               std::size_t ldb, double beta, double* C,
-                                              std::size_t ldc) {
-  if (beta == 0.0)
+                                              std::size_t ldc, const double* bias = nullptr) {
+  if (beta == 0.0 && bias == nullptr)
     for (std::size_t j = 0; j < n; ++j) std::fill(C + j * ldc, C + j * ldc + m, 0.0);
   GemmBuffers& buf = gemm_buffers();
   const std::size_t m4 = m / 4 * 4;
@@ -342,6 +361,7 @@ VAECONV_TARGET_AVX512 inline void gemm_avx512(bool trans_a, bool trans_b, std::s
   const bool fetch_c = m * n >= cached, fetch_a = m * k >= cached;
   for (std::size_t ls = 0, len = 0; ls < k; ls += len) {
     len = kblock(k - ls);
+    const double* init = ls == 0 ? bias : nullptr;  // the first block adds to bias
     buf.a.resize(gemm_mr * len);
     buf.b.resize(gemm_nr * len);
     // Full panels of 12 columns are read straight from B; a last, narrower
@@ -382,13 +402,14 @@ VAECONV_TARGET_AVX512 inline void gemm_avx512(bool trans_a, bool trans_b, std::s
         const auto run = fetches ? fetching : tile;
         if (p < full) {
           const double* b = trans_b ? B + p + ls * ldb : B + ls + p * ldb;
-          run(a, sa, b, b_sl, b_sj, len, C + i0 + p * ldc, ldc, rows, gemm_nr, next, lda);
+          run(a, sa, b, b_sl, b_sj, len, C + i0 + p * ldc, ldc, rows, gemm_nr, next, lda,
+              init != nullptr ? init + i0 : nullptr);
         } else {
           const auto last = width == gemm_nr ? run
                             : width == 8 ? (rows > 8 ? tile_avx512<2, 0, 8> : tile_avx512<1, 0, 8>)
                                          : (rows > 8 ? tile_avx512<2, 0, 4> : tile_avx512<1, 0, 4>);
           last(a, sa, buf.b.data(), width, 1, len, C + i0 + full * ldc, ldc, rows, rest, next,
-               lda);
+               lda, init != nullptr ? init + i0 : nullptr);
         }
       }
     }
@@ -405,7 +426,8 @@ VAECONV_TARGET_AVX512 inline void gemm_avx512(bool trans_a, bool trans_b, std::s
       pack_a(trans_a, A, lda, m, i0, ls, len, buf.a.data());
       column_avx512(buf.a.data(), bcol, len, plain, four);
       double* cc = C + i0 + (n - 1) * ldc;
-      for (std::size_t r = 0; r < rows; ++r) cc[r] = cc[r] + (i0 + r < m4 ? four[r] : plain[r]);
+      const double* c0 = init != nullptr ? init + i0 : cc;
+      for (std::size_t r = 0; r < rows; ++r) cc[r] = c0[r] + (i0 + r < m4 ? four[r] : plain[r]);
     }
   }
 }
@@ -455,6 +477,23 @@ inline void gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::
   }
 #endif
   blas_gemm(trans_a, trans_b, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+// C = bias 1' + op(A) op(B) (C m x n, bias m values): the bits of C set to
+// bias in every column and then gemm() with beta = 1 (the kernels do it
+// without that pass).
+inline void gemm_bias(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k,
+                      const double* A, std::size_t lda, const double* B, std::size_t ldb,
+                      const double* bias, double* C, std::size_t ldc) {
+  if (m == 0 || n == 0) return;
+#if defined(VAECONV_AVX2)
+  if (k > 0 && gemm_uses_kernels()) {
+    detail::gemm_avx512(trans_a, trans_b, m, n, k, A, lda, B, ldb, 1.0, C, ldc, bias);
+    return;
+  }
+#endif
+  for (std::size_t j = 0; j < n; ++j) std::copy(bias, bias + m, C + j * ldc);
+  gemm(trans_a, trans_b, m, n, k, 1.0, A, lda, B, ldb, 1.0, C, ldc);
 }
 
 }  // namespace vaeconv
