@@ -334,6 +334,7 @@ VAECONV_UNROLL(4)
 // Packing buffers, one set per thread.
 struct GemmBuffers {
   std::vector<double> a, b, col;
+  std::vector<double> zeros;  // (only zeros)
 };
 inline GemmBuffers& gemm_buffers() {
   thread_local GemmBuffers buf;
@@ -348,9 +349,17 @@ VAECONV_TARGET_AVX512 inline void gemm_avx512(bool trans_a, bool trans_b, std::s
                                               std::size_t lda, const double* B,
                                               std::size_t ldb, double beta, double* C,
                                               std::size_t ldc, const double* bias = nullptr) {
-  if (beta == 0.0 && bias == nullptr)
-    for (std::size_t j = 0; j < n; ++j) std::fill(C + j * ldc, C + j * ldc + m, 0.0);
   GemmBuffers& buf = gemm_buffers();
+  if (beta == 0.0 && bias == nullptr) {
+    if (k == 0) {
+      for (std::size_t j = 0; j < n; ++j) std::fill(C + j * ldc, C + j * ldc + m, 0.0);
+      return;
+    }
+    // C = 0 + the first block's sums, as C set to zero and then added to,
+    // without that pass: a bias of zeros.
+    if (buf.zeros.size() < m + gemm_mr) buf.zeros.assign(m + gemm_mr, 0.0);
+    bias = buf.zeros.data();
+  }
   const std::size_t m4 = m / 4 * 4;
   // Columns summed by tiles; an odd n's last column on its own.
   const std::size_t n_tiles = n % 2 == 1 ? n - 1 : n;
