@@ -40,7 +40,10 @@
 // from this definition). log's table holds glibc's invc_i
 // (__log_data.tab[i].invc: values its authors chose by a search, copied
 // from glibc's data) and logc_i = log(1 / invc_i) rounded to the nearest
-// double (tools/log-table.py computes logc from invc).
+// double (tools/log-table.py computes logc from invc). The polynomial
+// coefficients and invc are numbers of the routines' authors: ARM's
+// optimized-routines (exp, log; MIT licence), fdlibm (log1p, expm1, sinh;
+// Sun's permissive notice), as glibc carries them.
 #pragma once
 
 #include <cmath>
