@@ -434,6 +434,7 @@ VAECONV_INLINE typename O::vd log_lanes(const typename O::vd& x, typename O::vd*
   const vd y_one = vmath::select<L>(x == one, zero, hi1 + O::fma(s3, poly, lo1));
   return vmath::select<L>(near > zero, y_one, y_tab);
 }
+
 // expm1(x) for 2^-54 <= |x| < 56 ln 2 (ax = |x|): fdlibm's reduction and
 // reconstruction for every k, the branch chosen lane by lane.
 template <std::size_t W, class O = Ops<W>>
