@@ -643,6 +643,7 @@ inline void check_log_arguments(double* gx, std::size_t n) {
     }
   }
 }
+
 // The arguments of the run-time check for expm1 (mx) and sinh (sx): every
 // branch, k from -56 to 56, the ends (-1 from -56 ln 2 on, tiny values
 // kept, sinh from 512 and past 709.78).
