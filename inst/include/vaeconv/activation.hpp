@@ -188,31 +188,15 @@ VAECONV_TARGET_AVX2 inline void backward_smooth_avx2(ActivationKind kind, double
 // contracted (and eight at a time on AVX-512, contraction turned off): every
 // value has the bits of the base kernel (the kernels act lane by lane with
 // IEEE operations only), two or four times as many at once.
-template <class L>
-struct SqrtHalves {  // four square roots as two SSE2 ones (a target-specific
-                     // AVX one cannot be inlined through the generic kernels)
-  VAECONV_INLINE typename L::vd operator()(const typename L::vd& x) const {
-    typedef vmath::Base B;
-    typename L::vd y;
-    for (std::size_t k = 0; k < L::width; k += B::width) {
-      B::vd h;
-      for (std::size_t j = 0; j < B::width; ++j) h[j] = x[k + j];
-      h = vmath::sqrt<B>(h);
-      for (std::size_t j = 0; j < B::width; ++j) y[k + j] = h[j];
-    }
-    return y;
-  }
-};
-
 enum class ExactKernel { softplus, sigmoid, sqrt, log_normal, tanh_derivative,
                          sigmoid_derivative };
 
-template <class L, class S>
+template <class L>
 VAECONV_INLINE void exact_kernel(ExactKernel k, const double* x, double* y, std::size_t n) {
   switch (k) {
     case ExactKernel::softplus: return vmath::map<L>(x, y, n, Softplus<L>());
     case ExactKernel::sigmoid: return vmath::map<L>(x, y, n, Sigmoid<L>());
-    case ExactKernel::sqrt: return vmath::map<L>(x, y, n, S());
+    case ExactKernel::sqrt: return vmath::map<L>(x, y, n, Sqrt<L>());
     case ExactKernel::log_normal: return vmath::map<L>(x, y, n, LogNormal<L>());
     // y *= f'(x) from x = f(input)
     case ExactKernel::tanh_derivative: return vmath::scale_by<L>(x, y, n, TanhDerivative<L>());
@@ -224,7 +208,7 @@ VAECONV_INLINE void exact_kernel(ExactKernel k, const double* x, double* y, std:
 #if defined(VAECONV_AVX2)
 __attribute__((target("avx2"))) inline void exact_kernel_avx2(ExactKernel k, const double* x,
                                                                double* y, std::size_t n) {
-  exact_kernel<vmath::Lanes<4>, SqrtHalves<vmath::Lanes<4>>>(k, x, y, n);
+  exact_kernel<vmath::Lanes<4>>(k, x, y, n);
 }
 #endif
 
@@ -235,7 +219,7 @@ __attribute__((target("avx2"))) inline void exact_kernel_avx2(ExactKernel k, con
 #define VAECONV_EXACT_AVX512 1
 VAECONV_TARGET_AVX512 __attribute__((optimize("fp-contract=off"))) inline void
 exact_kernel_avx512(ExactKernel k, const double* x, double* y, std::size_t n) {
-  exact_kernel<vmath::Lanes<8>, SqrtHalves<vmath::Lanes<8>>>(k, x, y, n);
+  exact_kernel<vmath::Lanes<8>>(k, x, y, n);
 }
 #endif
 
@@ -247,7 +231,7 @@ inline void exact(ExactKernel k, const double* x, double* y, std::size_t n) {
 #if defined(VAECONV_AVX2)
   if (vmath::simd_level() >= 1) return exact_kernel_avx2(k, x, y, n);
 #endif
-  exact_kernel<vmath::Base, Sqrt<vmath::Base>>(k, x, y, n);
+  exact_kernel<vmath::Base>(k, x, y, n);
 }
 
 }  // namespace detail

@@ -257,28 +257,19 @@ VAECONV_UNROLL(12)
       for (int v = 0; v < V; ++v) c[v][j] = _mm512_fmadd_pd(av[v], bj, c[v][j]);
     }
   }
-  if (rows == 8 * V && cols == NC) {
-    if (init != nullptr) {
-      __m512d iv[V];
-      for (int v = 0; v < V; ++v) iv[v] = _mm512_loadu_pd(init + 8 * v);
-VAECONV_UNROLL(12)
-      for (std::size_t j = 0; j < NC; ++j)
-        for (int v = 0; v < V; ++v)
-          _mm512_storeu_pd(C + j * ldc + 8 * v, _mm512_add_pd(iv[v], c[v][j]));
-      return;
-    }
-VAECONV_UNROLL(12)
-    for (std::size_t j = 0; j < NC; ++j)
-      for (int v = 0; v < V; ++v) {
-        double* cj = C + j * ldc + 8 * v;
-        _mm512_storeu_pd(cj, _mm512_add_pd(_mm512_loadu_pd(cj), c[v][j]));
-      }
-    return;
-  }
   const __mmask8 k[2] = {row_mask(rows, 0), row_mask(rows, 1)};
   __m512d iv[V];
   if (init != nullptr)
     for (int v = 0; v < V; ++v) iv[v] = _mm512_maskz_loadu_pd(k[v], init + 8 * v);
+  if (rows == 8 * V && cols == NC) {
+VAECONV_UNROLL(12)
+    for (std::size_t j = 0; j < NC; ++j)
+      for (int v = 0; v < V; ++v) {
+        double* cj = C + j * ldc + 8 * v;
+        _mm512_storeu_pd(cj, _mm512_add_pd(init != nullptr ? iv[v] : _mm512_loadu_pd(cj), c[v][j]));
+      }
+    return;
+  }
 VAECONV_UNROLL(12)
   for (std::size_t j = 0; j < NC; ++j) {
     if (j >= cols) continue;

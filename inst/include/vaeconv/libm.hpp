@@ -263,19 +263,19 @@ VAECONV_INLINE typename O::vd exp_core(const typename O::vd& x, typename O::vu* 
   typedef typename O::L L;
   typedef typename O::vd vd;
   typedef typename O::vu vu;
-  const vd shift = vmath::splat<L>(as_double(exp_shift));
-  vd kd = O::fma(x, vmath::splat<L>(as_double(exp_inv_ln2_n)), shift);
+  const vd shift = splat_bits<L>(exp_shift);
+  vd kd = O::fma(x, splat_bits<L>(exp_inv_ln2_n), shift);
   const vu ki = vmath::bits_of<L>(kd);
   kd = kd - shift;
-  vd r = O::fma(kd, vmath::splat<L>(as_double(exp_neg_ln2_hi_n)), x);
-  r = O::fma(kd, vmath::splat<L>(as_double(exp_neg_ln2_lo_n)), r);
-  const vd p23 = O::fma(r, vmath::splat<L>(as_double(exp_c3)), vmath::splat<L>(as_double(exp_c2)));
+  vd r = O::fma(kd, splat_bits<L>(exp_neg_ln2_hi_n), x);
+  r = O::fma(kd, splat_bits<L>(exp_neg_ln2_lo_n), r);
+  const vd p23 = O::fma(r, splat_bits<L>(exp_c3), splat_bits<L>(exp_c2));
   const vu idx = (ki & 127) << 1;
   const vd tail = vmath::from_bits<L>(O::gather(exp_table, idx));
   *sbits = O::gather(exp_table + 1, idx) + (ki << 45);
   const vd tr = r + tail;
   const vd r2 = O::mul(r, r);
-  const vd p45 = O::fma(r, vmath::splat<L>(as_double(exp_c5)), vmath::splat<L>(as_double(exp_c4)));
+  const vd p45 = O::fma(r, splat_bits<L>(exp_c5), splat_bits<L>(exp_c4));
   const vd a = O::fma(p23, r2, tr);
   const vd r4 = O::mul(r2, r2);
   return O::fma(r4, p45, a);
@@ -449,7 +449,7 @@ VAECONV_INLINE typename O::vd expm1_core(const typename O::vd& x, const typename
   const vu sign = vmath::bits_of<L>(x) & 0x8000000000000000ULL;
   const vd kd = sel<W>(
       ax >= vmath::from_bits<L>(vu{} + em_3half_ln2),
-      vtrunc<W>(O::mul(x, vmath::splat<L>(as_double(em_invln2))) +
+      vtrunc<W>(O::mul(x, splat_bits<L>(em_invln2)) +
                 vmath::from_bits<L>(vmath::bits_of<L>(half) | sign)),
       sel<W>(ax < vmath::from_bits<L>(vu{} + em_half_ln2), zero,
              vmath::from_bits<L>(vmath::bits_of<L>(one) | sign)));
@@ -465,9 +465,9 @@ VAECONV_INLINE typename O::vd expm1_core(const typename O::vd& x, const typename
   // (fused); e = hxs ((r1 - t) / (6 - x t)) (6 - x t fused).
   const vd hfx = O::mul(xr, half);
   const vd hxs = O::mul(xr, hfx);
-  const vd R1 = O::fma(hxs, vmath::splat<L>(as_double(em_q1)), one);
-  const vd R2 = O::fma(hxs, vmath::splat<L>(as_double(em_q3)), vmath::splat<L>(as_double(em_q2)));
-  const vd R3 = O::fma(hxs, vmath::splat<L>(as_double(em_q5)), vmath::splat<L>(as_double(em_q4)));
+  const vd R1 = O::fma(hxs, splat_bits<L>(em_q1), one);
+  const vd R2 = O::fma(hxs, splat_bits<L>(em_q3), splat_bits<L>(em_q2));
+  const vd R3 = O::fma(hxs, splat_bits<L>(em_q5), splat_bits<L>(em_q4));
   const vd h2 = O::mul(hxs, hxs);
   const vd h4 = O::mul(h2, h2);
   const vd r1 = O::fma(h4, R3, O::fma(h2, R2, R1));
@@ -486,7 +486,7 @@ VAECONV_INLINE typename O::vd expm1_core(const typename O::vd& x, const typename
   // k <= -2: (1 - (e - x)) 2^k - 1; 2 <= k < 20: ((1 - 2^-k) - (e - x)) 2^k;
   // 20 <= k <= 56: ((x - (e + 2^-k)) + 1) 2^k; 2^k by adding k to the
   // exponent field (kb: k << 52 from the bits of k + 1.5 2^52).
-  const vu kb = vmath::bits_of<L>(kd + vmath::splat<L>(as_double(exp_shift))) << 52;
+  const vu kb = vmath::bits_of<L>(kd + splat_bits<L>(exp_shift)) << 52;
   const vd tk = vmath::from_bits<L>(vu{} + 0x3ff0000000000000ULL - kb);  // 2^-k
   const vd ya = sel<W>(kd < vmath::splat<L>(20.0),
                        sel<W>(kd < zero, one, one - tk) - (e2 - xr), (xr - (e2 + tk)) + one);

@@ -95,22 +95,15 @@ struct AdamStep {
   bool bounded;
 };
 
-template <class L>
-struct PlainSqrt {
-  VAECONV_INLINE typename L::vd operator()(const typename L::vd& x) const {
-    return vmath::sqrt<L>(x);
-  }
-};
-
 // Adam on the W = L::width coordinates at i, the same operations as the
 // scalar update of optimizer_step() (no fused multiply-add: the kernels
 // below are compiled without FMA). The squared change from w0 is added to
 // acc, two lanes at a time in coordinate order, so that the weight-change
 // sum is the one of the two-lane kernel whatever W.
-template <class L, class Sq>
+template <class L>
 VAECONV_INLINE void adam_lanes(const AdamStep& c, const double* g, double* w, double* m,
                                double* v, const double* w0, double* clear, std::size_t i,
-                               vmath::Base::vd& acc, const Sq& sq) {
+                               vmath::Base::vd& acc) {
   typedef typename L::vd vd;
   typedef vmath::Base B;
   const vd gi = vmath::splat<L>(c.g_scale) * vmath::load<L>(g + i);
@@ -122,7 +115,7 @@ VAECONV_INLINE void adam_lanes(const AdamStep& c, const double* g, double* w, do
   vmath::store<L>(v + i, vi);
   vd wi = vmath::load<L>(w + i) -
           vmath::splat<L>(c.step) * mi /
-              (sq(vi) * vmath::splat<L>(c.inv_sqrt_c2) + vmath::splat<L>(c.eps));
+              (vmath::sqrt<L>(vi) * vmath::splat<L>(c.inv_sqrt_c2) + vmath::splat<L>(c.eps));
   if (c.bounded) {  // std::min(bound, std::max(-bound, w)), NaN included
     const vd hi = vmath::splat<L>(c.bound), lo = vmath::splat<L>(-c.bound);
     wi = vmath::select<L>(lo < wi, wi, lo);
@@ -149,18 +142,17 @@ VAECONV_INLINE void adam_lanes(const AdamStep& c, const double* g, double* w, do
 // lanes of acc (the sums of a sweep that covered coordinates before begin,
 // begin - start even). With clear (which may be g), clear = 0 on the range
 // once g is read.
-template <class L, class Sq>
+template <class L>
 VAECONV_INLINE double adam_sweep(const AdamStep& c, const double* g, double* w, double* m,
                                  double* v, const double* w0, double* clear,
-                                 std::size_t begin, std::size_t end, const Sq& sq,
-                                 vmath::Base::vd acc) {
+                                 std::size_t begin, std::size_t end, vmath::Base::vd acc) {
   typedef vmath::Base B;
   std::size_t i = begin;
   for (; i + L::width <= end; i += L::width)
-    adam_lanes<L>(c, g, w, m, v, w0, clear, i, acc, sq);
+    adam_lanes<L>(c, g, w, m, v, w0, clear, i, acc);
   if constexpr (L::width > B::width)
     for (; i + B::width <= end; i += B::width)
-      adam_lanes<B>(c, g, w, m, v, w0, clear, i, acc, PlainSqrt<B>());
+      adam_lanes<B>(c, g, w, m, v, w0, clear, i, acc);
   double change = vmath::sum_lanes<B>(acc);
   for (; i < end; ++i) {
     const double gs = c.g_scale * g[i];
@@ -175,34 +167,13 @@ VAECONV_INLINE double adam_sweep(const AdamStep& c, const double* g, double* w, 
 }
 
 #if defined(VAECONV_AVX2)
-// Square roots of four lanes as two of two (SSE2's correctly rounded
-// sqrtpd; a target-specific AVX one cannot be inlined through the generic
-// kernels).
-struct HalvesSqrt {
-  VAECONV_INLINE vmath::Lanes<4>::vd operator()(const vmath::Lanes<4>::vd& x) const {
-    typedef vmath::Base B;
-    B::vd lo, hi;
-    for (std::size_t j = 0; j < 2; ++j) {
-      lo[j] = x[j];
-      hi[j] = x[j + 2];
-    }
-    lo = vmath::sqrt<B>(lo);
-    hi = vmath::sqrt<B>(hi);
-    vmath::Lanes<4>::vd y;
-    for (std::size_t j = 0; j < 2; ++j) {
-      y[j] = lo[j];
-      y[j + 2] = hi[j];
-    }
-    return y;
-  }
-};
 // AVX2 without FMA (so that nothing is contracted and every coordinate
 // gets the bits of the two-lane kernel).
 __attribute__((target("avx2"))) inline double adam_sweep_avx2(
     const AdamStep& c, const double* g, double* w, double* m, double* v, const double* w0,
     double* clear, std::size_t begin, std::size_t end,
     vmath::Base::vd acc = vmath::Base::vd{0.0, 0.0}) {
-  return adam_sweep<vmath::Lanes<4>>(c, g, w, m, v, w0, clear, begin, end, HalvesSqrt(), acc);
+  return adam_sweep<vmath::Lanes<4>>(c, g, w, m, v, w0, clear, begin, end, acc);
 }
 
 // Adam on eight coordinates at a time over [begin, end) while eight remain,
@@ -338,7 +309,7 @@ inline double optimizer_step(const OptimizerSpec& o, std::uint64_t n, double* w,
         return detail::adam_sweep_avx2(c, g_in, w, m, v, w0, clear, begin, end);
 #endif
       return detail::adam_sweep<L>(c, g_in, w, m, v, w0, clear, begin, end,
-                                   detail::PlainSqrt<L>(), vmath::splat<L>(0.0));
+                                   vmath::splat<L>(0.0));
     }
     case OptimizerKind::adagrad:
       return detail::sweep(
