@@ -4,7 +4,7 @@
 # exact ELBO, computed with the package as installed. tests/testthat/
 # test-fixtures.R recomputes every entry and requires it identical to the bit.
 #
-#     Rscript inst/scripts/record-fixtures.R [out.rds]
+#     Rscript inst/scripts/record-fixtures.R [--parts | --tasks] [out.rds]
 #
 # Run it only with a build whose results are known good (the fixtures were
 # recorded before the core was split into parts, on commit 7b4703a).
@@ -126,16 +126,59 @@ parts_fixture_results <- function(n_threads = 1) {
   fixture_results(n_threads, cases = parts_fixture_cases(), replicates = FALSE)
 }
 
+# Minibatches and full-data passes of several chunks (the fixtures above
+# take 32 rows a step, one chunk): every case above with 200 rows a step
+# (chunks of 64, 64, 64 and 8 rows), a full-data evaluation every 4
+# iterations with one draw a row, and evaluate() and gradient_snr() after;
+# some of them again with chunks of 16 rows, and of 21 (options(vaeconv.chunk_rows)).
+# Recorded on commit 7361a8d, before a one-thread fit took several chunks
+# at once (tests/testthat/fixtures/task-fixtures.rds).
+task_fixture_results <- function(n_threads = 1) {
+  cases <- c(fixture_cases(), parts_fixture_cases())
+  one <- function(a) {
+    args <- list(x = a[[1]], model = a[[2]], batch_size = 200, iterations = 12,
+                 seed = 7, n_threads = n_threads, eval_every = 4,
+                 eval_samples = 1, progress = FALSE)
+    extra <- a[-(1:2)]
+    args[names(extra)] <- extra
+    f <- do.call(fit_vae, args)
+    r <- strip_fit(f)
+    r$evaluate <- evaluate(f, a[[1]], samples = 1, seed = 3, n_threads = n_threads)
+    r$snr <- gradient_snr(f, a[[1]], draws = 3, seed = 2, n_threads = n_threads)
+    r
+  }
+  out <- lapply(cases, one)
+  small <- c("tanh", "learn_obs_sd_beta", "iwae", "linear", "bernoulli", "cb", "sd_from_z",
+             "full", "score_elbo")
+  old <- options(vaeconv.chunk_rows = 16)
+  on.exit(options(old))
+  out[paste0(small, "_16")] <- lapply(cases[small], one)
+  # chunks of 21 rows: an odd number of columns a chunk (63 with K = 3)
+  options(vaeconv.chunk_rows = 21)
+  odd <- c("tanh", "iwae", "cb")
+  out[paste0(odd, "_21")] <- lapply(cases[odd], one)
+  out
+}
+
 if (sys.nframe() == 0L) {
   args <- commandArgs(trailingOnly = TRUE)
   parts <- "--parts" %in% args
-  args <- setdiff(args, "--parts")
+  tasks <- "--tasks" %in% args
+  args <- setdiff(args, c("--parts", "--tasks"))
   out <- if (length(args)) args[[1]] else if (parts) {
     "tests/testthat/fixtures/parts-fixtures.rds"
+  } else if (tasks) {
+    "tests/testthat/fixtures/task-fixtures.rds"
   } else {
     "tests/testthat/fixtures/core-fixtures.rds"
   }
-  res <- if (parts) parts_fixture_results() else fixture_results()
+  res <- if (parts) {
+    parts_fixture_results()
+  } else if (tasks) {
+    task_fixture_results()
+  } else {
+    fixture_results()
+  }
   saveRDS(res, out, version = 2)
   cat("wrote", out, "with", length(res), "entries\n")
 }

@@ -7,7 +7,8 @@
 # results may move. The parts added since (Bernoulli and continuous Bernoulli
 # decoders, c^2(z), the full-covariance encoder, the score-function
 # estimator) are held the same way by parts-fixtures.rds, recorded on commit
-# d8df273 before the performance work of issue 18.
+# d8df273 before the performance work of issue 18, and fits of several
+# chunks a step by task-fixtures.rds, recorded on commit 7361a8d.
 
 # got restricted to the names of want, recursively (lists and data frames).
 like_recorded <- function(got, want) {
@@ -51,6 +52,14 @@ test_that("the parts (Bernoulli, continuous Bernoulli, c^2(z), full covariance, 
   skip_on_cran()
   # Recorded on commit d8df273, before issue 18's performance work.
   expect_fixtures("parts-fixtures.rds", "parts_fixture_results")
+})
+
+test_that("fits whose minibatches and passes span several chunks equal their fixtures", {
+  skip_on_cran()
+  # Recorded on commit 7361a8d, before a one-thread fit took several chunks
+  # at once and added them straight into the gradient: 200 rows a step
+  # (chunks of 64, 64, 64 and 8 rows), and chunks of 16 rows.
+  expect_fixtures("task-fixtures.rds", "task_fixture_results")
 })
 
 test_that("the parts' fixtures hold with the AVX2 kernels too (4-wide exp and log1p among them)", {

@@ -57,17 +57,19 @@ class Decoder {
   }
 
   // Backpropagates ws.d_a = d/d G (dx x mS), and ws.d_head = d/d U with a
-  // second head, adding the decoder's parameter gradients to grad and
-  // leaving d/dz in ws.d_a.
+  // second head, adding the decoder's parameter gradients to grad (by units
+  // of ws.unit data columns, S draws each) and leaving d/dz in ws.d_a.
   void backward(const double* par, const arma::mat& z, Workspace& ws, double* grad) const {
     const std::size_t L = layers_.size();
+    const std::size_t unit = ws.unit == 0 ? 0 : ws.unit * (z.n_cols / ws.x.n_cols);
     for (std::size_t l = L; l-- > 0;) {
       if (l + 1 < L)
         act_.backward(ws.dec_pre[l].memptr(), ws.dec_act[l].memptr(), ws.d_a.memptr(),
                       ws.d_a.n_elem);
       const arma::mat& in = l == 0 ? z : ws.dec_act[l - 1];
-      dense_backward(par, layers_[l], in, ws.d_a, grad, &ws.d_b);
-      if (l + 1 == L && heads_ > 1) dense_backward(par, head_, in, ws.d_head, grad, &ws.d_b, true);
+      dense_backward(par, layers_[l], in, ws.d_a, grad, &ws.d_b, false, unit);
+      if (l + 1 == L && heads_ > 1)
+        dense_backward(par, head_, in, ws.d_head, grad, &ws.d_b, true, unit);
       std::swap(ws.d_a, ws.d_b);
     }
   }

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "activation.hpp"
+#include "chunk.hpp"
 #include "gemm.hpp"
 #include "layout.hpp"
 
@@ -43,15 +44,19 @@ inline void dense_forward(const double* par, const Dense& L, const arma::mat& in
   f.apply(pre.memptr(), act.memptr(), pre.n_elem);
 }
 
-// Accumulates dW += dout in', db += rowsums(dout) into grad and, when din is
-// given, sets din = W' dout (adds it to din, already sized, with add_din).
+// Accumulates dW += dout in', db += rowsums(dout) into grad, one unit of
+// `unit` columns at a time (for_units()), and, when din is given, sets
+// din = W' dout (adds it to din, already sized, with add_din).
 inline void dense_backward(const double* par, const Dense& L, const arma::mat& in,
                            const arma::mat& dout, double* grad, arma::mat* din,
-                           bool add_din = false) {
+                           bool add_din = false, std::size_t unit = 0) {
   const std::size_t n = dout.n_cols;
-  gemm(false, true, L.out, L.in, n, 1.0, dout.memptr(), L.out, in.memptr(), L.in, 1.0,
-       grad + L.w, L.out);
-  vmath::add_row_sums(dout.memptr(), L.out, n, grad + L.b);
+  for_units(n, unit, [&](std::size_t b, std::size_t e) {
+    const double* d = dout.memptr() + b * L.out;
+    gemm(false, true, L.out, L.in, e - b, 1.0, d, L.out, in.memptr() + b * L.in, L.in, 1.0,
+         grad + L.w, L.out);
+    vmath::add_row_sums(d, L.out, e - b, grad + L.b);
+  });
   if (din != nullptr) {
     if (!add_din) din->set_size(L.in, n);
     gemm(true, false, L.in, n, L.out, 1.0, par + L.w, L.out, dout.memptr(), L.out,

@@ -15,8 +15,9 @@ namespace vaeconv {
 
 // The ELBO of each column of ws.x, its expectation estimated with the
 // S = K * samples draws in ws.eps (the score function's baseline taken over
-// groups of K). Returns the sums over the chunk; when grad is given, adds
-// the gradient of -sum(ELBO) to it.
+// groups of K). Returns the sums over the chunk (and those over each unit
+// in ws.unit_sums); when grad is given, adds the gradient of -sum(ELBO) to
+// it, unit by unit.
 inline ChunkSums elbo(const Vae& model, const double* par, std::size_t K, std::size_t samples,
                       double beta, Estimator estimator, Workspace& ws, double* grad) {
   const std::size_t m = ws.x.n_cols, S = K * samples;
@@ -26,16 +27,22 @@ inline ChunkSums elbo(const Vae& model, const double* par, std::size_t K, std::s
   model.decoder().forward(par, ws.z, ws);
   // ws.ll, and d(-rec)/d outputs with weights 1 / S
   model.likelihood().loglik(par, S, ws, grad);
-  ChunkSums sums;
-  for (std::size_t i = 0; i < m; ++i) {
-    double rec = 0.0;
-    for (std::size_t s = 0; s < S; ++s) rec += ws.ll[i * S + s];
-    rec /= double(S);
-    const double kl = enc.kl_column(ws, i);
-    sums.reconstruction += rec;
-    sums.kl += kl;
-    sums.objective += rec - beta * kl;
-  }
+  ChunkSums sums;  // of the units' sums, in order
+  ws.unit_sums.clear();
+  for_units(m, ws.unit, [&](std::size_t b, std::size_t e) {
+    ChunkSums u;
+    for (std::size_t i = b; i < e; ++i) {
+      double rec = 0.0;
+      for (std::size_t s = 0; s < S; ++s) rec += ws.ll[i * S + s];
+      rec /= double(S);
+      const double kl = enc.kl_column(ws, i);
+      u.reconstruction += rec;
+      u.kl += kl;
+      u.objective += rec - beta * kl;
+    }
+    ws.unit_sums.push_back(u);
+    sums += u;
+  });
   if (grad == nullptr) return sums;
 
   model.decoder().backward(par, ws.z, ws, grad);  // ws.d_a now holds d/dz (dz x mS)

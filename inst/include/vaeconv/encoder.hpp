@@ -267,17 +267,21 @@ class Encoder {
     const std::size_t H = trunk_.size();
     const arma::mat& h = H == 0 ? ws.x : ws.enc_act[H - 1];
     arma::mat* dh = H == 0 ? nullptr : &ws.d_a;
-    dense_backward(par, mean_, h, ws.d_mu, grad, dh);
+    const std::size_t unit = ws.unit;  // data columns
+    dense_backward(par, mean_, h, ws.d_mu, grad, dh, false, unit);
     if (kind_ == EncoderKind::x_free) {  // the variances are free of x: only their bias
-      vmath::add_row_sums(ws.d_u.memptr(), dz_, ws.d_u.n_cols, grad + var_.b);
+      for_units(ws.d_u.n_cols, unit, [&](std::size_t b, std::size_t e) {
+        vmath::add_row_sums(ws.d_u.memptr() + b * dz_, dz_, e - b, grad + var_.b);
+      });
     } else {
-      dense_backward(par, var_, h, ws.d_u, grad, dh, true);
+      dense_backward(par, var_, h, ws.d_u, grad, dh, true, unit);
     }
     for (std::size_t l = H; l-- > 0;) {
       act_.backward(ws.enc_pre[l].memptr(), ws.enc_act[l].memptr(), ws.d_a.memptr(),
                     ws.d_a.n_elem);
       const arma::mat& in = l == 0 ? ws.x : ws.enc_act[l - 1];
-      dense_backward(par, trunk_[l], in, ws.d_a, grad, l == 0 ? nullptr : &ws.d_b);
+      dense_backward(par, trunk_[l], in, ws.d_a, grad, l == 0 ? nullptr : &ws.d_b, false,
+                     unit);
       if (l > 0) std::swap(ws.d_a, ws.d_b);
     }
   }

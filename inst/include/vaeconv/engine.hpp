@@ -127,11 +127,21 @@ class Engine {
   // explicitly, so that it may follow a schedule), keyed by (stream,
   // iteration, key); adds the gradient of minus the sum to grad when given.
   //
-  // The first chunk adds its gradient straight into grad; every other chunk
-  // fills a zeroed buffer of its own, and the buffers are added to grad in
-  // chunk order (in parallel over fixed blocks of parameters) and zeroed
-  // again. Each element of grad is therefore ((grad + g_0) + g_1) + ...,
-  // whatever the threads.
+  // The data are cut into chunks of rows_per_chunk() rows. The first chunk
+  // adds its gradient straight into grad; every other chunk fills a zeroed
+  // buffer of its own, and the buffers are added to grad in chunk order (in
+  // parallel over fixed blocks of parameters) and zeroed again. Each
+  // element of grad is therefore ((grad + g_0) + g_1) + ..., whatever the
+  // threads, and the sums are ((0 + s_0) + s_1) + ....
+  //
+  // On one thread, when every chunk adds at most one value to each element
+  // of the gradient (one_pass() below), the chunks add theirs straight into
+  // grad, in order: grad + (0 + v) is grad + v (a sum that starts from +0
+  // is never -0, and neither is grad, which starts from +0), so the bits
+  // are the same, without the buffers and their pass. A task then takes
+  // several chunks at once (its products over more columns, fewer calls):
+  // each is a unit of the task (Workspace::unit), whose sums and gradient
+  // terms are made unit by unit, as a chunk's.
   ChunkSums run(const double* par, const std::uint32_t* idx, std::size_t count,
                 std::size_t K, std::size_t samples, Stream stream,
                 std::uint64_t iteration, NoiseKey key, double* grad,
@@ -143,15 +153,26 @@ class Engine {
     }
     const std::size_t S = draws_per_point(obj_, K, samples);
     const std::size_t rows = rows_per_chunk(S);
-    const std::size_t n_chunks = (count + rows - 1) / rows;
+    const std::size_t n_units = (count + rows - 1) / rows;
     const std::size_t dz = model_.spec().dz;
+    const bool direct = one_pass(rows * S);
+    // Chunks per task: as many as make about task_columns columns of draws,
+    // when a chunk's columns are even. (A product over an odd number of
+    // columns sums its last column in four chains (gemm.hpp): a task's
+    // products then keep the chunks' bits only if no chunk but the last,
+    // which may be shorter, has an odd number.)
+    const std::size_t group =
+        direct && (rows * S) % 2 == 0 ? std::max<std::size_t>(1, task_columns / (rows * S)) : 1;
+    const std::size_t task_rows = group * rows;
+    const std::size_t n_tasks = (n_units + group - 1) / group;
     const std::size_t per_round =
-        std::max<std::size_t>(1, std::min(chunks_per_round, parallel_.concurrency()));
+        direct ? 1 : std::max<std::size_t>(1, std::min(chunks_per_round, parallel_.concurrency()));
     ChunkSums total;
     stopped_ = false;
-    for (std::size_t first = 0; first < n_chunks; first += per_round) {
-      const std::size_t round = std::min(per_round, n_chunks - first);
-      const std::size_t k0 = first == 0 ? 1 : 0;  // chunk 0 adds into grad itself
+    for (std::size_t first = 0; first < n_tasks; first += per_round) {
+      const std::size_t round = std::min(per_round, n_tasks - first);
+      // chunk 0, and every chunk when direct, adds into grad itself
+      const std::size_t k0 = direct ? round : first == 0 ? 1 : 0;
       // The chunks' gradient buffers (p doubles each, kept zero after use)
       // are allocated here, on the calling thread, not in the tasks: memory
       // a TBB worker allocates comes from that worker's malloc arena (glibc
@@ -164,9 +185,10 @@ class Engine {
           if (grads_[k].size() != p) grads_[k].zeros(p);
       const auto task = [&](std::size_t k) {
         const std::size_t c = first + k;
-        const std::size_t begin = c * rows;
-        const std::size_t m = std::min(rows, count - begin);
+        const std::size_t begin = c * task_rows;
+        const std::size_t m = std::min(task_rows, count - begin);
         Workspace& ws = ws_[k];
+        ws.unit = group > 1 ? rows : 0;
         ws.x.set_size(data_.d(), m);
         data_.gather(idx + begin, m, ws.x.memptr());
         ws.eps.set_size(dz, m * S);
@@ -189,14 +211,20 @@ class Engine {
         }
         double* g = nullptr;
         if (grad != nullptr) {
-          g = c == 0 ? grad : grads_[k].memptr();
+          g = k < k0 ? grad : grads_[k].memptr();
         }
         sums_[k] = chunk_objective(model_, obj_, par, K, samples, ws, g);
       };
       parallel_.run(round, std::cref(task));
-      for (std::size_t k = 0; k < round; ++k) total += sums_[k];
+      for (std::size_t k = 0; k < round; ++k) {
+        if (ws_[k].unit == 0) {
+          total += sums_[k];
+        } else {
+          for (const ChunkSums& u : ws_[k].unit_sums) total += u;
+        }
+      }
       if (grad != nullptr && round > k0) {
-        const bool last = first + round >= n_chunks && norms != nullptr;
+        const bool last = first + round >= n_tasks && norms != nullptr;
         // One pass per buffer: grad += g_k and g_k = 0, the last buffer's
         // pass making the block's squared norms too when they are asked for.
         for_blocks(parallel_, p, [&](std::size_t blk, std::size_t b, std::size_t e) {
@@ -214,8 +242,8 @@ class Engine {
         });
         if (last) norms->made = true;
       }
-      if (monitor_ != nullptr && first + round < n_chunks) {
-        if (report_) monitor_->progress(first + round, n_chunks, NAN);
+      if (monitor_ != nullptr && first + round < n_tasks) {
+        if (report_) monitor_->progress(first + round, n_tasks, NAN);
         if (monitor_->stop_requested()) {
           stopped_ = true;
           break;
@@ -258,6 +286,21 @@ class Engine {
     const std::size_t rows = (std::size_t(1) << 16) / (std::max<std::size_t>(S, 1) * width);
     return std::min<std::size_t>(64, std::max<std::size_t>(1, rows));
   }
+
+  // Whether the chunks, of `columns` columns of draws each, add their
+  // gradients straight into grad (see run()): on one thread, through the
+  // core's own products (gemm.hpp), whose weight gradient over at most 256
+  // columns is one block of sums added once to each element (a BLAS may
+  // add term by term), with every other gradient term a sum added once per
+  // chunk; not for the linear VAE's exact ELBO (linear.hpp, whose products
+  // are Armadillo's).
+  bool one_pass(std::size_t columns) const {
+    return parallel_.concurrency() == 1 && gemm_uses_kernels() && !obj_.exact &&
+           columns > 0 && columns <= 256;
+  }
+  // Columns of draws a task takes at once when the chunks go straight into
+  // grad: two chunks of the 64 rows of one draw each.
+  static constexpr std::size_t task_columns = 128;
 
  private:
   const Vae& model_;

@@ -104,8 +104,9 @@ inline double vr_bound(const double* lw, std::size_t K, double alpha, double* wb
 // The VR-IWAE bound of each column of ws.x, averaged over `samples`
 // independent replicates of its K draws (noise in ws.eps, column
 // i * K * samples + r * K + k). Returns the sums over the chunk (the
-// reconstruction and KL parts are NaN: the bound has none); when grad is
-// given, adds the gradient of minus the summed bound to it.
+// reconstruction and KL parts are NaN: the bound has none), and those over
+// each unit in ws.unit_sums; when grad is given, adds the gradient of minus
+// the summed bound to it, unit by unit.
 inline ChunkSums vr_iwae(const Vae& model, const double* par, std::size_t K,
                          std::size_t samples, double alpha, Estimator estimator,
                          Workspace& ws, double* grad) {
@@ -116,11 +117,17 @@ inline ChunkSums vr_iwae(const Vae& model, const double* par, std::size_t K,
   model.decoder().forward(par, ws.z, ws);
   log_weights(model, par, S, ws, grad != nullptr);  // values once, for the gradient too
   ws.wbar.set_size(m * S);
-  ChunkSums sums;
-  sums.reconstruction = sums.kl = std::numeric_limits<double>::quiet_NaN();
-  for (std::size_t g = 0; g < m * samples; ++g)
-    sums.objective += vr_bound(ws.lw.memptr() + g * K, K, alpha, ws.wbar.memptr() + g * K);
-  sums.objective /= double(samples);
+  ChunkSums sums;  // of the units' sums, in order
+  ws.unit_sums.clear();
+  for_units(m, ws.unit, [&](std::size_t b, std::size_t e) {
+    ChunkSums u;
+    u.reconstruction = u.kl = std::numeric_limits<double>::quiet_NaN();
+    for (std::size_t g = b * samples; g < e * samples; ++g)
+      u.objective += vr_bound(ws.lw.memptr() + g * K, K, alpha, ws.wbar.memptr() + g * K);
+    u.objective /= double(samples);
+    ws.unit_sums.push_back(u);
+    sums += u;
+  });
   if (grad == nullptr) return sums;
 
   // v_c = wbar_c / samples weighs d log w_c.

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "activation.hpp"
+#include "chunk.hpp"
 #include "layout.hpp"
 #include "libm.hpp"
 #include "vmath.hpp"
@@ -67,6 +68,10 @@ struct Workspace {
   std::vector<double> pixel;                // likelihood: per-coordinate scratch, 8 dx
   std::vector<std::size_t> pixel_big;       // continuous Bernoulli: where |eta| >= 0.25
   bool kept = false;  // d_a (and d_head) hold loglik()'s unweighted per-coordinate parts
+  // Data columns per unit of the sums (for_units() in chunk.hpp; 0: the
+  // chunk is one unit), and the objectives' sums over each unit.
+  std::size_t unit = 0;
+  std::vector<ChunkSums> unit_sums;
 };
 
 // The log normalising constant of the continuous Bernoulli with logit eta,
@@ -351,9 +356,12 @@ class Likelihood {
       const double ln = log_norm(par);
       for (std::size_t k = 0; k < n; ++k) ws.ll[k] = ln - 0.5 * ws.rss[k] / c2;
       if (grad != nullptr && spec_.learn_obs_sd) {
-        double d = 0.0;  // d(-rec)/d log c = (dx - rss / c^2) / S per draw
-        for (std::size_t k = 0; k < n; ++k) d += double(dx_) - ws.rss[k] / c2;
-        grad[log_c_] += d / double(S);
+        // d(-rec)/d log c = (dx - rss / c^2) / S per draw, by units
+        for_units(n, ws.unit * S, [&](std::size_t b, std::size_t e) {
+          double d = 0.0;
+          for (std::size_t k = b; k < e; ++k) d += double(dx_) - ws.rss[k] / c2;
+          grad[log_c_] += d / double(S);
+        });
       }
       return;
     }
@@ -384,19 +392,21 @@ class Likelihood {
     const double c = obs_sd(par), c2 = c * c;
     arma::mat& gx = ws.d_a;
     gx.set_size(dx_, m * S);
-    double d_log_c = 0.0;
-    for (std::size_t i = 0; i < m; ++i) {
-      const double* xi = ws.x.colptr(i);
-      for (std::size_t s = 0; s < S; ++s) {
-        const std::size_t col = i * S + s;
-        const double vv = v[col], vc = vv / c2;
-        const double* xh = ws.xhat.colptr(col);
-        double* gc = gx.colptr(col);
-        for (std::size_t k = 0; k < dx_; ++k) gc[k] = vc * (xh[k] - xi[k]);
-        d_log_c += vv * (double(dx_) - ws.rss[col] / c2);
+    for_units(m, ws.unit, [&](std::size_t b, std::size_t e) {
+      double d_log_c = 0.0;
+      for (std::size_t i = b; i < e; ++i) {
+        const double* xi = ws.x.colptr(i);
+        for (std::size_t s = 0; s < S; ++s) {
+          const std::size_t col = i * S + s;
+          const double vv = v[col], vc = vv / c2;
+          const double* xh = ws.xhat.colptr(col);
+          double* gc = gx.colptr(col);
+          for (std::size_t k = 0; k < dx_; ++k) gc[k] = vc * (xh[k] - xi[k]);
+          d_log_c += vv * (double(dx_) - ws.rss[col] / c2);
+        }
       }
-    }
-    if (spec_.learn_obs_sd) grad[log_c_] += d_log_c;
+      if (spec_.learn_obs_sd) grad[log_c_] += d_log_c;
+    });
   }
 
   // E[x | z] for the outputs of each column: G(z) for a Gaussian, the

@@ -57,17 +57,6 @@ struct ModelSpec {
   bool linear() const { return kind == ModelKind::linear; }
 };
 
-// Sums over the chunk's data points (divide by the batch size for means).
-struct ChunkSums {
-  double objective = 0.0, reconstruction = 0.0, kl = 0.0;
-  ChunkSums& operator+=(const ChunkSums& o) {
-    objective += o.objective;
-    reconstruction += o.reconstruction;
-    kl += o.kl;
-    return *this;
-  }
-};
-
 inline LikelihoodSpec likelihood_spec(const ModelSpec& s) {
   LikelihoodSpec l;
   switch (s.kind) {
