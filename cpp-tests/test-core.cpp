@@ -396,6 +396,49 @@ static void test_products() {
               cases - blas_differ, cases);
 }
 
+// gemm_pair(), two products sharing op(B) in one pass: each of its two
+// results identical to gemm() / gemm_bias() on its own, to the bit (shapes
+// of every panel width, several blocks of the inner dimension, both
+// transpositions of B, with biases and added to C).
+static void test_product_pairs() {
+  std::uint64_t state = 777;
+  auto next = [&state] {
+    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return double(state >> 11) / 9007199254740992.0 - 0.5;
+  };
+  const std::size_t ms[] = {1, 2, 3, 5, 8};
+  const std::size_t ns[] = {2, 4, 6, 10, 12, 14, 20, 24, 100, 128};
+  const std::size_t ks[] = {1, 8, 64, 100, 257, 600};
+  long cases = 0, differ = 0;
+  for (std::size_t m : ms)
+    for (std::size_t n : ns)
+      for (std::size_t k : ks)
+        for (int t = 0; t < 4; ++t) {
+          const bool tb = t & 1, with_bias = t & 2;
+          const std::size_t lda = m, ldb = (tb ? n : k) + 1, ldc = m;
+          std::vector<double> A(lda * k), A2(lda * k), B(ldb * (tb ? k : n)), bias(m), bias2(m);
+          std::vector<double> C(ldc * n), C2(ldc * n);
+          for (auto* v : {&A, &A2, &B, &bias, &bias2, &C, &C2})
+            for (double& x : *v) x = next();
+          std::vector<double> p1 = C, p2 = C2, s1 = C, s2 = C2;
+          if (with_bias) {
+            gemm_pair(tb, m, n, k, A.data(), A2.data(), lda, B.data(), ldb, 1.0, p1.data(),
+                      p2.data(), ldc, bias.data(), bias2.data());
+            gemm_bias(false, tb, m, n, k, A.data(), lda, B.data(), ldb, bias.data(), s1.data(), ldc);
+            gemm_bias(false, tb, m, n, k, A2.data(), lda, B.data(), ldb, bias2.data(), s2.data(), ldc);
+          } else {
+            gemm_pair(tb, m, n, k, A.data(), A2.data(), lda, B.data(), ldb, 1.0, p1.data(),
+                      p2.data(), ldc);
+            gemm(false, tb, m, n, k, 1.0, A.data(), lda, B.data(), ldb, 1.0, s1.data(), ldc);
+            gemm(false, tb, m, n, k, 1.0, A2.data(), lda, B.data(), ldb, 1.0, s2.data(), ldc);
+          }
+          ++cases;
+          differ += p1 != s1 || p2 != s2;
+        }
+  check(differ == 0, "products: pairs equal their two products (" +
+                         std::to_string(cases - differ) + " of " + std::to_string(cases) + ")");
+}
+
 // libm.hpp's kernels against the C library, bit for bit, at each width the
 // CPU runs: for each function 2^22 pseudo-random arguments over the domains
 // the likelihoods use and beyond (raw bit patterns among them: NaNs,
@@ -515,6 +558,7 @@ static void test_libm() {
 int main() {
   test_libm();
   test_products();
+  test_product_pairs();
   test_gradients();
   test_likelihood_outputs();
   test_continuous_bernoulli();

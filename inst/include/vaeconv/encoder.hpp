@@ -135,7 +135,10 @@ class Encoder {
       dense_forward(par, trunk_[l], *h, ws.enc_pre[l], ws.enc_act[l], act_);
       h = &ws.enc_act[l];
     }
-    dense_forward(par, mean_, *h, ws.mu);
+    if (kind_ == EncoderKind::diagonal)
+      dense_forward_pair(par, mean_, var_, *h, ws.mu, ws.u);  // both heads
+    else
+      dense_forward(par, mean_, *h, ws.mu);
     const std::size_t n = dz_ * m;
     for (arma::mat* a : {&ws.var, &ws.sd, &ws.log_var, &ws.dvar}) a->set_size(dz_, m);
     if (kind_ == EncoderKind::full) {
@@ -151,8 +154,7 @@ class Encoder {
       ws.log_var = ws.u;
       ws.dvar = ws.var;
     } else {
-      // var = min_var + softplus(u), d var / d u = sigmoid(u)
-      dense_forward(par, var_, *h, ws.u);
+      // var = min_var + softplus(u), d var / d u = sigmoid(u); u made above
       detail::exact(detail::ExactKernel::softplus, ws.u.memptr(), ws.var.memptr(), n);
       for (std::size_t k = 0; k < n; ++k) ws.var[k] += min_var_;
       detail::exact(detail::ExactKernel::sigmoid, ws.u.memptr(), ws.dvar.memptr(), n);
@@ -268,8 +270,14 @@ class Encoder {
     const arma::mat& h = H == 0 ? ws.x : ws.enc_act[H - 1];
     arma::mat* dh = H == 0 ? nullptr : &ws.d_a;
     const std::size_t unit = ws.unit;  // data columns
-    dense_backward(par, mean_, h, ws.d_mu, grad, dh, false, unit);
-    if (kind_ == EncoderKind::x_free) {  // the variances are free of x: only their bias
+    if (kind_ == EncoderKind::diagonal) {
+      dense_backward_pair(par, mean_, var_, h, ws.d_mu, ws.d_u, grad, dh, unit);
+    } else {
+      dense_backward(par, mean_, h, ws.d_mu, grad, dh, false, unit);
+    }
+    if (kind_ == EncoderKind::diagonal) {
+      // both heads done above
+    } else if (kind_ == EncoderKind::x_free) {  // the variances are free of x: only their bias
       for_units(ws.d_u.n_cols, unit, [&](std::size_t b, std::size_t e) {
         vmath::add_row_sums(ws.d_u.memptr() + b * dz_, dz_, e - b, grad + var_.b);
       });

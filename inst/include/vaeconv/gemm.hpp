@@ -226,12 +226,17 @@ VAECONV_TARGET_AVX512 inline void prefetch_c(const double* c, std::size_t ldc, s
 // columns past it (each element's chain is the same).
 // With init, the tile's sums are added to init[r] (the same for every
 // column) instead of to C, and written to C: C = init 1' + the sums.
+// With C_hi (V = 2), the tile is two products' (gemm_pair_avx512()): its
+// first 8 rows go to C and its last 8 to C_hi, `rows` of each, the last
+// ones from init_hi.
 template <int V, int PF, std::size_t NC = gemm_nr>
 VAECONV_TARGET_AVX512 inline void tile_avx512(const double* a, std::size_t sa, const double* b,
                                               std::size_t sl, std::size_t sj, std::size_t len,
                                               double* C, std::size_t ldc, std::size_t rows,
                                               std::size_t cols, const double* pf,
-                                              std::size_t pf_ld, const double* init) {
+                                              std::size_t pf_ld, const double* init,
+                                              double* C_hi = nullptr,
+                                              const double* init_hi = nullptr) {
   static_assert(NC == gemm_nr || (PF == 0 && NC % 4 == 0 && NC < gemm_nr), "a narrow tile");
   __m512d c[V][NC];
 VAECONV_UNROLL(12)
@@ -257,15 +262,18 @@ VAECONV_UNROLL(12)
       for (int v = 0; v < V; ++v) c[v][j] = _mm512_fmadd_pd(av[v], bj, c[v][j]);
     }
   }
-  const __mmask8 k[2] = {row_mask(rows, 0), row_mask(rows, 1)};
+  const bool pair = V == 2 && C_hi != nullptr;
+  const __mmask8 k[2] = {row_mask(rows, 0), row_mask(rows, pair ? 0 : 1)};
+  double* const Cv[2] = {C, pair ? C_hi : C + 8};
+  const double* const initv[2] = {init, pair ? init_hi : init != nullptr ? init + 8 : nullptr};
   __m512d iv[V];
   if (init != nullptr)
-    for (int v = 0; v < V; ++v) iv[v] = _mm512_maskz_loadu_pd(k[v], init + 8 * v);
-  if (rows == 8 * V && cols == NC) {
+    for (int v = 0; v < V; ++v) iv[v] = _mm512_maskz_loadu_pd(k[v], initv[v]);
+  if (rows == (pair ? 8 : 8 * V) && cols == NC) {
 VAECONV_UNROLL(12)
     for (std::size_t j = 0; j < NC; ++j)
       for (int v = 0; v < V; ++v) {
-        double* cj = C + j * ldc + 8 * v;
+        double* cj = Cv[v] + j * ldc;
         _mm512_storeu_pd(cj, _mm512_add_pd(init != nullptr ? iv[v] : _mm512_loadu_pd(cj), c[v][j]));
       }
     return;
@@ -274,7 +282,7 @@ VAECONV_UNROLL(12)
   for (std::size_t j = 0; j < NC; ++j) {
     if (j >= cols) continue;
     for (int v = 0; v < V; ++v) {
-      double* cj = C + j * ldc + 8 * v;
+      double* cj = Cv[v] + j * ldc;
       if (k[v] != 0)
         _mm512_mask_storeu_pd(
             cj, k[v],
@@ -403,13 +411,13 @@ VAECONV_TARGET_AVX512 inline void gemm_avx512(bool trans_a, bool trans_b, std::s
         if (p < full) {
           const double* b = trans_b ? B + p + ls * ldb : B + ls + p * ldb;
           run(a, sa, b, b_sl, b_sj, len, C + i0 + p * ldc, ldc, rows, gemm_nr, next, lda,
-              init != nullptr ? init + i0 : nullptr);
+              init != nullptr ? init + i0 : nullptr, nullptr, nullptr);
         } else {
           const auto last = width == gemm_nr ? run
                             : width == 8 ? (rows > 8 ? tile_avx512<2, 0, 8> : tile_avx512<1, 0, 8>)
                                          : (rows > 8 ? tile_avx512<2, 0, 4> : tile_avx512<1, 0, 4>);
           last(a, sa, buf.b.data(), width, 1, len, C + i0 + full * ldc, ldc, rows, rest, next,
-               lda, init != nullptr ? init + i0 : nullptr);
+               lda, init != nullptr ? init + i0 : nullptr, nullptr, nullptr);
         }
       }
     }
@@ -428,6 +436,51 @@ VAECONV_TARGET_AVX512 inline void gemm_avx512(bool trans_a, bool trans_b, std::s
       double* cc = C + i0 + (n - 1) * ldc;
       const double* c0 = init != nullptr ? init + i0 : cc;
       for (std::size_t r = 0; r < rows; ++r) cc[r] = c0[r] + (i0 + r < m4 ? four[r] : plain[r]);
+    }
+  }
+}
+
+// Two products that share op(B), of m <= 8 rows each (A and A2 not
+// transposed), in one pass of 16-row tiles: C = op(A) op(B) in the tiles'
+// first 8 rows and C2 = A2 op(B) in their last 8, with bias and bias2 (as
+// gemm_avx512()) or, without, added to C and C2 (beta = 1). n must be even
+// (an odd last column has an order of its own). Each element's sums are
+// those of gemm_avx512() (a panel of at most 8 rows is packed there too):
+// the same bits, in one pass where there were two of 8-row tiles.
+VAECONV_TARGET_AVX512 inline void gemm_pair_avx512(bool trans_b, std::size_t m, std::size_t n,
+                                                   std::size_t k, const double* A,
+                                                   const double* A2, std::size_t lda,
+                                                   const double* B, std::size_t ldb, double* C,
+                                                   double* C2, std::size_t ldc,
+                                                   const double* bias, const double* bias2) {
+  GemmBuffers& buf = gemm_buffers();
+  const __mmask8 km = row_mask(m, 0);
+  const std::size_t full = n / gemm_nr * gemm_nr, rest = n - full;
+  const std::size_t width = rest > 8 ? gemm_nr : rest > 4 ? 8 : 4;
+  const std::size_t b_sl = trans_b ? ldb : 1, b_sj = trans_b ? 1 : ldb;
+  const auto last = width == gemm_nr ? tile_avx512<2, 0>
+                    : width == 8     ? tile_avx512<2, 0, 8>
+                                     : tile_avx512<2, 0, 4>;
+  for (std::size_t ls = 0, len = 0; ls < k; ls += len) {
+    len = kblock(k - ls);
+    const double* init = ls == 0 ? bias : nullptr;  // the first block adds to bias
+    const double* init2 = ls == 0 ? bias2 : nullptr;
+    buf.a.resize(gemm_mr * len);
+    buf.b.resize(gemm_nr * len);
+    double* a = buf.a.data();
+    for (std::size_t l = 0; l < len; ++l) {
+      _mm512_storeu_pd(a + l * gemm_mr, _mm512_maskz_loadu_pd(km, A + (ls + l) * lda));
+      _mm512_storeu_pd(a + l * gemm_mr + 8, _mm512_maskz_loadu_pd(km, A2 + (ls + l) * lda));
+    }
+    for (std::size_t p = 0; p < full; p += gemm_nr) {
+      const double* b = trans_b ? B + p + ls * ldb : B + ls + p * ldb;
+      tile_avx512<2, 0>(a, gemm_mr, b, b_sl, b_sj, len, C + p * ldc, ldc, m, gemm_nr, nullptr, 0,
+                        init, C2 + p * ldc, init2);
+    }
+    if (rest > 0) {
+      pack_b(trans_b, B, ldb, full, rest, ls, len, width, buf.b.data());
+      last(a, gemm_mr, buf.b.data(), width, 1, len, C + full * ldc, ldc, m, rest, nullptr, 0,
+           init, C2 + full * ldc, init2);
     }
   }
 }
@@ -494,6 +547,30 @@ inline void gemm_bias(bool trans_a, bool trans_b, std::size_t m, std::size_t n, 
 #endif
   for (std::size_t j = 0; j < n; ++j) std::copy(bias, bias + m, C + j * ldc);
   gemm(trans_a, trans_b, m, n, k, 1.0, A, lda, B, ldb, 1.0, C, ldc);
+}
+
+// The pair C = op(A) op(B) + beta C, C2 = A2 op(B) + beta C2 (A, A2 m x k
+// not transposed, the same leading dimensions; beta 0 or 1), or with biases
+// bias and bias2 as gemm_bias(): through gemm_pair_avx512() when the kernels
+// run, m <= 8 and n is even, else as two products. The same bits either way.
+inline void gemm_pair(bool trans_b, std::size_t m, std::size_t n, std::size_t k,
+                      const double* A, const double* A2, std::size_t lda, const double* B,
+                      std::size_t ldb, double beta, double* C, double* C2, std::size_t ldc,
+                      const double* bias = nullptr, const double* bias2 = nullptr) {
+  if (m == 0 || n == 0) return;
+#if defined(VAECONV_AVX2)
+  if (k > 0 && m <= 8 && n % 2 == 0 && (bias != nullptr || beta == 1.0) && gemm_uses_kernels()) {
+    detail::gemm_pair_avx512(trans_b, m, n, k, A, A2, lda, B, ldb, C, C2, ldc, bias, bias2);
+    return;
+  }
+#endif
+  if (bias != nullptr) {
+    gemm_bias(false, trans_b, m, n, k, A, lda, B, ldb, bias, C, ldc);
+    gemm_bias(false, trans_b, m, n, k, A2, lda, B, ldb, bias2, C2, ldc);
+  } else {
+    gemm(false, trans_b, m, n, k, 1.0, A, lda, B, ldb, beta, C, ldc);
+    gemm(false, trans_b, m, n, k, 1.0, A2, lda, B, ldb, beta, C2, ldc);
+  }
 }
 
 }  // namespace vaeconv
