@@ -209,36 +209,21 @@ VAECONV_TARGET_AVX512 inline void prefetch_c(const double* c, std::size_t ldc, s
   }
 }
 
-// Adds to C (rows x cols of it, at most 8 V x 12, leading dimension ldc)
-// the 8 V x 12 tile of sums over len terms l of a(r, l) b(l, j), with
-// a(r, l) = a[l sa + r] (8 V rows, packed or straight from A) and b(l, j) =
-// b[l sl + j sj] (12 columns, packed or straight from B): each element one
-// chain of fused multiply-adds in the order of the terms. V = 2 (16 rows)
-// but for a panel of at most 8 rows, which V = 1 does at half the work.
-// PF = 1 or 2 fetches as it goes the next panel of A, 16 rows of op(A)
-// over the same terms: read straight (PF = 1: the 16 values at pf + l
-// pf_ld, up to three lines, at step l) or transposed (PF = 2: 16 columns of
-// A of len values each, from pf with leading dimension pf_ld; two of their
-// 2 len lines at each step). (Only the first tile of a panel fetches: the
-// others keep the plain loop.)
-// NC = 4 or 8 (PF = 0 only) sums only the first NC of the 12 columns: a
-// last, narrower panel of at most NC columns, without the work of the
-// columns past it (each element's chain is the same).
-// With init, the tile's sums are added to init[r] (the same for every
-// column) instead of to C, and written to C: C = init 1' + the sums.
-// With C_hi (V = 2), the tile is two products' (gemm_pair_avx512()): its
-// first 8 rows go to C and its last 8 to C_hi, `rows` of each, the last
-// ones from init_hi.
-template <int V, int PF, std::size_t NC = gemm_nr>
-VAECONV_TARGET_AVX512 inline void tile_avx512(const double* a, std::size_t sa, const double* b,
-                                              std::size_t sl, std::size_t sj, std::size_t len,
-                                              double* C, std::size_t ldc, std::size_t rows,
-                                              std::size_t cols, const double* pf,
-                                              std::size_t pf_ld, const double* init,
-                                              double* C_hi = nullptr,
-                                              const double* init_hi = nullptr) {
-  static_assert(NC == gemm_nr || (PF == 0 && NC % 4 == 0 && NC < gemm_nr), "a narrow tile");
-  __m512d c[V][NC];
+// The 8 V x NC tile of sums over len terms l of a(r, l) b(l, j) into c,
+// with a(r, l) = a[l sa + r] (8 V rows, packed or straight from A) and
+// b(l, j) = b[l sl + j sj] (packed or straight from B): each element one
+// chain of fused multiply-adds in the order of the terms. PF = 1 or 2
+// fetches as it goes the next panel of A, 16 rows of op(A) over the same
+// terms: read straight (PF = 1: the 16 values at pf + l pf_ld, up to three
+// lines, at step l) or transposed (PF = 2: 16 columns of A of len values
+// each, from pf with leading dimension pf_ld; two of their 2 len lines at
+// each step).
+template <int V, int PF, std::size_t NC>
+VAECONV_TARGET_AVX512 VAECONV_INLINE void tile_sums(const double* a, std::size_t sa,
+                                                    const double* b, std::size_t sl,
+                                                    std::size_t sj, std::size_t len,
+                                                    const double* pf, std::size_t pf_ld,
+                                                    __m512d (&c)[V][NC]) {
 VAECONV_UNROLL(12)
   for (std::size_t j = 0; j < NC; ++j)
     for (int v = 0; v < V; ++v) c[v][j] = _mm512_setzero_pd();
@@ -262,18 +247,35 @@ VAECONV_UNROLL(12)
       for (int v = 0; v < V; ++v) c[v][j] = _mm512_fmadd_pd(av[v], bj, c[v][j]);
     }
   }
-  const bool pair = V == 2 && C_hi != nullptr;
-  const __mmask8 k[2] = {row_mask(rows, 0), row_mask(rows, pair ? 0 : 1)};
-  double* const Cv[2] = {C, pair ? C_hi : C + 8};
-  const double* const initv[2] = {init, pair ? init_hi : init != nullptr ? init + 8 : nullptr};
+}
+
+// Adds to C (rows x cols of it, at most 8 V x 12, leading dimension ldc)
+// the 8 V x 12 tile of tile_sums(). V = 2 (16 rows) but for a panel of at
+// most 8 rows, which V = 1 does at half the work. PF: see tile_sums() (only
+// the first tile of a panel fetches: the others keep the plain loop).
+// NC = 4 or 8 (PF = 0 only) sums only the first NC of the 12 columns: a
+// last, narrower panel of at most NC columns, without the work of the
+// columns past it (each element's chain is the same).
+// With init, the tile's sums are added to init[r] (the same for every
+// column) instead of to C, and written to C: C = init 1' + the sums.
+template <int V, int PF, std::size_t NC = gemm_nr>
+VAECONV_TARGET_AVX512 inline void tile_avx512(const double* a, std::size_t sa, const double* b,
+                                              std::size_t sl, std::size_t sj, std::size_t len,
+                                              double* C, std::size_t ldc, std::size_t rows,
+                                              std::size_t cols, const double* pf,
+                                              std::size_t pf_ld, const double* init) {
+  static_assert(NC == gemm_nr || (PF == 0 && NC % 4 == 0 && NC < gemm_nr), "a narrow tile");
+  __m512d c[V][NC];
+  tile_sums<V, PF, NC>(a, sa, b, sl, sj, len, pf, pf_ld, c);
+  const __mmask8 k[2] = {row_mask(rows, 0), row_mask(rows, 1)};
   __m512d iv[V];
   if (init != nullptr)
-    for (int v = 0; v < V; ++v) iv[v] = _mm512_maskz_loadu_pd(k[v], initv[v]);
-  if (rows == (pair ? 8 : 8 * V) && cols == NC) {
+    for (int v = 0; v < V; ++v) iv[v] = _mm512_maskz_loadu_pd(k[v], init + 8 * v);
+  if (rows == 8 * V && cols == NC) {
 VAECONV_UNROLL(12)
     for (std::size_t j = 0; j < NC; ++j)
       for (int v = 0; v < V; ++v) {
-        double* cj = Cv[v] + j * ldc;
+        double* cj = C + j * ldc + 8 * v;
         _mm512_storeu_pd(cj, _mm512_add_pd(init != nullptr ? iv[v] : _mm512_loadu_pd(cj), c[v][j]));
       }
     return;
@@ -282,11 +284,41 @@ VAECONV_UNROLL(12)
   for (std::size_t j = 0; j < NC; ++j) {
     if (j >= cols) continue;
     for (int v = 0; v < V; ++v) {
-      double* cj = Cv[v] + j * ldc;
+      double* cj = C + j * ldc + 8 * v;
       if (k[v] != 0)
         _mm512_mask_storeu_pd(
             cj, k[v],
             _mm512_add_pd(init != nullptr ? iv[v] : _mm512_maskz_loadu_pd(k[v], cj), c[v][j]));
+    }
+  }
+}
+
+// The tile of two products (gemm_pair_avx512()): the 16 x NC sums of
+// tile_sums(), its first 8 rows added to C (or to init, and written to C)
+// and its last 8 to C2 (or init2), `rows` rows of each.
+template <std::size_t NC>
+VAECONV_TARGET_AVX512 inline void tile_pair_avx512(const double* a, const double* b,
+                                                   std::size_t sl, std::size_t sj,
+                                                   std::size_t len, double* C, double* C2,
+                                                   std::size_t ldc, std::size_t rows,
+                                                   std::size_t cols, const double* init,
+                                                   const double* init2) {
+  __m512d c[2][NC];
+  tile_sums<2, 0, NC>(a, gemm_mr, b, sl, sj, len, nullptr, 0, c);
+  const __mmask8 k = row_mask(rows, 0);
+  double* const out[2] = {C, C2};
+  __m512d iv[2];
+  if (init != nullptr) {
+    iv[0] = _mm512_maskz_loadu_pd(k, init);
+    iv[1] = _mm512_maskz_loadu_pd(k, init2);
+  }
+VAECONV_UNROLL(12)
+  for (std::size_t j = 0; j < NC; ++j) {
+    if (j >= cols) continue;
+    for (int v = 0; v < 2; ++v) {
+      double* cj = out[v] + j * ldc;
+      _mm512_mask_storeu_pd(
+          cj, k, _mm512_add_pd(init != nullptr ? iv[v] : _mm512_maskz_loadu_pd(k, cj), c[v][j]));
     }
   }
 }
@@ -411,13 +443,13 @@ VAECONV_TARGET_AVX512 inline void gemm_avx512(bool trans_a, bool trans_b, std::s
         if (p < full) {
           const double* b = trans_b ? B + p + ls * ldb : B + ls + p * ldb;
           run(a, sa, b, b_sl, b_sj, len, C + i0 + p * ldc, ldc, rows, gemm_nr, next, lda,
-              init != nullptr ? init + i0 : nullptr, nullptr, nullptr);
+              init != nullptr ? init + i0 : nullptr);
         } else {
           const auto last = width == gemm_nr ? run
                             : width == 8 ? (rows > 8 ? tile_avx512<2, 0, 8> : tile_avx512<1, 0, 8>)
                                          : (rows > 8 ? tile_avx512<2, 0, 4> : tile_avx512<1, 0, 4>);
           last(a, sa, buf.b.data(), width, 1, len, C + i0 + full * ldc, ldc, rows, rest, next,
-               lda, init != nullptr ? init + i0 : nullptr, nullptr, nullptr);
+               lda, init != nullptr ? init + i0 : nullptr);
         }
       }
     }
@@ -458,9 +490,9 @@ VAECONV_TARGET_AVX512 inline void gemm_pair_avx512(bool trans_b, std::size_t m, 
   const std::size_t full = n / gemm_nr * gemm_nr, rest = n - full;
   const std::size_t width = rest > 8 ? gemm_nr : rest > 4 ? 8 : 4;
   const std::size_t b_sl = trans_b ? ldb : 1, b_sj = trans_b ? 1 : ldb;
-  const auto last = width == gemm_nr ? tile_avx512<2, 0>
-                    : width == 8     ? tile_avx512<2, 0, 8>
-                                     : tile_avx512<2, 0, 4>;
+  const auto last = width == gemm_nr ? tile_pair_avx512<gemm_nr>
+                    : width == 8     ? tile_pair_avx512<8>
+                                     : tile_pair_avx512<4>;
   for (std::size_t ls = 0, len = 0; ls < k; ls += len) {
     len = kblock(k - ls);
     const double* init = ls == 0 ? bias : nullptr;  // the first block adds to bias
@@ -474,13 +506,13 @@ VAECONV_TARGET_AVX512 inline void gemm_pair_avx512(bool trans_b, std::size_t m, 
     }
     for (std::size_t p = 0; p < full; p += gemm_nr) {
       const double* b = trans_b ? B + p + ls * ldb : B + ls + p * ldb;
-      tile_avx512<2, 0>(a, gemm_mr, b, b_sl, b_sj, len, C + p * ldc, ldc, m, gemm_nr, nullptr, 0,
-                        init, C2 + p * ldc, init2);
+      tile_pair_avx512<gemm_nr>(a, b, b_sl, b_sj, len, C + p * ldc, C2 + p * ldc, ldc, m,
+                                gemm_nr, init, init2);
     }
     if (rest > 0) {
       pack_b(trans_b, B, ldb, full, rest, ls, len, width, buf.b.data());
-      last(a, gemm_mr, buf.b.data(), width, 1, len, C + full * ldc, ldc, m, rest, nullptr, 0,
-           init, C2 + full * ldc, init2);
+      last(a, buf.b.data(), width, 1, len, C + full * ldc, C2 + full * ldc, ldc, m, rest, init,
+           init2);
     }
   }
 }
