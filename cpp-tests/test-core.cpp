@@ -422,13 +422,13 @@ static void test_product_pairs() {
             for (double& x : *v) x = next();
           std::vector<double> p1 = C, p2 = C2, s1 = C, s2 = C2;
           if (with_bias) {
-            gemm_pair(tb, m, n, k, A.data(), A2.data(), lda, B.data(), ldb, 1.0, p1.data(),
-                      p2.data(), ldc, bias.data(), bias2.data());
+            gemm_pair(tb, m, n, k, A.data(), A2.data(), lda, B.data(), ldb, p1.data(), p2.data(),
+                      ldc, bias.data(), bias2.data());
             gemm_bias(false, tb, m, n, k, A.data(), lda, B.data(), ldb, bias.data(), s1.data(), ldc);
             gemm_bias(false, tb, m, n, k, A2.data(), lda, B.data(), ldb, bias2.data(), s2.data(), ldc);
           } else {
-            gemm_pair(tb, m, n, k, A.data(), A2.data(), lda, B.data(), ldb, 1.0, p1.data(),
-                      p2.data(), ldc);
+            gemm_pair(tb, m, n, k, A.data(), A2.data(), lda, B.data(), ldb, p1.data(), p2.data(),
+                      ldc);
             gemm(false, tb, m, n, k, 1.0, A.data(), lda, B.data(), ldb, 1.0, s1.data(), ldc);
             gemm(false, tb, m, n, k, 1.0, A2.data(), lda, B.data(), ldb, 1.0, s2.data(), ldc);
           }

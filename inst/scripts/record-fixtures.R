@@ -54,16 +54,21 @@ strip_fit <- function(f) {
   list(trajectory = tr, state = st, status = f$status)
 }
 
+# fit_vae() of a case (data, model and its own arguments) with the
+# arguments in ...; the case's own take precedence.
+fit_case <- function(a, ...) {
+  args <- list(x = a[[1]], model = a[[2]], progress = FALSE, ...)
+  extra <- a[-(1:2)]
+  args[names(extra)] <- extra
+  do.call(fit_vae, args)
+}
+
 fixture_results <- function(n_threads = 1, cases = fixture_cases(), replicates = TRUE) {
   out <- list()
   for (nm in names(cases)) {
     a <- cases[[nm]]
-    args <- list(x = a[[1]], model = a[[2]], batch_size = 32, iterations = 30,
-                 seed = 5, n_threads = n_threads, eval_every = 10,
-                 eval_samples = 2, progress = FALSE)
-    extra <- a[-(1:2)]
-    args[names(extra)] <- extra
-    f <- do.call(fit_vae, args)
+    f <- fit_case(a, batch_size = 32, iterations = 30, seed = 5, n_threads = n_threads,
+                  eval_every = 10, eval_samples = 2)
     x <- a[[1]]
     r <- strip_fit(f)
     r$evaluate <- evaluate(f, x, samples = 2, seed = 3, n_threads = n_threads)
@@ -136,12 +141,8 @@ parts_fixture_results <- function(n_threads = 1) {
 task_fixture_results <- function(n_threads = 1) {
   cases <- c(fixture_cases(), parts_fixture_cases())
   one <- function(a) {
-    args <- list(x = a[[1]], model = a[[2]], batch_size = 200, iterations = 12,
-                 seed = 7, n_threads = n_threads, eval_every = 4,
-                 eval_samples = 1, progress = FALSE)
-    extra <- a[-(1:2)]
-    args[names(extra)] <- extra
-    f <- do.call(fit_vae, args)
+    f <- fit_case(a, batch_size = 200, iterations = 12, seed = 7, n_threads = n_threads,
+                  eval_every = 4, eval_samples = 1)
     r <- strip_fit(f)
     r$evaluate <- evaluate(f, a[[1]], samples = 1, seed = 3, n_threads = n_threads)
     r$snr <- gradient_snr(f, a[[1]], draws = 3, seed = 2, n_threads = n_threads)

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <vector>
 
 namespace vaeconv {
 
@@ -30,6 +31,20 @@ inline void for_units(std::size_t n, std::size_t unit, const F& f) {
     return;
   }
   for (std::size_t b = 0; b < n; b += unit) f(b, std::min(n, b + unit));
+}
+
+// The sums of each unit of n columns, f(begin, end) (for_units()), into
+// `each` in unit order; returns their total, ((0 + s_0) + s_1) + ....
+template <class F>
+inline ChunkSums sum_units(std::size_t n, std::size_t unit, std::vector<ChunkSums>& each,
+                           const F& f) {
+  each.clear();
+  ChunkSums total;
+  for_units(n, unit, [&](std::size_t b, std::size_t e) {
+    each.push_back(f(b, e));
+    total += each.back();
+  });
+  return total;
 }
 
 }  // namespace vaeconv

@@ -45,7 +45,7 @@ inline void dense_forward_pair(const double* par, const Dense& L, const Dense& L
   const std::size_t n = in.n_cols;
   out.set_size(L.out, n);
   out2.set_size(L2.out, n);
-  gemm_pair(false, L.out, n, L.in, par + L.w, par + L2.w, L.out, in.memptr(), L.in, 1.0,
+  gemm_pair(false, L.out, n, L.in, par + L.w, par + L2.w, L.out, in.memptr(), L.in,
             out.memptr(), out2.memptr(), L.out, par + L.b, par + L2.b);
 }
 
@@ -88,7 +88,7 @@ inline void dense_backward_pair(const double* par, const Dense& L, const Dense& 
   for_units(n, unit, [&](std::size_t b, std::size_t e) {
     const double* d = dout.memptr() + b * L.out;
     const double* d2 = dout2.memptr() + b * L2.out;
-    gemm_pair(true, L.out, L.in, e - b, d, d2, L.out, in.memptr() + b * L.in, L.in, 1.0,
+    gemm_pair(true, L.out, L.in, e - b, d, d2, L.out, in.memptr() + b * L.in, L.in,
               grad + L.w, grad + L2.w, L.out);
     vmath::add_row_sums(d, L.out, e - b, grad + L.b);
     vmath::add_row_sums(d2, L2.out, e - b, grad + L2.b);

@@ -27,9 +27,7 @@ inline ChunkSums elbo(const Vae& model, const double* par, std::size_t K, std::s
   model.decoder().forward(par, ws.z, ws);
   // ws.ll, and d(-rec)/d outputs with weights 1 / S
   model.likelihood().loglik(par, S, ws, grad);
-  ChunkSums sums;  // of the units' sums, in order
-  ws.unit_sums.clear();
-  for_units(m, ws.unit, [&](std::size_t b, std::size_t e) {
+  const ChunkSums sums = sum_units(m, ws.unit, ws.unit_sums, [&](std::size_t b, std::size_t e) {
     ChunkSums u;
     for (std::size_t i = b; i < e; ++i) {
       double rec = 0.0;
@@ -40,8 +38,7 @@ inline ChunkSums elbo(const Vae& model, const double* par, std::size_t K, std::s
       u.kl += kl;
       u.objective += rec - beta * kl;
     }
-    ws.unit_sums.push_back(u);
-    sums += u;
+    return u;
   });
   if (grad == nullptr) return sums;
 

@@ -119,8 +119,7 @@ class Engine {
   Engine(const Vae& model, const ObjectiveSpec& obj, DataView data,
          const KeyedRng& rng, Parallel& parallel, std::size_t chunk_rows)
       : model_(model), obj_(obj), data_(data), rng_(rng), parallel_(parallel),
-        chunk_rows_(chunk_rows), ws_(chunks_per_round), grads_(chunks_per_round),
-        sums_(chunks_per_round) {}
+        chunk_rows_(chunk_rows), ws_(chunks_per_round), grads_(chunks_per_round) {}
 
   // Sums of the objective over the columns idx[0..count) of the data, with
   // `samples` replicates of the objective's K draws per column (K given
@@ -165,8 +164,8 @@ class Engine {
         direct && (rows * S) % 2 == 0 ? std::max<std::size_t>(1, task_columns / (rows * S)) : 1;
     const std::size_t task_rows = group * rows;
     const std::size_t n_tasks = (n_units + group - 1) / group;
-    const std::size_t per_round =
-        direct ? 1 : std::max<std::size_t>(1, std::min(chunks_per_round, parallel_.concurrency()));
+    const std::size_t per_round =  // 1 when direct (one thread)
+        std::max<std::size_t>(1, std::min(chunks_per_round, parallel_.concurrency()));
     ChunkSums total;
     stopped_ = false;
     for (std::size_t first = 0; first < n_tasks; first += per_round) {
@@ -213,16 +212,11 @@ class Engine {
         if (grad != nullptr) {
           g = k < k0 ? grad : grads_[k].memptr();
         }
-        sums_[k] = chunk_objective(model_, obj_, par, K, samples, ws, g);
+        chunk_objective(model_, obj_, par, K, samples, ws, g);
       };
       parallel_.run(round, std::cref(task));
-      for (std::size_t k = 0; k < round; ++k) {
-        if (ws_[k].unit == 0) {
-          total += sums_[k];
-        } else {
-          for (const ChunkSums& u : ws_[k].unit_sums) total += u;
-        }
-      }
+      for (std::size_t k = 0; k < round; ++k)
+        for (const ChunkSums& u : ws_[k].unit_sums) total += u;
       if (grad != nullptr && round > k0) {
         const bool last = first + round >= n_tasks && norms != nullptr;
         // One pass per buffer: grad += g_k and g_k = 0, the last buffer's
@@ -312,7 +306,6 @@ class Engine {
   std::size_t key_stride_ = 0, key_offset_ = 0;
   std::vector<Workspace> ws_;
   std::vector<AlignedVec> grads_;
-  std::vector<ChunkSums> sums_;
   Monitor* monitor_ = nullptr;
   bool report_ = true;
   bool stopped_ = false;

@@ -581,17 +581,18 @@ inline void gemm_bias(bool trans_a, bool trans_b, std::size_t m, std::size_t n, 
   gemm(trans_a, trans_b, m, n, k, 1.0, A, lda, B, ldb, 1.0, C, ldc);
 }
 
-// The pair C = op(A) op(B) + beta C, C2 = A2 op(B) + beta C2 (A, A2 m x k
-// not transposed, the same leading dimensions; beta 0 or 1), or with biases
-// bias and bias2 as gemm_bias(): through gemm_pair_avx512() when the kernels
-// run, m <= 8 and n is even, else as two products. The same bits either way.
+// The pair C += A op(B), C2 += A2 op(B) (A, A2 m x k not transposed, the
+// same leading dimensions), or with biases, C = bias 1' + A op(B) and C2 =
+// bias2 1' + A2 op(B) as gemm_bias(): through gemm_pair_avx512() when the
+// kernels run, m <= 8 and n is even, else as two products. The same bits
+// either way.
 inline void gemm_pair(bool trans_b, std::size_t m, std::size_t n, std::size_t k,
                       const double* A, const double* A2, std::size_t lda, const double* B,
-                      std::size_t ldb, double beta, double* C, double* C2, std::size_t ldc,
+                      std::size_t ldb, double* C, double* C2, std::size_t ldc,
                       const double* bias = nullptr, const double* bias2 = nullptr) {
   if (m == 0 || n == 0) return;
 #if defined(VAECONV_AVX2)
-  if (k > 0 && m <= 8 && n % 2 == 0 && (bias != nullptr || beta == 1.0) && gemm_uses_kernels()) {
+  if (k > 0 && m <= 8 && n % 2 == 0 && gemm_uses_kernels()) {
     detail::gemm_pair_avx512(trans_b, m, n, k, A, A2, lda, B, ldb, C, C2, ldc, bias, bias2);
     return;
   }
@@ -600,8 +601,8 @@ inline void gemm_pair(bool trans_b, std::size_t m, std::size_t n, std::size_t k,
     gemm_bias(false, trans_b, m, n, k, A, lda, B, ldb, bias, C, ldc);
     gemm_bias(false, trans_b, m, n, k, A2, lda, B, ldb, bias2, C2, ldc);
   } else {
-    gemm(false, trans_b, m, n, k, 1.0, A, lda, B, ldb, beta, C, ldc);
-    gemm(false, trans_b, m, n, k, 1.0, A2, lda, B, ldb, beta, C2, ldc);
+    gemm(false, trans_b, m, n, k, 1.0, A, lda, B, ldb, 1.0, C, ldc);
+    gemm(false, trans_b, m, n, k, 1.0, A2, lda, B, ldb, 1.0, C2, ldc);
   }
 }
 

@@ -117,16 +117,13 @@ inline ChunkSums vr_iwae(const Vae& model, const double* par, std::size_t K,
   model.decoder().forward(par, ws.z, ws);
   log_weights(model, par, S, ws, grad != nullptr);  // values once, for the gradient too
   ws.wbar.set_size(m * S);
-  ChunkSums sums;  // of the units' sums, in order
-  ws.unit_sums.clear();
-  for_units(m, ws.unit, [&](std::size_t b, std::size_t e) {
+  const ChunkSums sums = sum_units(m, ws.unit, ws.unit_sums, [&](std::size_t b, std::size_t e) {
     ChunkSums u;
     u.reconstruction = u.kl = std::numeric_limits<double>::quiet_NaN();
     for (std::size_t g = b * samples; g < e * samples; ++g)
       u.objective += vr_bound(ws.lw.memptr() + g * K, K, alpha, ws.wbar.memptr() + g * K);
     u.objective /= double(samples);
-    ws.unit_sums.push_back(u);
-    sums += u;
+    return u;
   });
   if (grad == nullptr) return sums;
 

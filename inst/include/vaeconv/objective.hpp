@@ -78,8 +78,9 @@ inline std::size_t draws_per_point(const ObjectiveSpec& obj, std::size_t K,
 }
 
 // Sums over the chunk in ws.x (noise in ws.eps, draws_per_point() columns
-// per data column) and, when grad is given, adds the gradient of minus their
-// sum to it. K is the number of draws per data point of the objective (1 for
+// per data column), and those over each of its units in ws.unit_sums
+// (chunk.hpp) and, when grad is given, adds the gradient of minus their sum
+// to it. K is the number of draws per data point of the objective (1 for
 // the ELBO, which then averages its `samples` draws).
 inline ChunkSums chunk_objective(const Vae& model, const ObjectiveSpec& obj,
                                  const double* par, std::size_t K, std::size_t samples,
@@ -88,7 +89,11 @@ inline ChunkSums chunk_objective(const Vae& model, const ObjectiveSpec& obj,
     case ObjectiveKind::elbo:
       if (obj.estimator == Estimator::dreg)
         throw std::invalid_argument("DReG is an estimator of importance weighted bounds");
-      if (obj.exact) return linear_elbo_exact(model, par, obj.beta, ws, grad);
+      if (obj.exact) {  // one unit (the engine never groups its chunks)
+        const ChunkSums s = linear_elbo_exact(model, par, obj.beta, ws, grad);
+        ws.unit_sums.assign(1, s);
+        return s;
+      }
       return elbo(model, par, K, samples, obj.beta, obj.estimator, ws, grad);
     case ObjectiveKind::iwae:
       return vr_iwae(model, par, K, samples, obj.alpha, obj.estimator, ws, grad);
