@@ -152,12 +152,21 @@ Rcpp::List cpp_fit(const Rcpp::NumericMatrix& x, const Rcpp::List& model,
                                ? Rcpp::as<std::string>(control["progress_name"])
                                : std::string("Fitting");
 
-  // The state lives in the R vectors that are returned, and the rows of x
-  // are read in place: a fit copies neither.
+  // The state lives in the R vectors that are returned. The rows of x are
+  // read in place, but for data of at most vaeconv::copy_values values,
+  // which are copied into observation-major order (their minibatches'
+  // rows gathered from contiguous memory; the same values, so the same
+  // fit).
   vaeconv_glue::RState in_r;
   vaeconv::TrainState st = vaeconv_glue::start_state(vae, seed, state, &in_r);
+  const std::size_t n_values = std::size_t(x.nrow()) * std::size_t(x.ncol());
+  const arma::mat xt = n_values <= vaeconv::copy_values && n_values > 0
+                           ? vaeconv_glue::columns_of(x)
+                           : arma::mat();
   const vaeconv::DataView data =
-      vaeconv::DataView::rows(x.begin(), std::size_t(x.nrow()), std::size_t(x.ncol()));
+      xt.n_elem > 0
+          ? vaeconv::DataView(xt)
+          : vaeconv::DataView::rows(x.begin(), std::size_t(x.nrow()), std::size_t(x.ncol()));
 
   vaeconv::TrainResult res;
   {

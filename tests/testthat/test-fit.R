@@ -549,6 +549,22 @@ test_that("fit_vae() reads a double matrix without copying it", {
   expect_false(any(grepl("tracemem\\[", copies)))
 })
 
+test_that("data above the copy limit, read in place, give the fit of a copy", {
+  # fit_vae() copies data of at most 2^21 values into observation-major
+  # order and reads larger data in R's layout; fit_vae_replicates() always
+  # copies. One value over the limit takes the in-place path.
+  n <- 2^21 / 64 + 1
+  set.seed(3)
+  x <- matrix(stats::runif(n * 64), n, 64)
+  args <- list(x, gaussian_vae(3, hidden = 10), batch_size = 100, iterations = 4,
+               record_every = 1, progress = FALSE, n_threads = 1)
+  in_place <- do.call(fit_vae, c(args, seed = 9))
+  copied <- do.call(fit_vae_replicates, c(args, seeds = 9))[[1]]
+  expect_identical(without_seconds(in_place$trajectory), without_seconds(copied$trajectory))
+  expect_identical(in_place$state$par, copied$state$par)
+  expect_false(identical(in_place$state$par, in_place$state$par0))
+})
+
 test_that("init keeps every setting of the fit it continues", {
   x <- digits_x(200)
   settings <- list(gaussian_vae(latent_dim = 2, hidden = 8), objective = iwae(K = 2),

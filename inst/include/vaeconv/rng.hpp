@@ -70,18 +70,24 @@ VAECONV_INLINE void philox_box_muller(const std::uint32_t* c0, const std::uint32
   typedef typename L::vu vu;
   typedef typename L::vd vd;
   constexpr std::size_t W = L::width;
-  std::uint64_t a0[W], a1[W], a2[W], a3[W];
-  for (std::size_t i = 0; i < W; ++i) {
-    a0[i] = c0[i];
-    a1[i] = c1[i];
-    a2[i] = c2;
-    a3[i] = c3[i];
-  }
   vu x0, x1, x2, x3;
-  std::memcpy(&x0, a0, sizeof x0);
-  std::memcpy(&x1, a1, sizeof x1);
-  std::memcpy(&x2, a2, sizeof x2);
-  std::memcpy(&x3, a3, sizeof x3);
+  if constexpr (W == 1) {
+    x0 = c0[0];
+    x1 = c1[0];
+    x3 = c3[0];
+  } else {
+    // The 32-bit words widened in registers (a store of the 64-bit values
+    // followed by a wider load stalled the store forwarding).
+    typedef std::uint32_t v32 __attribute__((vector_size(4 * W)));
+    v32 w;
+    std::memcpy(&w, c0, sizeof w);
+    x0 = __builtin_convertvector(w, vu);
+    std::memcpy(&w, c1, sizeof w);
+    x1 = __builtin_convertvector(w, vu);
+    std::memcpy(&w, c3, sizeof w);
+    x3 = __builtin_convertvector(w, vu);
+  }
+  x2 = vu{} + std::uint64_t(c2);
   const std::uint64_t low = 0xffffffffULL;
   for (int round = 0; round < 10; ++round) {
     const vu p0 = x0 * std::uint64_t(0xD2511F53u);

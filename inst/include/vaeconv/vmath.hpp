@@ -137,6 +137,16 @@ VAECONV_INLINE typename L::vd sqrt(const typename L::vd& x) {
 #if defined(__SSE2__)
     if constexpr (L::width == 2) {
       return (typename L::vd)_mm_sqrt_pd((__m128d)x);
+#if defined(__x86_64__) && defined(VAECONV_AVX2)
+    } else if constexpr (L::width == 4 || L::width == 8) {
+      // The wider kernels run only in functions compiled for AVX2 or
+      // AVX-512 (where these are inlined); an intrinsic of that target
+      // cannot be inlined through this generic function, an instruction
+      // can. vsqrtpd is correctly rounded, lane by lane, as _mm_sqrt_pd.
+      typename L::vd y;
+      __asm__("vsqrtpd %1, %0" : "=v"(y) : "v"(x));
+      return y;
+#endif
     } else {
       // Two lanes at a time through SSE2's (a wider, target-specific one
       // cannot be inlined through the generic kernels); std::sqrt lane by
@@ -439,6 +449,41 @@ inline double sum_sq_scaled(const double* x, std::size_t n, double scale) {
   return s;
 }
 
+// sum_sq_scaled() of x (n values) and of y (m values) at once: each sum has
+// the operations of sum_sq_scaled(), in its order; the two sums' chains of
+// additions are interleaved, so that they run side by side rather than one
+// after the other (a chain's additions wait for each other).
+inline void sum_sq_scaled_two(const double* x, std::size_t n, const double* y, std::size_t m,
+                              double scale, double& sx, double& sy) {
+  typedef Base L;
+  constexpr std::size_t W2 = 2 * L::width;
+  const L::vd c = splat<L>(scale);
+  L::vd a0 = splat<L>(0.0), a1 = a0, b0 = a0, b1 = a0;
+  std::size_t i = 0;
+  for (; i + W2 <= n && i + W2 <= m; i += W2) {
+    const L::vd x0 = c * load<L>(x + i), x1 = c * load<L>(x + i + L::width);
+    const L::vd y0 = c * load<L>(y + i), y1 = c * load<L>(y + i + L::width);
+    a0 += x0 * x0;
+    b0 += y0 * y0;
+    a1 += x1 * x1;
+    b1 += y1 * y1;
+  }
+  for (std::size_t j = i; j + W2 <= n; j += W2) {
+    const L::vd x0 = c * load<L>(x + j), x1 = c * load<L>(x + j + L::width);
+    a0 += x0 * x0;
+    a1 += x1 * x1;
+  }
+  for (std::size_t j = i; j + W2 <= m; j += W2) {
+    const L::vd y0 = c * load<L>(y + j), y1 = c * load<L>(y + j + L::width);
+    b0 += y0 * y0;
+    b1 += y1 * y1;
+  }
+  sx = sum_lanes<L>(a0 + a1);
+  for (std::size_t j = n / W2 * W2; j < n; ++j) sx += (scale * x[j]) * (scale * x[j]);
+  sy = sum_lanes<L>(b0 + b1);
+  for (std::size_t j = m / W2 * W2; j < m; ++j) sy += (scale * y[j]) * (scale * y[j]);
+}
+
 // acc[i] += src[i] and src[i] = 0 in one pass.
 inline void add_and_clear(double* acc, double* src, std::size_t n) {
   typedef Base L;
@@ -523,12 +568,20 @@ __attribute__((target("avx2"))) inline void add_row_sums_avx2(const double* d,
                                                                std::size_t cols, double* out) {
   add_row_sums_lanes<Lanes<4>>(d, rows, cols, rows, out);
 }
+// Blocks of 32 rows, then of 16 and of 8 (the AVX2 and base kernels).
+VAECONV_TARGET_AVX512 inline void add_row_sums_avx512(const double* d, std::size_t rows,
+                                                      std::size_t cols, double* out) {
+  const std::size_t r = rows / 32 * 32;
+  if (r > 0) add_row_sums_lanes<Lanes<8>>(d, r, cols, rows, out);
+  if (r < rows) add_row_sums_lanes<Lanes<4>>(d + r, rows - r, cols, rows, out + r);
+}
 #endif
 
 // out[i] += sum_j d[i + j rows] for the rows x cols matrix d (see
 // add_row_sums_lanes: the same bits at every vector width).
 inline void add_row_sums(const double* d, std::size_t rows, std::size_t cols, double* out) {
 #if defined(VAECONV_AVX2)
+  if (simd_level() >= 2) return add_row_sums_avx512(d, rows, cols, out);
   if (simd_level() >= 1) return add_row_sums_avx2(d, rows, cols, out);
 #endif
   add_row_sums_lanes<Base>(d, rows, cols, rows, out);
