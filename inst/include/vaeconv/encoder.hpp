@@ -40,6 +40,61 @@
 
 namespace vaeconv {
 
+namespace detail {
+
+// Encoder::chain<true, false, false, false, false, false> (the plain
+// reparameterised path) for one draw per column, where the arrays' n = dz m
+// values line up: the same operations on each value, in the same order,
+// L::width values at a time and then one at a time.
+template <class L>
+VAECONV_INLINE void chain_plain(std::size_t n, const double* dzc, const double* eps,
+                                const double* sd, const double* var, const double* mu,
+                                const double* dvar, bool kl, double beta, double* d_mu,
+                                double* d_u) {
+  typedef typename L::vd vd;
+  const double half_beta = beta * 0.5;
+  const vd zero = vmath::splat<L>(0.0), one = vmath::splat<L>(1.0),
+           two = vmath::splat<L>(2.0), b = vmath::splat<L>(beta),
+           hb = vmath::splat<L>(half_beta);
+  std::size_t k = 0;
+  for (; k + L::width <= n; k += L::width) {
+    const vd t = vmath::load<L>(dzc + k);
+    const vd dm = zero + t, ds = zero + t * vmath::load<L>(eps + k);
+    const vd s2 = two * vmath::load<L>(sd + k);
+    if (kl) {
+      vmath::store<L>(d_mu + k, dm + b * vmath::load<L>(mu + k));
+      const vd dv = ds / s2 + hb * (one - one / vmath::load<L>(var + k));
+      vmath::store<L>(d_u + k, dv * vmath::load<L>(dvar + k));
+    } else {
+      vmath::store<L>(d_mu + k, dm);
+      vmath::store<L>(d_u + k, ds / s2 * vmath::load<L>(dvar + k));
+    }
+  }
+  for (; k < n; ++k) {
+    const double t = dzc[k], dm = 0.0 + t, ds = 0.0 + t * eps[k];
+    if (kl) {
+      d_mu[k] = dm + beta * mu[k];
+      d_u[k] = (ds / (2.0 * sd[k]) + half_beta * (1.0 - 1.0 / var[k])) * dvar[k];
+    } else {
+      d_mu[k] = dm;
+      d_u[k] = ds / (2.0 * sd[k]) * dvar[k];
+    }
+  }
+}
+
+#if defined(VAECONV_EXACT_AVX512)
+// Eight values at a time, contraction off (as the exact kernels of
+// activation.hpp): the bits of the scalar chain.
+VAECONV_TARGET_AVX512 __attribute__((optimize("fp-contract=off"))) inline void
+chain_plain_avx512(std::size_t n, const double* dzc, const double* eps, const double* sd,
+                   const double* var, const double* mu, const double* dvar, bool kl,
+                   double beta, double* d_mu, double* d_u) {
+  chain_plain<vmath::Lanes<8>>(n, dzc, eps, sd, var, mu, dvar, kl, beta, d_mu, d_u);
+}
+#endif
+
+}  // namespace detail
+
 // The families offered to users (the covariance of q); the linear VAE's
 // x-free variances are not a user choice.
 enum class EncoderKind { diagonal, full, x_free };
@@ -252,7 +307,20 @@ class Encoder {
     const int mode = (g.a != nullptr) * 1 + (g.b != nullptr) * 2 + (g.e != nullptr) * 4 +
                      (g.f != nullptr) * 8 + (g.g != nullptr) * 16 + (!g.path) * 32;
     switch (mode) {
-      case 0: chain<true, false, false, false, false, false>(S, g, ws); break;
+      case 0:
+#if defined(VAECONV_EXACT_AVX512)
+        if (S == 1 && vmath::simd_level() >= 2) {
+          const std::size_t n = ws.mu.n_elem;
+          ws.d_mu.set_size(dz_, ws.mu.n_cols);
+          ws.d_u.set_size(dz_, ws.mu.n_cols);
+          detail::chain_plain_avx512(n, ws.d_a.memptr(), ws.eps.memptr(), ws.sd.memptr(),
+                                     ws.var.memptr(), ws.mu.memptr(), ws.dvar.memptr(), g.kl,
+                                     g.beta, ws.d_mu.memptr(), ws.d_u.memptr());
+          break;
+        }
+#endif
+        chain<true, false, false, false, false, false>(S, g, ws);
+        break;
       case 2 + 8: chain<true, false, true, false, true, false>(S, g, ws); break;
       case 1 + 2 + 4: chain<true, true, true, true, false, false>(S, g, ws); break;
       case 16 + 32: chain<false, false, false, false, false, true>(S, g, ws); break;
