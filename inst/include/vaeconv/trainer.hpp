@@ -174,6 +174,8 @@ inline TrainResult train(const Vae& model, const ObjectiveSpec& obj,
       res.last_iteration = it;
       break;
     }
+    // The next minibatch's rows, fetched while the step runs.
+    if (it % per_epoch != 0 && spec.iterations - t > 1) data.prefetch(batch + B, B);
     const double lr = step_size(opt, it);
     // One pass over fixed blocks (each small enough to stay in cache):
     // grad /= B, the step, the squared distance from the initial weights when
