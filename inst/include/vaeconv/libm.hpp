@@ -237,8 +237,8 @@ VAECONV_INLINE typename vmath::Lanes<W>::vd vtrunc(const typename vmath::Lanes<W
   return r;
 }
 
-// mask ? a : b lane by lane: vmath::select, but at width 4 one vblendvpd
-// (vmath's bitwise blend, three dependent operations, lengthened these
+// mask ? a : b lane by lane: vmath::select_bits(), but at width 4 one
+// vblendvpd (the bitwise blend, three dependent operations, lengthened these
 // kernels' critical paths by a third).
 template <std::size_t W>
 VAECONV_INLINE typename vmath::Lanes<W>::vd sel(const typename vmath::Lanes<W>::vi& mask,
@@ -249,7 +249,7 @@ VAECONV_INLINE typename vmath::Lanes<W>::vd sel(const typename vmath::Lanes<W>::
     __asm__("vblendvpd %1, %2, %3, %0" : "=x"(r) : "x"(mask), "x"(a), "x"(b));
     return r;
   } else {
-    return vmath::select<vmath::Lanes<W>>(mask, a, b);
+    return vmath::select_bits<vmath::Lanes<W>>(mask, a, b);
   }
 }
 
@@ -293,8 +293,8 @@ VAECONV_INLINE typename O::vd exp_lanes(const typename O::vd& x, typename O::vd*
   // comparisons combined by bitwise operators lane by lane in these generic
   // functions.)
   const vd ax = vmath::vabs<L>(x), zero = vmath::splat<L>(0.0), one = vmath::splat<L>(1.0);
-  *other = vmath::select<L>(ax >= vmath::splat<L>(0x1.0p-54),
-                            vmath::select<L>(ax < vmath::splat<L>(512.0), zero, one), one);
+  *other = vmath::select_bits<L>(ax >= vmath::splat<L>(0x1.0p-54),
+                            vmath::select_bits<L>(ax < vmath::splat<L>(512.0), zero, one), one);
   vu sbits;
   const vd tmp = exp_core<W, O>(x, &sbits);
   const vd scale = vmath::from_bits<L>(sbits);
@@ -321,18 +321,18 @@ VAECONV_INLINE typename O::vd log1p_lanes(const typename O::vd& x, typename O::v
   const vd c = (x - (u - one)) / u;
   const vd u2 = vmath::from_bits<L>((vmath::bits_of<L>(u) & 0x800fffffffffffffULL) |
                                     0x3fe0000000000000ULL);
-  const vd f = vmath::select<L>(small, x, u2 - one);
+  const vd f = vmath::select_bits<L>(small, x, u2 - one);
   // Others: x outside [2^-29, 1] (a NaN included); from 0.41422 on, u
   // whose high fraction bits hu are below 0x6a09e or have (0x100000 - hu) /
   // 4 = 0 (hu >= 0xffffd; u >= 2 included): the C library's other branches.
   const vd lo_u = vmath::from_bits<L>(vu{} + 0x3ff6a09e00000000ULL),
            hi_u = vmath::from_bits<L>(vu{} + 0x3ffffffd00000000ULL);
   const vd zero = vmath::splat<L>(0.0);
-  const vd outside = vmath::select<L>(x >= vmath::splat<L>(0x1.0p-29),
-                                      vmath::select<L>(x <= one, zero, one), one);
+  const vd outside = vmath::select_bits<L>(x >= vmath::splat<L>(0x1.0p-29),
+                                      vmath::select_bits<L>(x <= one, zero, one), one);
   const vd bad_u =
-      vmath::select<L>(u < lo_u, one, vmath::select<L>(u >= hi_u, one, zero));
-  *other = outside + vmath::select<L>(small, zero, bad_u);  // (a select: see exp_lanes)
+      vmath::select_bits<L>(u < lo_u, one, vmath::select_bits<L>(u >= hi_u, one, zero));
+  *other = outside + vmath::select_bits<L>(small, zero, bad_u);  // (a select: see exp_lanes)
   const vd hfsq = O::mul(O::mul(f, half), f);
   const vd s = f / (f + vmath::splat<L>(2.0));
   const vd z = O::mul(s, s);
@@ -350,7 +350,7 @@ VAECONV_INLINE typename O::vd log1p_lanes(const typename O::vd& x, typename O::v
   const vd k = one;
   const vd hi = O::fms(k, vmath::splat<L>(ln2_hi),
                        (hfsq - (O::fma(k, vmath::splat<L>(ln2_lo), c) + t)) - f);
-  return vmath::select<L>(small, lo, hi);
+  return vmath::select_bits<L>(small, lo, hi);
 }
 
 // log x for the lanes with 2^-1022 <= x <= DBL_MAX (positive normal
@@ -365,8 +365,8 @@ VAECONV_INLINE typename O::vd log_lanes(const typename O::vd& x, typename O::vd*
   // The C library tests the bits of x as integers; for a positive x the
   // same tests are orderings of doubles (a NaN fails every one). Every test
   // feeds a select (see exp_lanes).
-  *other = vmath::select<L>(x >= vmath::splat<L>(0x1.0p-1022),
-                            vmath::select<L>(x <= vmath::splat<L>(0x1.fffffffffffffp1023),
+  *other = vmath::select_bits<L>(x >= vmath::splat<L>(0x1.0p-1022),
+                            vmath::select_bits<L>(x <= vmath::splat<L>(0x1.fffffffffffffp1023),
                                              zero, one),
                             one);
   // Table path. tmp = x's bits less z's lower end: its top 12 bits (signed)
@@ -399,8 +399,8 @@ VAECONV_INLINE typename O::vd log_lanes(const typename O::vd& x, typename O::vd*
   const vd y_tab = O::fma(r3, q, t) + hi;
   // Near 1: the bits of x in [0x3fee000000000000, 0x3ff1090000000000),
   // i.e. x in [1 - 2^-4, 1 + 0x1.09p-4). Computed only when a lane is.
-  const vd near = vmath::select<L>(x >= vmath::splat<L>(0x1.ep-1),
-                                   vmath::select<L>(x < vmath::splat<L>(0x1.109p0), one, zero),
+  const vd near = vmath::select_bits<L>(x >= vmath::splat<L>(0x1.ep-1),
+                                   vmath::select_bits<L>(x < vmath::splat<L>(0x1.109p0), one, zero),
                                    zero);
   if (!any_lane<W>(near)) return y_tab;
   // r = x - 1 (exact). glibc's y = r^3 (B1 + r B2 + r^2 B3 + r^3 (B4 + r B5
@@ -431,8 +431,8 @@ VAECONV_INLINE typename O::vd log_lanes(const typename O::vd& x, typename O::vd*
   const vd lo1 = O::fma(O::mul(b0, rlo), s + rhi, O::fma(h2, b0, s - hi1));
   // log 1 = +0, as the C library returns it (the sum gives +0 too when
   // rounding to nearest).
-  const vd y_one = vmath::select<L>(x == one, zero, hi1 + O::fma(s3, poly, lo1));
-  return vmath::select<L>(near > zero, y_one, y_tab);
+  const vd y_one = vmath::select_bits<L>(x == one, zero, hi1 + O::fma(s3, poly, lo1));
+  return vmath::select_bits<L>(near > zero, y_one, y_tab);
 }
 
 // expm1(x) for 2^-54 <= |x| < 56 ln 2 (ax = |x|): fdlibm's reduction and
