@@ -147,12 +147,14 @@ VAECONV_INLINE typename L::vd sqrt(const typename L::vd& x) {
 #if defined(__SSE2__)
     if constexpr (L::width == 2) {
       return (typename L::vd)_mm_sqrt_pd((__m128d)x);
-#if defined(__x86_64__) && defined(VAECONV_AVX2)
+#if defined(__x86_64__) && defined(VAECONV_AVX2) && !defined(__clang__)
     } else if constexpr (L::width == 4 || L::width == 8) {
       // The wider kernels run only in functions compiled for AVX2 or
       // AVX-512 (where these are inlined); an intrinsic of that target
       // cannot be inlined through this generic function, an instruction
-      // can. vsqrtpd is correctly rounded, lane by lane, as _mm_sqrt_pd.
+      // can (GCC checks the operands where the function is inlined; Clang
+      // here, so Clang builds keep the two-lane pieces below). vsqrtpd is
+      // correctly rounded, lane by lane, as _mm_sqrt_pd.
       typename L::vd y;
       __asm__("vsqrtpd %1, %0" : "=v"(y) : "v"(x));
       return y;
