@@ -230,8 +230,9 @@ static void test_likelihood_bits() {
   for (int level : {-1, 0}) {
     vmath::simd_override() = level;
     for (int kind = 0; kind < 3; ++kind) {
-      for (std::size_t dx : {1, 5, 64}) {
-        const std::size_t m = 4, S = 2, n = m * S;
+      for (std::size_t dx : {1, 5, 64, 700})
+      for (std::size_t S : {1, 2}) {  // S = 1: the Bernoullis' blocks of columns
+        const std::size_t m = 4, n = m * S;
         arma::mat x = kind == 1 ? arma::conv_to<arma::mat>::from(arma::randu(dx, m) > 0.5)
                                 : arma::mat(arma::randu(dx, m));
         arma::mat xh = arma::randn(dx, n) * 2.0, u = arma::randn(dx, n) * 3.0;
@@ -291,9 +292,10 @@ static void test_likelihood_bits() {
           }
         }
         char buf[160];
-        std::snprintf(buf, sizeof buf, "%s, dx = %zu, %s kernels: values and gradients to the bit",
+        std::snprintf(buf, sizeof buf,
+                      "%s, dx = %zu, S = %zu, %s kernels: values and gradients to the bit",
                       kind == 0 ? "gaussian c(z)" : likelihood_names()[std::size_t(spec.kind)].c_str(),
-                      dx, level == 0 ? "two-lane" : "widest");
+                      dx, S, level == 0 ? "two-lane" : "widest");
         check(ok, buf);
       }
     }

@@ -26,6 +26,10 @@
 #include "chunk.hpp"
 #include "layout.hpp"
 #include "libm.hpp"
+
+#if defined(VAECONV_AVX2)
+#include <immintrin.h>
+#endif
 #include "vmath.hpp"
 
 namespace vaeconv {
@@ -256,6 +260,64 @@ inline void cb_dlog_far(const double* p, const double* q, std::size_t n, double*
 #endif
   cb_dlog_far_lanes<vmath::Base>(p, q, n, out);
 }
+
+#if defined(VAECONV_AVX2)
+// The continuous Bernoulli's far coordinates (|eta| >= cb_series_below)
+// gathered and put back eight at a time with AVX-512's compress and expand,
+// where Likelihood::bernoulli_column() otherwise loops over an index list.
+// Only values move (and one subtraction and one addition, as there), so the
+// bits are the same.
+
+// |eta[k]| of the far coordinates of eta[0..n), in order, into a; the
+// masks of the far lanes of each eight coordinates into masks (n / 8
+// rounded up); returns how many are far.
+VAECONV_TARGET_AVX512 inline std::size_t cb_far_gather_avx512(const double* eta, std::size_t n,
+                                                              double* a,
+                                                              unsigned char* masks) {
+  const __m512d below = _mm512_set1_pd(cb_series_below);
+  const __m512d no_sign = _mm512_castsi512_pd(_mm512_set1_epi64(0x7fffffffffffffffLL));
+  std::size_t nb = 0;
+  for (std::size_t k = 0; k < n; k += 8) {
+    const __mmask8 in = k + 8 <= n ? __mmask8(0xff) : __mmask8((1u << (n - k)) - 1u);
+    const __m512d v = _mm512_and_pd(_mm512_maskz_loadu_pd(in, eta + k), no_sign);  // fabs
+    const __mmask8 far = _mm512_mask_cmp_pd_mask(in, v, below, _CMP_GE_OQ);  // NaN: not far
+    _mm512_mask_compressstoreu_pd(a + nb, far, v);
+    masks[k / 8] = far;
+    nb += std::size_t(__builtin_popcount(far));
+  }
+  return nb;
+}
+
+// The far coordinates of eta, by the masks of cb_far_gather_avx512(), into e.
+VAECONV_TARGET_AVX512 inline void cb_far_compress_avx512(const double* eta, std::size_t n,
+                                                         const unsigned char* masks, double* e) {
+  std::size_t nb = 0;
+  for (std::size_t k = 0; k < n; k += 8) {
+    const __mmask8 far = masks[k / 8];
+    _mm512_mask_compressstoreu_pd(e + nb, far, _mm512_maskz_loadu_pd(far, eta + k));
+    nb += std::size_t(__builtin_popcount(far));
+  }
+}
+
+// out[k] = (q[j] - r[j]) + l[k] (with r, out[k] = r[j]) at the j-th far
+// coordinate k; the others are left as they are.
+VAECONV_TARGET_AVX512 inline void cb_far_scatter_avx512(const double* q, const double* r,
+                                                        const double* l, std::size_t n,
+                                                        const unsigned char* masks,
+                                                        double* out) {
+  std::size_t j = 0;
+  for (std::size_t k = 0; k < n; k += 8) {
+    const __mmask8 far = masks[k / 8];
+    if (far == 0) continue;
+    __m512d v = _mm512_maskz_expandloadu_pd(far, r + j);
+    if (q != nullptr)
+      v = _mm512_add_pd(_mm512_sub_pd(_mm512_maskz_expandloadu_pd(far, q + j), v),
+                        _mm512_maskz_loadu_pd(far, l + k));
+    _mm512_mask_storeu_pd(out + k, far, v);
+    j += std::size_t(__builtin_popcount(far));
+  }
+}
+#endif
 
 #if defined(VAECONV_EXACT_AVX512)
 // Eight lanes on AVX-512, contraction turned off (as activation.hpp's
@@ -520,6 +582,25 @@ class Likelihood {
       double* p = scratch + 4 * n;
       double* q = scratch + 5 * n;
       double* r = scratch + 6 * n;
+#if defined(VAECONV_AVX2)
+      if (vmath::simd_level() >= 2) {
+        unsigned char* masks = reinterpret_cast<unsigned char*>(big);  // n / 8 of its bytes
+        const std::size_t nb = detail::cb_far_gather_avx512(eta, n, p, masks);
+        libm::log(p, q, nb);            // log(a)
+        libm::expm1_neg_abs(p, r, nb);  // expm1(-a)
+        for (std::size_t j = 0; j < nb; ++j) r[j] = -r[j];
+        libm::log(r, r, nb);            // log(-expm1(-a))
+        detail::cb_far_scatter_avx512(q, r, l, n, masks, cl);
+        if (G) {
+          detail::cb_far_compress_avx512(eta, n, masks, p);
+          libm::sinh(p, q, nb);
+          detail::cb_dlog_far(p, q, nb, r);
+          detail::cb_far_scatter_avx512(nullptr, r, nullptr, n, masks, cd);
+        }
+        detail::bernoulli_combine<G>(x, eta, e, l, cl, cd, n, t, d, cb);
+        return;
+      }
+#endif
       std::size_t nb = 0;
       for (std::size_t k = 0; k < n; ++k) {
         big[nb] = k;
@@ -624,6 +705,10 @@ class Likelihood {
     const std::size_t m = ws.x.n_cols, n = ws.xhat.n_cols, S = n / std::max<std::size_t>(m, 1);
     keep = keep || v != nullptr;
     if (spec_.obs_sd_from_z) head_variance(ws);
+    if (!spec_.obs_sd_from_z && S == 1) {
+      bernoulli_blocks(ws, keep, v);
+      return;
+    }
     double* buf = scratch(ws, 8);
     double* t = buf + 7 * dx_;  // the terms; buf[0, 7 dx) the columns' scratch
     ws.pixel_big.resize(dx_);
@@ -671,6 +756,59 @@ class Likelihood {
                     ws.d_head.colptr(col));
     else
       for (std::size_t k = 0; k < dx_; ++k) g[k] = w * g[k];
+  }
+
+  // values() for the Bernoullis with one draw per column: bernoulli_column()
+  // over blocks of whole columns, about 2048 coordinates each (a column of
+  // 64 pixels made eight calls of the kernels, each with its set-up and its
+  // tail, for a few vectors' work). Each coordinate's value is its own (the
+  // kernels act value by value), so the block changes no bit; each
+  // column's terms are then summed in order, as before.
+  void bernoulli_blocks(Workspace& ws, bool keep, const double* v) const {
+    const std::size_t n = ws.xhat.n_cols;
+    const std::size_t per = std::max<std::size_t>(1, 2048 / std::max<std::size_t>(dx_, 1));
+    const std::size_t block = std::min(per, n) * dx_;
+    if (ws.pixel.size() < 8 * block) ws.pixel.resize(8 * block);
+    double* buf = ws.pixel.data();
+    double* t = buf + 7 * block;
+    ws.pixel_big.resize(block);
+    ws.ll.set_size(n);
+    if (keep) ws.d_a.set_size(dx_, n);
+    for (std::size_t c0 = 0; c0 < n; c0 += per) {
+      const std::size_t c1 = std::min(n, c0 + per), np = (c1 - c0) * dx_;
+      const double* x = ws.x.colptr(c0);
+      const double* eta = ws.xhat.colptr(c0);
+      if (keep)
+        bernoulli_column<true>(x, eta, np, t, ws.d_a.colptr(c0), buf, ws.pixel_big.data());
+      else
+        bernoulli_column<false>(x, eta, np, t, nullptr, buf, ws.pixel_big.data());
+      // The columns' sums four at a time: four chains side by side, each
+      // in its column's order.
+      std::size_t col = c0;
+      for (; col + 4 <= c1; col += 4) {
+        const double* tc = t + (col - c0) * dx_;
+        double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
+        for (std::size_t k = 0; k < dx_; ++k) {
+          s0 += tc[k];
+          s1 += tc[dx_ + k];
+          s2 += tc[2 * dx_ + k];
+          s3 += tc[3 * dx_ + k];
+        }
+        ws.ll[col] = s0;
+        ws.ll[col + 1] = s1;
+        ws.ll[col + 2] = s2;
+        ws.ll[col + 3] = s3;
+      }
+      for (; col < c1; ++col) {
+        const double* tc = t + (col - c0) * dx_;
+        double ll = 0.0;
+        for (std::size_t k = 0; k < dx_; ++k) ll += tc[k];
+        ws.ll[col] = ll;
+      }
+      if (v != nullptr)
+        for (col = c0; col < c1; ++col) weigh_column(ws, ws.x.colptr(col), col, v[col]);
+    }
+    ws.kept = keep && v == nullptr;
   }
 
   // ws.d_a (and ws.d_head) = d(-sum_c v_c ll_c) / d outputs from the parts
