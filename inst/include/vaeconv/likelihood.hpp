@@ -153,37 +153,65 @@ namespace detail {
 // expressions' bits), the branches' values selected by masks: t = x u -
 // softplus(u) (+ log C(u)) and, with G, d = sigmoid(u) - x (- d log C / du)
 // from e = e^-|u|, l = log1p(e) and the far values cl, cd of log C.
-template <class L, bool G>
+template <class L, bool G, int P = 1>
 VAECONV_INLINE void bernoulli_block(const double* xp, const double* up, const double* ep,
                                     const double* lp, const double* clp, const double* cdp,
                                     bool cb, double* tp, double* dp) {
+  // P vectors at once, each step written for all of them before the next
+  // (their chains of operations then run side by side); every lane has the
+  // operations of one.
   typedef typename L::vd vd;
+  constexpr std::size_t W = L::width;
   const vd zero = vmath::splat<L>(0.0), one = vmath::splat<L>(1.0);
-  const vd u = vmath::load<L>(up), xv = vmath::load<L>(xp), ev = vmath::load<L>(ep),
-           lv = vmath::load<L>(lp);
-  const vd sp = vmath::select<L>(u > zero, u + lv, lv);  // softplus(u)
-  vd tk = xv * u - sp;
-  vd dk = zero;
-  if (G) dk = vmath::select<L>(u >= zero, one, ev) / (one + ev) - xv;  // sigmoid(u) - x
+  vd u[P], xv[P], ev[P], tk[P], dk[P];
+  for (int i = 0; i < P; ++i) {
+    u[i] = vmath::load<L>(up + i * W);
+    xv[i] = vmath::load<L>(xp + i * W);
+    ev[i] = vmath::load<L>(ep + i * W);
+    const vd lv = vmath::load<L>(lp + i * W);
+    const vd sp = vmath::select<L>(u[i] > zero, u[i] + lv, lv);  // softplus(u)
+    tk[i] = xv[i] * u[i] - sp;
+    dk[i] = zero;
+  }
+  if (G)
+    for (int i = 0; i < P; ++i)  // sigmoid(u) - x
+      dk[i] = vmath::select<L>(u[i] >= zero, one, ev[i]) / (one + ev[i]) - xv[i];
   if (cb) {
     // cb_log_norm_series(|u|) and cb_dlog_norm_series(u), or the far values
-    const vd a = vmath::vabs<L>(u);
-    const auto near = a < vmath::splat<L>(cb_series_below);
-    const vd t2 = vmath::splat<L>(0.25) * a * a;
-    vd s = vmath::splat<L>(cb_series[7]);
-    for (int k = 6; k >= 0; --k) s = s * t2 + vmath::splat<L>(cb_series[k]);
-    const vd sl = vmath::splat<L>(0.69314718055994530942) + s * t2;
-    tk = tk + vmath::select<L>(near, sl, vmath::load<L>(clp));
+    vd t2[P], s[P];
+    for (int i = 0; i < P; ++i) {
+      const vd a = vmath::vabs<L>(u[i]);
+      t2[i] = vmath::splat<L>(0.25) * a * a;
+      s[i] = vmath::splat<L>(cb_series[7]);
+    }
+    for (int k = 6; k >= 0; --k)
+      for (int i = 0; i < P; ++i) s[i] = s[i] * t2[i] + vmath::splat<L>(cb_series[k]);
+    for (int i = 0; i < P; ++i) {
+      const auto near = vmath::vabs<L>(u[i]) < vmath::splat<L>(cb_series_below);
+      const vd sl = vmath::splat<L>(0.69314718055994530942) + s[i] * t2[i];
+      tk[i] = tk[i] + vmath::select<L>(near, sl, vmath::load<L>(clp + i * W));
+    }
     if (G) {
-      const vd h = vmath::splat<L>(0.5) * u, h2 = h * h;
-      vd q = vmath::splat<L>(16.0 * cb_series[7]);
-      for (int k = 6; k >= 0; --k) q = q * h2 + vmath::splat<L>(2.0 * double(k + 1) * cb_series[k]);
-      const vd sd = vmath::splat<L>(0.5) * q * h;
-      dk = dk - vmath::select<L>(near, sd, vmath::load<L>(cdp));
+      vd h[P], h2[P], q[P];
+      for (int i = 0; i < P; ++i) {
+        h[i] = vmath::splat<L>(0.5) * u[i];
+        h2[i] = h[i] * h[i];
+        q[i] = vmath::splat<L>(16.0 * cb_series[7]);
+      }
+      for (int k = 6; k >= 0; --k)
+        for (int i = 0; i < P; ++i)
+          q[i] = q[i] * h2[i] + vmath::splat<L>(2.0 * double(k + 1) * cb_series[k]);
+      for (int i = 0; i < P; ++i) {
+        const auto near = vmath::vabs<L>(u[i]) < vmath::splat<L>(cb_series_below);
+        const vd sd = vmath::splat<L>(0.5) * q[i] * h[i];
+        dk[i] = dk[i] - vmath::select<L>(near, sd, vmath::load<L>(cdp + i * W));
+      }
     }
   }
-  vmath::store<L>(tp, tk);
-  if (G) vmath::store<L>(dp, dk);
+  for (int i = 0; i < P; ++i) {
+    vmath::store<L>(tp + i * W, tk[i]);
+    if (G) vmath::store<L>(dp + i * W, dk[i]);
+  }
 }
 
 // bernoulli_block over n coordinates, the tail padded with zeros.
@@ -193,6 +221,9 @@ VAECONV_INLINE void bernoulli_combine_lanes(const double* x, const double* eta, 
                                             std::size_t n, double* t, double* d, bool cb) {
   constexpr std::size_t W = L::width;
   std::size_t k = 0;
+  for (; k + 2 * W <= n; k += 2 * W)
+    bernoulli_block<L, G, 2>(x + k, eta + k, e + k, l + k, cl + k, cd + k, cb, t + k,
+                             G ? d + k : nullptr);
   for (; k + W <= n; k += W)
     bernoulli_block<L, G>(x + k, eta + k, e + k, l + k, cl + k, cd + k, cb, t + k,
                           G ? d + k : nullptr);
