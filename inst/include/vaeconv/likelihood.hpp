@@ -294,10 +294,10 @@ inline void cb_dlog_far(const double* p, const double* q, std::size_t n, double*
 
 #if defined(VAECONV_AVX2)
 // The continuous Bernoulli's far coordinates (|eta| >= cb_series_below)
-// gathered and put back eight at a time with AVX-512's compress and expand,
-// where Likelihood::bernoulli_column() otherwise loops over an index list.
-// Only values move (and one subtraction and one addition, as there), so the
-// bits are the same.
+// gathered eight at a time with AVX-512's compress (and put back by
+// cb_combine_avx512()'s expand), where Likelihood::bernoulli_column()
+// otherwise loops over an index list. Only values move, so the bits are the
+// same.
 
 // |eta[k]| of the far coordinates of eta[0..n), in order, into a; the
 // masks of the far lanes of each eight coordinates into masks (n / 8
@@ -330,24 +330,6 @@ VAECONV_TARGET_AVX512 inline void cb_far_compress_avx512(const double* eta, std:
   }
 }
 
-// out[k] = (q[j] - r[j]) + l[k] (with r, out[k] = r[j]) at the j-th far
-// coordinate k; the others are left as they are.
-VAECONV_TARGET_AVX512 inline void cb_far_scatter_avx512(const double* q, const double* r,
-                                                        const double* l, std::size_t n,
-                                                        const unsigned char* masks,
-                                                        double* out) {
-  std::size_t j = 0;
-  for (std::size_t k = 0; k < n; k += 8) {
-    const __mmask8 far = masks[k / 8];
-    if (far == 0) continue;
-    __m512d v = _mm512_maskz_expandloadu_pd(far, r + j);
-    if (q != nullptr)
-      v = _mm512_add_pd(_mm512_sub_pd(_mm512_maskz_expandloadu_pd(far, q + j), v),
-                        _mm512_maskz_loadu_pd(far, l + k));
-    _mm512_mask_storeu_pd(out + k, far, v);
-    j += std::size_t(__builtin_popcount(far));
-  }
-}
 #endif
 
 #if defined(VAECONV_EXACT_AVX512)
@@ -359,6 +341,67 @@ bernoulli_combine_avx512(const double* x, const double* eta, const double* e, co
                          const double* cl, const double* cd, std::size_t n, double* t, double* d,
                          bool cb) {
   bernoulli_combine_lanes<vmath::Lanes<8>, G>(x, eta, e, l, cl, cd, n, t, d, cb);
+}
+
+// The far values of the eight coordinates at k0 for bernoulli_block(), from
+// the far coordinates' compressed results (j: how many came before k0):
+// cl = (log a - log(-expm1(-a))) + log1p(e) and cd = d log C / d eta, as
+// Likelihood::bernoulli_column() puts them back.
+template <bool G>
+VAECONV_TARGET_AVX512 VAECONV_INLINE void cb_far_values(std::size_t k0, const double* l,
+                                                       const double* lq, const double* lr,
+                                                       const double* dl,
+                                                       const unsigned char* masks,
+                                                       std::size_t& j, double* cl, double* cd) {
+  const __mmask8 far = masks[k0 / 8];
+  const __m512d q = _mm512_maskz_expandloadu_pd(far, lq + j);
+  const __m512d r = _mm512_maskz_expandloadu_pd(far, lr + j);
+  _mm512_storeu_pd(cl, _mm512_add_pd(_mm512_sub_pd(q, r), _mm512_maskz_loadu_pd(far, l + k0)));
+  if (G) _mm512_storeu_pd(cd, _mm512_maskz_expandloadu_pd(far, dl + j));
+  j += std::size_t(__builtin_popcount(far));
+}
+
+// bernoulli_combine_avx512() for the continuous Bernoulli with its far
+// values compressed (lq = log a, lr = log(-expm1(-a)) and, with G, dl =
+// d log C / d eta at the far coordinates, in order, and the masks of
+// cb_far_gather_avx512()): each block's far values are expanded into a
+// buffer of its own, so that no full-length array is written and read again.
+template <bool G>
+VAECONV_TARGET_AVX512 __attribute__((optimize("fp-contract=off"))) inline void
+cb_combine_avx512(const double* x, const double* eta, const double* e, const double* l,
+                  const double* lq, const double* lr, const double* dl,
+                  const unsigned char* masks, std::size_t n, double* t, double* d) {
+  typedef vmath::Lanes<8> L;
+  alignas(64) double cl[16], cd[16];
+  std::size_t j = 0, k = 0;
+  for (; k + 16 <= n; k += 16) {
+    cb_far_values<G>(k, l, lq, lr, dl, masks, j, cl, cd);
+    cb_far_values<G>(k + 8, l, lq, lr, dl, masks, j, cl + 8, cd + 8);
+    bernoulli_block<L, G, 2>(x + k, eta + k, e + k, l + k, cl, cd, true, t + k,
+                             G ? d + k : nullptr);
+  }
+  for (; k + 8 <= n; k += 8) {
+    cb_far_values<G>(k, l, lq, lr, dl, masks, j, cl, cd);
+    bernoulli_block<L, G>(x + k, eta + k, e + k, l + k, cl, cd, true, t + k,
+                          G ? d + k : nullptr);
+  }
+  if (k < n) {  // the tail padded with zeros, as bernoulli_combine_lanes()
+    cb_far_values<G>(k, l, lq, lr, dl, masks, j, cl, cd);
+    alignas(64) double b[6][8] = {};
+    const std::size_t r = n - k;
+    for (std::size_t i = 0; i < r; ++i) {
+      b[0][i] = x[k + i];
+      b[1][i] = eta[k + i];
+      b[2][i] = e[k + i];
+      b[3][i] = l[k + i];
+    }
+    for (std::size_t i = r; i < 8; ++i) cl[i] = cd[i] = 0.0;
+    bernoulli_block<L, G>(b[0], b[1], b[2], b[3], cl, cd, true, b[4], b[5]);
+    for (std::size_t i = 0; i < r; ++i) {
+      t[k + i] = b[4][i];
+      if (G) d[k + i] = b[5][i];
+    }
+  }
 }
 #endif
 
@@ -613,22 +656,22 @@ class Likelihood {
       double* p = scratch + 4 * n;
       double* q = scratch + 5 * n;
       double* r = scratch + 6 * n;
-#if defined(VAECONV_AVX2)
+#if defined(VAECONV_EXACT_AVX512)
       if (vmath::simd_level() >= 2) {
+        // The far values stay compressed (cl: log(a), r: log(-expm1(-a)),
+        // cd: d log C / d eta) and are expanded by the combination.
         unsigned char* masks = reinterpret_cast<unsigned char*>(big);  // n / 8 of its bytes
         const std::size_t nb = detail::cb_far_gather_avx512(eta, n, p, masks);
-        libm::log(p, q, nb);            // log(a)
+        libm::log(p, cl, nb);           // log(a)
         libm::expm1_neg_abs(p, r, nb);  // expm1(-a)
         for (std::size_t j = 0; j < nb; ++j) r[j] = -r[j];
         libm::log(r, r, nb);            // log(-expm1(-a))
-        detail::cb_far_scatter_avx512(q, r, l, n, masks, cl);
         if (G) {
           detail::cb_far_compress_avx512(eta, n, masks, p);
           libm::sinh(p, q, nb);
-          detail::cb_dlog_far(p, q, nb, r);
-          detail::cb_far_scatter_avx512(nullptr, r, nullptr, n, masks, cd);
+          detail::cb_dlog_far(p, q, nb, cd);
         }
-        detail::bernoulli_combine<G>(x, eta, e, l, cl, cd, n, t, d, cb);
+        detail::cb_combine_avx512<G>(x, eta, e, l, cl, r, cd, masks, n, t, d);
         return;
       }
 #endif
@@ -785,7 +828,7 @@ class Likelihood {
     if (spec_.obs_sd_from_z)
       head_gradient(xi, ws.xhat.colptr(col), ws.xvar.colptr(col), w, dx_, g,
                     ws.d_head.colptr(col));
-    else
+    else if (w != 1.0)  // (1 x g is g, to the bit: the ELBO's one draw a row)
       for (std::size_t k = 0; k < dx_; ++k) g[k] = w * g[k];
   }
 
