@@ -557,39 +557,71 @@ VAECONV_INLINE typename O::vd sinh_lanes(const typename O::vd& x, typename O::vd
   return sel<W>(ax < vmath::from_bits<L>(vu{} + sh_tiny), x, O::mul(h, s));
 }
 
-// y[i] = F(x[i]) (with NegAbs F(-|x[i]|)) over n values, W at a time, the
-// last ones padded; the lanes the kernel does not cover through the C
+// F's kernel on one vector.
+template <std::size_t W, Fn F>
+VAECONV_INLINE typename Ops<W>::L::vd kernel_lanes(const typename Ops<W>::L::vd& v,
+                                                   typename Ops<W>::L::vd* flag) {
+  if constexpr (F == Fn::exp) return exp_lanes<W>(v, flag);
+  if constexpr (F == Fn::log1p) return log1p_lanes<W>(v, flag);
+  if constexpr (F == Fn::log) return log_lanes<W>(v, flag);
+  if constexpr (F == Fn::expm1) return expm1_lanes<W>(v, flag);
+  if constexpr (F == Fn::sinh) return sinh_lanes<W>(v, flag);
+}
+
+// y[i + j] = F(x[i + j]) (with NegAbs F(-|x[i + j]|)) for j < m <= W, one
+// vector padded past m; the lanes the kernel does not cover through the C
 // library.
+template <std::size_t W, Fn F, bool NegAbs>
+VAECONV_INLINE void map_vector(const double* x, double* y, std::size_t i, std::size_t m) {
+  typedef typename Ops<W>::L L;
+  typedef typename L::vd vd;
+  typedef typename L::vu vu;
+  vd v;
+  if (m == W) {
+    v = vmath::load<L>(x + i);
+  } else {
+    v = vmath::splat<L>(F == Fn::log1p || F == Fn::log ? 0.5 : -1.0);
+    for (std::size_t j = 0; j < m; ++j) v[j] = x[i + j];
+  }
+  if (NegAbs)  // -|x| by the sign bit, as -std::fabs(x) (NaNs included)
+    v = vmath::from_bits<L>(vmath::bits_of<L>(v) | 0x8000000000000000ULL);
+  vd flag;
+  const vd r = kernel_lanes<W, F>(v, &flag);
+  if (m == W && !any_lane<W>(flag)) {
+    vmath::store<L>(y + i, r);
+    return;
+  }
+  const vu other = vmath::bits_of<L>(flag);
+  for (std::size_t j = 0; j < m; ++j) y[i + j] = other[j] ? call(F, v[j]) : r[j];
+}
+
+// y[i] = F(x[i]) (with NegAbs F(-|x[i]|)) over n values: two vectors at a
+// time (their chains of operations side by side; a pair with a lane for
+// the C library is done again one vector at a time), the last ones padded.
+// sinh, whose kernel branches within, one vector at a time (two were
+// slower).
 template <std::size_t W, Fn F, bool NegAbs>
 VAECONV_INLINE void map_lanes(const double* x, double* y, std::size_t n) {
   typedef typename Ops<W>::L L;
   typedef typename L::vd vd;
-  typedef typename L::vu vu;
-  for (std::size_t i = 0; i < n; i += W) {
-    const std::size_t m = n - i < W ? n - i : W;
-    vd v;
-    if (m == W) {
-      v = vmath::load<L>(x + i);
-    } else {
-      v = vmath::splat<L>(F == Fn::log1p || F == Fn::log ? 0.5 : -1.0);
-      for (std::size_t j = 0; j < m; ++j) v[j] = x[i + j];
+  std::size_t i = 0;
+  for (; F != Fn::sinh && i + 2 * W <= n; i += 2 * W) {
+    vd v0 = vmath::load<L>(x + i), v1 = vmath::load<L>(x + i + W);
+    if (NegAbs) {
+      v0 = vmath::from_bits<L>(vmath::bits_of<L>(v0) | 0x8000000000000000ULL);
+      v1 = vmath::from_bits<L>(vmath::bits_of<L>(v1) | 0x8000000000000000ULL);
     }
-    if (NegAbs)  // -|x| by the sign bit, as -std::fabs(x) (NaNs included)
-      v = vmath::from_bits<L>(vmath::bits_of<L>(v) | 0x8000000000000000ULL);
-    vd flag;
-    vd r;
-    if constexpr (F == Fn::exp) r = exp_lanes<W>(v, &flag);
-    if constexpr (F == Fn::log1p) r = log1p_lanes<W>(v, &flag);
-    if constexpr (F == Fn::log) r = log_lanes<W>(v, &flag);
-    if constexpr (F == Fn::expm1) r = expm1_lanes<W>(v, &flag);
-    if constexpr (F == Fn::sinh) r = sinh_lanes<W>(v, &flag);
-    if (m == W && !any_lane<W>(flag)) {
-      vmath::store<L>(y + i, r);
+    vd f0, f1;
+    const vd r0 = kernel_lanes<W, F>(v0, &f0), r1 = kernel_lanes<W, F>(v1, &f1);
+    if (!any_lane<W>(f0) && !any_lane<W>(f1)) {
+      vmath::store<L>(y + i, r0);
+      vmath::store<L>(y + i + W, r1);
       continue;
     }
-    const vu other = vmath::bits_of<L>(flag);
-    for (std::size_t j = 0; j < m; ++j) y[i + j] = other[j] ? call(F, v[j]) : r[j];
+    map_vector<W, F, NegAbs>(x, y, i, W);
+    map_vector<W, F, NegAbs>(x, y, i + W, W);
   }
+  for (; i < n; i += W) map_vector<W, F, NegAbs>(x, y, i, n - i < W ? n - i : W);
 }
 
 template <std::size_t W>
