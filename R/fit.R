@@ -27,6 +27,13 @@
 #' [set.seed()] reproduces the fit; R's random stream is not touched
 #' otherwise.
 #'
+#' @section Memory:
+#' `x` is never duplicated in R. A fit reads data of more than
+#' \eqn{2^{21}}{2^21} values (16 MiB) in place; smaller data are copied,
+#' for the duration of the fit, into an observation-major layout (at most
+#' 16 MiB more), from which a minibatch's rows are read as contiguous runs.
+#' Both give the same fit to the last bit.
+#'
 #' @section What the trajectory holds:
 #' Iteration `n` (counted from 1) computes the gradient `g_n` of the minibatch
 #' objective at the current parameters and then takes one step. Its row holds
