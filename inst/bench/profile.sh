@@ -58,13 +58,13 @@ perf report -i "$dir/perf.data" --no-children --sort dso,symbol --stdio -q 2>/de
     /%/ {
       share = $1; sub("%", "", share); dso = $2
       sym = ""; for (i = 4; i <= NF; i++) sym = sym " " $i
-      if (dso ~ /blas/ || sym ~ /tile_avx512|gemm_avx512|column_avx512|pack_[ab]/) part = "products: dgemm or the core'"'"'s kernels, and their packing"
+      if (dso ~ /blas/ || sym ~ /tile_(pair_)?avx512|gemm_(pair_)?avx512|column_avx512|pack_[ab]/) part = "products: dgemm or the core'"'"'s kernels, and their packing"
       else if (sym ~ /optimizer_step|sweep|adam_/) part = "optimiser step (Adam) and weight change"
-      else if (sym ~ /for_blocks/) part = "sum of the chunk gradients, their norms"
+      else if (sym ~ /for_blocks|sum_sq/) part = "sum of the chunk gradients, their norms"
       else if (sym ~ /philox|box_muller|normals/) part = "normals (Philox, Box-Muller)"
-      else if (sym ~ /apply_smooth|Activation|activation/) part = "activations and their derivatives"
-      else if (sym ~ /Engine::run/) part = "chunk set-up: gather of the minibatch rows"
-      else if (sym ~ /memset|memcpy|memmove/) part = "memset and memcpy (zeroing, copies)"
+      else if (sym ~ /apply_smooth|Activation|activation|exact_kernel/) part = "activations, their derivatives, the encoder'"'"'s variances"
+      else if (sym ~ /Engine::run|memcpy|memmove/) part = "chunk set-up: gather of the minibatch rows, copies"
+      else if (sym ~ /memset/) part = "memset (zeroing)"
       else if (dso ~ /vaeconv/) part = "other model passes (heads, residuals, weights, biases)"
       else part = "outside the fit: R, its start, the kernel"
       total[part] += share
