@@ -8,9 +8,6 @@
 
 namespace vaeconv {
 
-// The data: n observations of dimension d, read in place either from the
-// columns of a d x n matrix or from the rows of a column-major n x d matrix
-// (R's layout, so a fit needs no transposed copy of its data).
 // Data of at most this many values (16 MiB) are worth a copy in
 // observation-major order for training (see fit.cpp): a minibatch's rows,
 // read from R's column-major matrix, take one cache line per value, and a
@@ -18,6 +15,9 @@ namespace vaeconv {
 // that a fit never holds a second copy of a large data set.
 constexpr std::size_t copy_values = std::size_t(1) << 21;
 
+// The data: n observations of dimension d, read in place either from the
+// columns of a d x n matrix or from the rows of a column-major n x d matrix
+// (R's layout, so that a fit can read its data without a transposed copy).
 class DataView {
  public:
   DataView(const arma::mat& xt)  // NOLINT: implicit, columns are observations

@@ -82,8 +82,8 @@ inline void for_blocks(Parallel& parallel, std::size_t n, const F& f) {
 inline void block_sq_sums(const double* g, std::size_t b, std::size_t begin, std::size_t end,
                           std::size_t split, double scale, double* part) {
   const std::size_t mid = std::min(end, std::max(begin, split));
-  vmath::sum_sq_scaled_two(g + begin, mid - begin, g + mid, end - mid, scale, part[2 * b],
-                           part[2 * b + 1]);
+  part[2 * b] = vmath::sum_sq_scaled(g + begin, mid - begin, scale);
+  part[2 * b + 1] = vmath::sum_sq_scaled(g + mid, end - mid, scale);
 }
 
 // The squared norms of scale * grad over [0, split) and [split, p) by

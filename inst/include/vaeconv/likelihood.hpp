@@ -329,7 +329,6 @@ VAECONV_TARGET_AVX512 inline void cb_far_compress_avx512(const double* eta, std:
     nb += std::size_t(__builtin_popcount(far));
   }
 }
-
 #endif
 
 #if defined(VAECONV_EXACT_AVX512)

@@ -461,41 +461,6 @@ inline double sum_sq_scaled(const double* x, std::size_t n, double scale) {
   return s;
 }
 
-// sum_sq_scaled() of x (n values) and of y (m values) at once: each sum has
-// the operations of sum_sq_scaled(), in its order; the two sums' chains of
-// additions are interleaved, so that they run side by side rather than one
-// after the other (a chain's additions wait for each other).
-inline void sum_sq_scaled_two(const double* x, std::size_t n, const double* y, std::size_t m,
-                              double scale, double& sx, double& sy) {
-  typedef Base L;
-  constexpr std::size_t W2 = 2 * L::width;
-  const L::vd c = splat<L>(scale);
-  L::vd a0 = splat<L>(0.0), a1 = a0, b0 = a0, b1 = a0;
-  std::size_t i = 0;
-  for (; i + W2 <= n && i + W2 <= m; i += W2) {
-    const L::vd x0 = c * load<L>(x + i), x1 = c * load<L>(x + i + L::width);
-    const L::vd y0 = c * load<L>(y + i), y1 = c * load<L>(y + i + L::width);
-    a0 += x0 * x0;
-    b0 += y0 * y0;
-    a1 += x1 * x1;
-    b1 += y1 * y1;
-  }
-  for (std::size_t j = i; j + W2 <= n; j += W2) {
-    const L::vd x0 = c * load<L>(x + j), x1 = c * load<L>(x + j + L::width);
-    a0 += x0 * x0;
-    a1 += x1 * x1;
-  }
-  for (std::size_t j = i; j + W2 <= m; j += W2) {
-    const L::vd y0 = c * load<L>(y + j), y1 = c * load<L>(y + j + L::width);
-    b0 += y0 * y0;
-    b1 += y1 * y1;
-  }
-  sx = sum_lanes<L>(a0 + a1);
-  for (std::size_t j = n / W2 * W2; j < n; ++j) sx += (scale * x[j]) * (scale * x[j]);
-  sy = sum_lanes<L>(b0 + b1);
-  for (std::size_t j = m / W2 * W2; j < m; ++j) sy += (scale * y[j]) * (scale * y[j]);
-}
-
 // acc[i] += src[i] and src[i] = 0 in one pass.
 inline void add_and_clear(double* acc, double* src, std::size_t n) {
   typedef Base L;
