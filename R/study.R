@@ -642,7 +642,11 @@ wait_for_running <- function(dir, interval = 0.1) {
   host <- Sys.info()[["nodename"]]
   repeat {
     markers <- list.files(dir, "[.]running$", full.names = TRUE)
-    info <- lapply(markers, function(m) tryCatch(readLines(m), error = function(e) character()))
+    # A marker can go between list.files() and readLines() (its task done):
+    # readLines() then warns before its error, and neither concerns the user.
+    info <- lapply(markers, function(m) {
+      tryCatch(suppressWarnings(readLines(m)), error = function(e) character())
+    })
     here <- vapply(info, function(i) length(i) == 2 && identical(i[[1]], host), logical(1))
     alive <- vapply(seq_along(markers), function(j) {
       here[[j]] && isTRUE(tools::pskill(as.integer(info[[j]][[2]]), 0L))
