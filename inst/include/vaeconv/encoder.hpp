@@ -45,7 +45,7 @@ namespace detail {
 // Encoder::chain<true, false, false, false, false, false> (the plain
 // reparameterised path) for one draw per column, where the arrays' n = dz m
 // values line up: the same operations on each value, in the same order,
-// L::width values at a time and then one at a time.
+// L::width values at a time, the rest one at a time (Lanes<1>, scalars).
 template <class L>
 VAECONV_INLINE void chain_plain(std::size_t n, const double* dzc, const double* eps,
                                 const double* sd, const double* var, const double* mu,
@@ -70,16 +70,10 @@ VAECONV_INLINE void chain_plain(std::size_t n, const double* dzc, const double* 
       vmath::store<L>(d_u + k, ds / s2 * vmath::load<L>(dvar + k));
     }
   }
-  for (; k < n; ++k) {
-    const double t = dzc[k], dm = 0.0 + t, ds = 0.0 + t * eps[k];
-    if (kl) {
-      d_mu[k] = dm + beta * mu[k];
-      d_u[k] = (ds / (2.0 * sd[k]) + half_beta * (1.0 - 1.0 / var[k])) * dvar[k];
-    } else {
-      d_mu[k] = dm;
-      d_u[k] = ds / (2.0 * sd[k]) * dvar[k];
-    }
-  }
+  if constexpr (L::width > 1)
+    if (k < n)
+      chain_plain<vmath::Lanes<1>>(n - k, dzc + k, eps + k, sd + k, var + k, mu + k, dvar + k,
+                                   kl, beta, d_mu + k, d_u + k);
 }
 
 #if defined(VAECONV_EXACT_AVX512)

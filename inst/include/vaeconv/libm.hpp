@@ -294,7 +294,8 @@ VAECONV_INLINE typename O::vd exp_lanes(const typename O::vd& x, typename O::vd*
   // functions.)
   const vd ax = vmath::vabs<L>(x), zero = vmath::splat<L>(0.0), one = vmath::splat<L>(1.0);
   *other = vmath::select_bits<L>(ax >= vmath::splat<L>(0x1.0p-54),
-                            vmath::select_bits<L>(ax < vmath::splat<L>(512.0), zero, one), one);
+                                 vmath::select_bits<L>(ax < vmath::splat<L>(512.0), zero, one),
+                                 one);
   vu sbits;
   const vd tmp = exp_core<W, O>(x, &sbits);
   const vd scale = vmath::from_bits<L>(sbits);
@@ -329,7 +330,7 @@ VAECONV_INLINE typename O::vd log1p_lanes(const typename O::vd& x, typename O::v
            hi_u = vmath::from_bits<L>(vu{} + 0x3ffffffd00000000ULL);
   const vd zero = vmath::splat<L>(0.0);
   const vd outside = vmath::select_bits<L>(x >= vmath::splat<L>(0x1.0p-29),
-                                      vmath::select_bits<L>(x <= one, zero, one), one);
+                                           vmath::select_bits<L>(x <= one, zero, one), one);
   const vd bad_u =
       vmath::select_bits<L>(u < lo_u, one, vmath::select_bits<L>(u >= hi_u, one, zero));
   *other = outside + vmath::select_bits<L>(small, zero, bad_u);  // (a select: see exp_lanes)
@@ -365,10 +366,9 @@ VAECONV_INLINE typename O::vd log_lanes(const typename O::vd& x, typename O::vd*
   // The C library tests the bits of x as integers; for a positive x the
   // same tests are orderings of doubles (a NaN fails every one). Every test
   // feeds a select (see exp_lanes).
-  *other = vmath::select_bits<L>(x >= vmath::splat<L>(0x1.0p-1022),
-                            vmath::select_bits<L>(x <= vmath::splat<L>(0x1.fffffffffffffp1023),
-                                             zero, one),
-                            one);
+  *other = vmath::select_bits<L>(
+      x >= vmath::splat<L>(0x1.0p-1022),
+      vmath::select_bits<L>(x <= vmath::splat<L>(0x1.fffffffffffffp1023), zero, one), one);
   // Table path. tmp = x's bits less z's lower end: its top 12 bits (signed)
   // are k, the next 7 the subinterval i; z = x with k taken out of the
   // exponent.
@@ -399,9 +399,9 @@ VAECONV_INLINE typename O::vd log_lanes(const typename O::vd& x, typename O::vd*
   const vd y_tab = O::fma(r3, q, t) + hi;
   // Near 1: the bits of x in [0x3fee000000000000, 0x3ff1090000000000),
   // i.e. x in [1 - 2^-4, 1 + 0x1.09p-4). Computed only when a lane is.
-  const vd near = vmath::select_bits<L>(x >= vmath::splat<L>(0x1.ep-1),
-                                   vmath::select_bits<L>(x < vmath::splat<L>(0x1.109p0), one, zero),
-                                   zero);
+  const vd near = vmath::select_bits<L>(
+      x >= vmath::splat<L>(0x1.ep-1),
+      vmath::select_bits<L>(x < vmath::splat<L>(0x1.109p0), one, zero), zero);
   if (!any_lane<W>(near)) return y_tab;
   // r = x - 1 (exact). glibc's y = r^3 (B1 + r B2 + r^2 B3 + r^3 (B4 + r B5
   // + r^2 B6 + r^3 (B7 + r B8 + r^2 B9 + r^3 B10))), every product with a
@@ -568,6 +568,14 @@ VAECONV_INLINE typename Ops<W>::L::vd kernel_lanes(const typename Ops<W>::L::vd&
   if constexpr (F == Fn::sinh) return sinh_lanes<W>(v, flag);
 }
 
+// -|v| by the sign bit with NegAbs, as -std::fabs(x) (NaNs included); else v.
+template <std::size_t W, bool NegAbs>
+VAECONV_INLINE typename Ops<W>::L::vd argument(const typename Ops<W>::L::vd& v) {
+  typedef typename Ops<W>::L L;
+  if (!NegAbs) return v;
+  return vmath::from_bits<L>(vmath::bits_of<L>(v) | 0x8000000000000000ULL);
+}
+
 // y[i + j] = F(x[i + j]) (with NegAbs F(-|x[i + j]|)) for j < m <= W, one
 // vector padded past m; the lanes the kernel does not cover through the C
 // library.
@@ -583,8 +591,7 @@ VAECONV_INLINE void map_vector(const double* x, double* y, std::size_t i, std::s
     v = vmath::splat<L>(F == Fn::log1p || F == Fn::log ? 0.5 : -1.0);
     for (std::size_t j = 0; j < m; ++j) v[j] = x[i + j];
   }
-  if (NegAbs)  // -|x| by the sign bit, as -std::fabs(x) (NaNs included)
-    v = vmath::from_bits<L>(vmath::bits_of<L>(v) | 0x8000000000000000ULL);
+  v = argument<W, NegAbs>(v);
   vd flag;
   const vd r = kernel_lanes<W, F>(v, &flag);
   if (m == W && !any_lane<W>(flag)) {
@@ -606,11 +613,8 @@ VAECONV_INLINE void map_lanes(const double* x, double* y, std::size_t n) {
   typedef typename L::vd vd;
   std::size_t i = 0;
   for (; F != Fn::sinh && i + 2 * W <= n; i += 2 * W) {
-    vd v0 = vmath::load<L>(x + i), v1 = vmath::load<L>(x + i + W);
-    if (NegAbs) {
-      v0 = vmath::from_bits<L>(vmath::bits_of<L>(v0) | 0x8000000000000000ULL);
-      v1 = vmath::from_bits<L>(vmath::bits_of<L>(v1) | 0x8000000000000000ULL);
-    }
+    const vd v0 = argument<W, NegAbs>(vmath::load<L>(x + i)),
+             v1 = argument<W, NegAbs>(vmath::load<L>(x + i + W));
     vd f0, f1;
     const vd r0 = kernel_lanes<W, F>(v0, &f0), r1 = kernel_lanes<W, F>(v1, &f1);
     if (!any_lane<W>(f0) && !any_lane<W>(f1)) {

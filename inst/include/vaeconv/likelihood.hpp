@@ -214,6 +214,29 @@ VAECONV_INLINE void bernoulli_block(const double* xp, const double* up, const do
   }
 }
 
+// bernoulli_block on the last r < L::width coordinates, padded with zeros
+// (cl and cd hold at least r values).
+template <class L, bool G>
+VAECONV_INLINE void bernoulli_tail(const double* x, const double* eta, const double* e,
+                                   const double* l, const double* cl, const double* cd,
+                                   std::size_t r, bool cb, double* t, double* d) {
+  constexpr std::size_t W = L::width;
+  double b[8][W] = {};
+  for (std::size_t j = 0; j < r; ++j) {
+    b[0][j] = x[j];
+    b[1][j] = eta[j];
+    b[2][j] = e[j];
+    b[3][j] = l[j];
+    b[4][j] = cl[j];
+    b[5][j] = cd[j];
+  }
+  bernoulli_block<L, G>(b[0], b[1], b[2], b[3], b[4], b[5], cb, b[6], b[7]);
+  for (std::size_t j = 0; j < r; ++j) {
+    t[j] = b[6][j];
+    if (G) d[j] = b[7][j];
+  }
+}
+
 // bernoulli_block over n coordinates, the tail padded with zeros.
 template <class L, bool G>
 VAECONV_INLINE void bernoulli_combine_lanes(const double* x, const double* eta, const double* e,
@@ -227,23 +250,9 @@ VAECONV_INLINE void bernoulli_combine_lanes(const double* x, const double* eta, 
   for (; k + W <= n; k += W)
     bernoulli_block<L, G>(x + k, eta + k, e + k, l + k, cl + k, cd + k, cb, t + k,
                           G ? d + k : nullptr);
-  if (k < n) {
-    double b[8][W] = {};
-    const std::size_t r = n - k;
-    for (std::size_t j = 0; j < r; ++j) {
-      b[0][j] = x[k + j];
-      b[1][j] = eta[k + j];
-      b[2][j] = e[k + j];
-      b[3][j] = l[k + j];
-      b[4][j] = cl[k + j];
-      b[5][j] = cd[k + j];
-    }
-    bernoulli_block<L, G>(b[0], b[1], b[2], b[3], b[4], b[5], cb, b[6], b[7]);
-    for (std::size_t j = 0; j < r; ++j) {
-      t[k + j] = b[6][j];
-      if (G) d[k + j] = b[7][j];
-    }
-  }
+  if (k < n)
+    bernoulli_tail<L, G>(x + k, eta + k, e + k, l + k, cl + k, cd + k, n - k, cb, t + k,
+                         G ? d + k : nullptr);
 }
 
 #if defined(VAECONV_AVX2)
@@ -384,22 +393,10 @@ cb_combine_avx512(const double* x, const double* eta, const double* e, const dou
     bernoulli_block<L, G>(x + k, eta + k, e + k, l + k, cl, cd, true, t + k,
                           G ? d + k : nullptr);
   }
-  if (k < n) {  // the tail padded with zeros, as bernoulli_combine_lanes()
+  if (k < n) {
     cb_far_values<G>(k, l, lq, lr, dl, masks, j, cl, cd);
-    alignas(64) double b[6][8] = {};
-    const std::size_t r = n - k;
-    for (std::size_t i = 0; i < r; ++i) {
-      b[0][i] = x[k + i];
-      b[1][i] = eta[k + i];
-      b[2][i] = e[k + i];
-      b[3][i] = l[k + i];
-    }
-    for (std::size_t i = r; i < 8; ++i) cl[i] = cd[i] = 0.0;
-    bernoulli_block<L, G>(b[0], b[1], b[2], b[3], cl, cd, true, b[4], b[5]);
-    for (std::size_t i = 0; i < r; ++i) {
-      t[k + i] = b[4][i];
-      if (G) d[k + i] = b[5][i];
-    }
+    bernoulli_tail<L, G>(x + k, eta + k, e + k, l + k, cl, cd, n - k, true, t + k,
+                         G ? d + k : nullptr);
   }
 }
 #endif
@@ -841,8 +838,7 @@ class Likelihood {
     const std::size_t n = ws.xhat.n_cols;
     const std::size_t per = std::max<std::size_t>(1, 2048 / std::max<std::size_t>(dx_, 1));
     const std::size_t block = std::min(per, n) * dx_;
-    if (ws.pixel.size() < 8 * block) ws.pixel.resize(8 * block);
-    double* buf = ws.pixel.data();
+    double* buf = scratch(ws, 8 * std::min(per, n));  // 8 blocks
     double* t = buf + 7 * block;
     ws.pixel_big.resize(block);
     ws.ll.set_size(n);

@@ -398,8 +398,8 @@ VAECONV_INLINE void scale_by(const double* x, double* g, std::size_t n, const F&
 
 
 // out[i] += sum_j d[i + j ld], i < rows, for the matrix d with leading
-// dimension ld: 4 W rows at a time (the rest two lanes at a time, then one
-// by one), each row's sum formed over j in a register and then added to
+// dimension ld: 4 W rows at a time (the rest at half the width, down to two
+// lanes, then one by one), each row's sum formed over j in a register and then added to
 // out[i]. Each row is summed in the order j = 0, 1, ..., whatever W and the
 // alignment, so every W gives the same bits.
 template <class L>
@@ -421,8 +421,8 @@ VAECONV_INLINE void add_row_sums_lanes(const double* d, std::size_t rows, std::s
     store<L>(out + i + 2 * W, load<L>(out + i + 2 * W) + a2);
     store<L>(out + i + 3 * W, load<L>(out + i + 3 * W) + a3);
   }
-  if constexpr (W > Base::width) {
-    if (i < rows) add_row_sums_lanes<Base>(d + i, rows - i, cols, ld, out + i);
+  if constexpr (W > Base::width) {  // the rest at half the width, down to the base
+    if (i < rows) add_row_sums_lanes<Lanes<W / 2>>(d + i, rows - i, cols, ld, out + i);
   } else {
     for (; i < rows; ++i) {
       double a = 0.0;
@@ -545,12 +545,9 @@ __attribute__((target("avx2"))) inline void add_row_sums_avx2(const double* d,
                                                                std::size_t cols, double* out) {
   add_row_sums_lanes<Lanes<4>>(d, rows, cols, rows, out);
 }
-// Blocks of 32 rows, then of 16 and of 8 (the AVX2 and base kernels).
 VAECONV_TARGET_AVX512 inline void add_row_sums_avx512(const double* d, std::size_t rows,
                                                       std::size_t cols, double* out) {
-  const std::size_t r = rows / 32 * 32;
-  if (r > 0) add_row_sums_lanes<Lanes<8>>(d, r, cols, rows, out);
-  if (r < rows) add_row_sums_lanes<Lanes<4>>(d + r, rows - r, cols, rows, out + r);
+  add_row_sums_lanes<Lanes<8>>(d, rows, cols, rows, out);
 }
 #endif
 
